@@ -1,0 +1,11 @@
+DROP TRIGGER audit_events_append_only ON audit_events;
+DROP FUNCTION audit_events_append_only();
+DROP TABLE audit_events;
+DROP TABLE transfers;
+DROP TABLE otp_step_uses;
+DROP TABLE soft_tokens;
+DROP TABLE sessions;
+DROP TABLE users;
+DROP TABLE company_accounts;
+DROP TABLE companies;
+DROP TABLE bank_operators;

@@ -1,0 +1,217 @@
+//! The database: one connection type over SQLite and PostgreSQL, its pool, migrations and
+//! the write transaction. Nothing above this module names an engine.
+
+pub mod models;
+pub mod schema;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// A connection to whichever engine the URL names.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Postgres(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+pub type DbPool = Pool<ConnectionManager>;
+pub type PooledConn = PooledConnection<ConnectionManager>;
+
+/// The engine, chosen by the URL's explicit scheme — never by trial, so a typo is an error
+/// and not a new empty SQLite file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Database {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error(
+        "unsupported database URL scheme in {0:?}: use sqlite://<path> or postgres://user:password@host/db (postgresql:// also works)"
+    )]
+    UnsupportedUrl(String),
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[from] ConnectionError),
+    #[error("database error: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    #[error("database pool: {0}")]
+    Pool(#[from] r2d2::PoolError),
+}
+
+impl Database {
+    pub fn parse(url: &str) -> Result<Self, DbError> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(DbError::UnsupportedUrl(url.to_owned()));
+            }
+            return Ok(Database::Sqlite(PathBuf::from(path)));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Database::Postgres(with_connect_timeout(url)));
+        }
+        Err(DbError::UnsupportedUrl(redact_url(url)))
+    }
+
+    pub fn engine(&self) -> &'static str {
+        match self {
+            Database::Sqlite(_) => "sqlite",
+            Database::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Connects once with the concrete type, so a wrong host or password fails with the
+    /// database's own message (a pool would only say it timed out).
+    pub fn connect(&self) -> Result<DbConn, DbError> {
+        match self {
+            Database::Postgres(url) => Ok(DbConn::Postgres(diesel::PgConnection::establish(url)?)),
+            Database::Sqlite(path) => {
+                // A missing directory is a configuration mistake, not something to create.
+                let url = path.to_string_lossy();
+                let mut conn = diesel::SqliteConnection::establish(&url)?;
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                )?;
+                Ok(DbConn::Sqlite(conn))
+            }
+        }
+    }
+
+    /// Connects, runs pending migrations and builds the pool.
+    pub fn open(&self, pool_size: u32) -> Result<DbPool, DbError> {
+        let mut conn = self.connect()?;
+        run_migrations(&mut conn)?;
+        let pool = Pool::builder()
+            .max_size(pool_size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(5))
+            .build(ConnectionManager {
+                database: self.clone(),
+            })?;
+        Ok(pool)
+    }
+}
+
+/// Runs the embedded migrations of the connection's dialect.
+pub fn run_migrations(conn: &mut DbConn) -> Result<usize, DbError> {
+    let applied = match conn {
+        DbConn::Postgres(c) => c
+            .run_pending_migrations(POSTGRES_MIGRATIONS)
+            .map(|v| v.len()),
+        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+    };
+    applied.map_err(|e| DbError::Migration(e.to_string()))
+}
+
+/// libpq waits for the OS's TCP timeout by default; a bank's start-up should fail fast.
+fn with_connect_timeout(url: &str) -> String {
+    if url.contains("connect_timeout=") {
+        return url.to_owned();
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}connect_timeout=5")
+}
+
+/// Hides a password in a URL we print back.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// The r2d2 manager: opens the concrete connection the configured engine needs.
+#[derive(Debug)]
+pub struct ConnectionManager {
+    database: Database,
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = DbConn;
+    type Error = DbError;
+
+    fn connect(&self) -> Result<DbConn, DbError> {
+        self.database.connect()
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), DbError> {
+        conn.batch_execute("SELECT 1").map_err(DbError::from)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+        false
+    }
+}
+
+/// Runs `f` in a write transaction. On SQLite it is `BEGIN IMMEDIATE`: a deferred
+/// transaction that reads before it writes fails at once with SQLITE_BUSY when another
+/// writer got in between, whereas an immediate one waits its turn (`busy_timeout`).
+/// On PostgreSQL conditional updates serialise the racers row by row.
+pub fn write_tx<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    if !matches!(conn, DbConn::Sqlite(_)) {
+        return conn.transaction(f);
+    }
+    if let DbConn::Sqlite(inner) = conn {
+        AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+    }
+    let result = f(conn);
+    let DbConn::Sqlite(inner) = conn else {
+        unreachable!("the connection was SQLite a moment ago")
+    };
+    match result {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(inner)?;
+            Ok(value)
+        }
+        Err(e) => {
+            AnsiTransactionManager::rollback_transaction(inner)?;
+            Err(e)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_without_a_known_scheme_is_refused_and_its_password_hidden() {
+        let err = Database::parse("mysql://bank:hunter2@db/webfb").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("sqlite://") && text.contains("postgres://"));
+        assert!(!text.contains("hunter2"));
+    }
+
+    #[test]
+    fn a_bare_path_is_not_taken_for_sqlite() {
+        assert!(Database::parse("data/webfb.db").is_err());
+        assert!(Database::parse("postgress://h/db").is_err());
+    }
+
+    #[test]
+    fn postgres_urls_get_a_connect_timeout() {
+        let Database::Postgres(url) = Database::parse("postgresql://u:p@h/db").unwrap() else {
+            panic!("expected postgres");
+        };
+        assert_eq!(url, "postgresql://u:p@h/db?connect_timeout=5");
+    }
+}

@@ -1,0 +1,165 @@
+//! Diesel table definitions, one schema for both engines (see `migrations/`).
+
+diesel::table! {
+    bank_operators (id) {
+        id -> Text,
+        login_id -> Text,
+        name -> Text,
+        password_hash -> Text,
+        failed_logins -> Integer,
+        locked_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    companies (id) {
+        id -> Text,
+        name -> Text,
+        transfer_limit -> BigInt,
+        otp_mode -> Nullable<Text>,
+        otp_status -> Text,
+        otp_activated_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    company_accounts (id) {
+        id -> Text,
+        company_id -> Text,
+        branch_code -> Text,
+        account_number -> Text,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        company_id -> Text,
+        login_id -> Text,
+        name -> Text,
+        role -> Text,
+        can_transfer -> Bool,
+        disabled -> Bool,
+        password_hash -> Text,
+        failed_logins -> Integer,
+        login_locked_at -> Nullable<Timestamp>,
+        transfer_password_hash -> Text,
+        transfer_password_failures -> Integer,
+        transfer_password_locked_at -> Nullable<Timestamp>,
+        approval_password_hash -> Nullable<Text>,
+        approval_failures -> Integer,
+        approval_locked_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        kind -> Text,
+        subject_id -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    soft_tokens (id) {
+        id -> Text,
+        token_id -> Text,
+        company_id -> Nullable<Text>,
+        source -> Text,
+        algorithm -> Text,
+        digits -> Integer,
+        period -> Integer,
+        key_id -> Text,
+        sealed_secret -> Binary,
+        issued_by -> Nullable<Text>,
+        issued_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        holder_id -> Nullable<Text>,
+        registered_at -> Nullable<Timestamp>,
+        last_used_step -> BigInt,
+        failed_attempts -> Integer,
+        locked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    otp_step_uses (id) {
+        id -> Text,
+        soft_token_id -> Text,
+        step -> BigInt,
+        used_by -> Text,
+        purpose -> Text,
+        transfer_id -> Nullable<Text>,
+        used_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    transfers (id) {
+        id -> Text,
+        company_id -> Text,
+        created_by -> Text,
+        idempotency_key -> Text,
+        request_hash -> Text,
+        content_hash -> Text,
+        debit_account -> Text,
+        payee_bank_code -> Text,
+        payee_branch_code -> Text,
+        payee_account_type -> Text,
+        payee_account_number -> Text,
+        payee_name -> Text,
+        amount -> BigInt,
+        execution_date -> Date,
+        memo -> Nullable<Text>,
+        status -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        confirmed_at -> Nullable<Timestamp>,
+        confirmation_method -> Nullable<Text>,
+        confirmed_step -> Nullable<BigInt>,
+        cancelled_at -> Nullable<Timestamp>,
+        cancelled_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        occurred_at -> Timestamp,
+        company_id -> Nullable<Text>,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        action -> Text,
+        target_kind -> Nullable<Text>,
+        target_id -> Nullable<Text>,
+        outcome -> Text,
+        flagged -> Bool,
+        client_addr -> Nullable<Text>,
+        detail -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(company_accounts -> companies (company_id));
+diesel::joinable!(users -> companies (company_id));
+diesel::joinable!(transfers -> companies (company_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    bank_operators,
+    companies,
+    company_accounts,
+    users,
+    sessions,
+    soft_tokens,
+    otp_step_uses,
+    transfers,
+    audit_events,
+);
