@@ -1,0 +1,4 @@
+//! One-time passwords: RFC 6238 TOTP / RFC 4226 HOTP codes and sealing of token seeds at rest.
+
+pub mod seal;
+pub mod totp;
