@@ -1,0 +1,544 @@
+//! Wire shapes, with their OpenAPI schemas. Requests are plain strings and numbers that
+//! `into_domain` parses into domain types, collecting every field error at once.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::db::models::{AccountRow, CompanyRow, OperatorRow, SoftTokenRow, UserRow};
+use crate::domain::{
+    self, BlockedReason, CompanyName, DebitAccount, LoginId, NewPassword, PasswordAttempt,
+    PersonName, TransferConfirmation, TransferLimit,
+};
+use crate::error::{AppError, Fields};
+use crate::service::bank::{CompanyView, NewAdmin, NewCompany};
+use crate::service::users::{NewUser, Profile, UserPatch};
+
+fn utc(t: NaiveDateTime) -> DateTime<Utc> {
+    t.and_utc()
+}
+
+macro_rules! wire_enum {
+    ($(#[$m:meta])* $name:ident from $domain:ty { $($variant:ident),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl From<$domain> for $name {
+            fn from(value: $domain) -> Self {
+                match value { $(<$domain>::$variant => $name::$variant),+ }
+            }
+        }
+
+        impl From<$name> for $domain {
+            fn from(value: $name) -> Self {
+                match value { $($name::$variant => <$domain>::$variant),+ }
+            }
+        }
+    };
+}
+
+wire_enum!(
+    /// `admin` (管理者) or `user` (利用者).
+    Role from domain::Role { Admin, User }
+);
+wire_enum!(
+    /// `per_user`: everyone has their own token; `shared`: the company shares one.
+    TokenMode from domain::TokenMode { PerUser, Shared }
+);
+wire_enum!(
+    /// `active` once the administrator's (or the shared) token is registered.
+    OtpStatus from domain::OtpStatus { Inactive, Active }
+);
+wire_enum!(
+    /// Why the person cannot confirm a one-off transfer now.
+    Blocked from BlockedReason { NoTransferPermission, TokenNotRegistered, TokenLocked, TransferPasswordLocked }
+);
+
+/// How the person's next one-off transfer is confirmed.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfirmationMethod {
+    Otp,
+    TransferPassword,
+    Blocked,
+}
+
+fn parse_stored<T: std::str::FromStr<Err = String>>(value: &str) -> Result<T, AppError> {
+    value.parse().map_err(AppError::Internal)
+}
+
+// ---------------------------------------------------------------- sessions
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    #[schema(example = "yamada.admin", min_length = 1, max_length = 64)]
+    pub login_id: String,
+    #[schema(example = "Sakura-2026-spring", min_length = 1, max_length = 128, format = Password)]
+    pub password: String,
+}
+
+impl LoginRequest {
+    pub fn into_domain(self) -> Result<(String, PasswordAttempt), AppError> {
+        let mut f = Fields::default();
+        let login_id = f.check("login_id", bounded_login_id(&self.login_id));
+        let password = f.check("password", PasswordAttempt::parse(&self.password));
+        f.finish()?;
+        Ok((login_id?, password?))
+    }
+}
+
+/// At sign-in any ID of sane length is looked up; the format rules are for new IDs.
+fn bounded_login_id(value: &str) -> Result<String, domain::Invalid> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(domain::Invalid::new("required", "must not be empty"));
+    }
+    if v.chars().count() > 64 {
+        return Err(domain::Invalid::new(
+            "too_long",
+            "must be at most 64 characters",
+        ));
+    }
+    Ok(v.to_owned())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// Send as `Authorization: Bearer <access_token>`.
+    pub access_token: String,
+    #[schema(example = "Bearer")]
+    pub token_type: String,
+    /// Seconds until the session ends at the latest.
+    #[schema(example = 28800)]
+    pub expires_in: i64,
+    /// Seconds of inactivity after which the session ends.
+    #[schema(example = 600)]
+    pub idle_timeout: i64,
+    pub user: UserView,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OperatorLoginResponse {
+    pub access_token: String,
+    #[schema(example = "Bearer")]
+    pub token_type: String,
+    #[schema(example = 28800)]
+    pub expires_in: i64,
+    #[schema(example = 600)]
+    pub idle_timeout: i64,
+    pub operator: OperatorView,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OperatorView {
+    pub id: String,
+    pub login_id: String,
+    pub name: String,
+}
+
+impl From<OperatorRow> for OperatorView {
+    fn from(r: OperatorRow) -> Self {
+        OperatorView {
+            id: r.id,
+            login_id: r.login_id,
+            name: r.name,
+        }
+    }
+}
+
+// ---------------------------------------------------------------- people
+
+/// A person of the company.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    #[schema(format = Uuid)]
+    pub id: String,
+    pub login_id: String,
+    pub name: String,
+    pub role: Role,
+    /// One-off transfer permission (都度振込権限); always true for the administrator.
+    pub can_transfer: bool,
+    pub disabled: bool,
+    /// The login is locked after too many wrong passwords.
+    pub login_locked: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<UserRow> for UserView {
+    type Error = AppError;
+    fn try_from(r: UserRow) -> Result<Self, AppError> {
+        Ok(UserView {
+            role: parse_stored::<domain::Role>(&r.role)?.into(),
+            id: r.id,
+            login_id: r.login_id,
+            name: r.name,
+            can_transfer: r.can_transfer,
+            disabled: r.disabled,
+            login_locked: r.login_locked_at.is_some(),
+            created_at: utc(r.created_at),
+            updated_at: utc(r.updated_at),
+        })
+    }
+}
+
+pub fn user_views(rows: Vec<UserRow>) -> Result<Vec<UserView>, AppError> {
+    rows.into_iter().map(UserView::try_from).collect()
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateUserRequest {
+    #[schema(
+        example = "sato.keiri",
+        min_length = 4,
+        max_length = 32,
+        pattern = r"^[A-Za-z0-9][A-Za-z0-9._@-]{3,31}$"
+    )]
+    pub login_id: String,
+    #[schema(example = "佐藤 花子", min_length = 1, max_length = 64)]
+    pub name: String,
+    /// Login password: 10–128 characters with letters and digits.
+    #[schema(min_length = 10, max_length = 128, format = Password)]
+    pub password: String,
+    /// Transfer confirmation password (都度振込送信確認パスワード), used while OTP is inactive.
+    #[schema(min_length = 10, max_length = 128, format = Password)]
+    pub transfer_password: String,
+    pub can_transfer: bool,
+}
+
+impl CreateUserRequest {
+    pub fn into_domain(self) -> Result<NewUser, AppError> {
+        let mut f = Fields::default();
+        let login_id = f.check("login_id", LoginId::parse(&self.login_id));
+        let id = login_id.as_ref().ok();
+        let name = f.check("name", PersonName::parse(&self.name));
+        let password = f.check("password", NewPassword::parse(&self.password, id));
+        let transfer_password = f.check(
+            "transfer_password",
+            NewPassword::parse(&self.transfer_password, id),
+        );
+        if transfer_password.is_ok() && self.password == self.transfer_password {
+            f.push(
+                "transfer_password",
+                domain::Invalid::new("same_as_password", "must differ from the login password"),
+            );
+        }
+        f.finish()?;
+        Ok(NewUser {
+            login_id: login_id?,
+            name: name?,
+            password: password?,
+            transfer_password: transfer_password?,
+            can_transfer: self.can_transfer,
+        })
+    }
+}
+
+/// Only the fields sent are changed.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdateUserRequest {
+    #[schema(min_length = 1, max_length = 64)]
+    pub name: Option<String>,
+    pub can_transfer: Option<bool>,
+    /// A disabled user cannot sign in; their sessions end at once.
+    pub disabled: Option<bool>,
+}
+
+impl UpdateUserRequest {
+    pub fn into_domain(self) -> Result<UserPatch, AppError> {
+        let mut f = Fields::default();
+        let name = self
+            .name
+            .as_deref()
+            .map(|n| f.check("name", PersonName::parse(n)));
+        f.finish()?;
+        Ok(UserPatch {
+            name: name.transpose()?,
+            can_transfer: self.can_transfer,
+            disabled: self.disabled,
+        })
+    }
+}
+
+/// A token as shown after issuance: never its full ID nor its secret.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenView {
+    #[schema(example = "WFBS****5674")]
+    pub token_id_masked: String,
+    pub status: TokenStatus,
+    pub registered_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenStatus {
+    Active,
+    Locked,
+}
+
+impl From<&SoftTokenRow> for TokenView {
+    fn from(t: &SoftTokenRow) -> Self {
+        let masked = domain::token_id::TokenId::parse(&t.token_id)
+            .map(|id| id.masked())
+            .unwrap_or_else(|_| "****".to_owned());
+        TokenView {
+            token_id_masked: masked,
+            status: if t.locked_at.is_some() {
+                TokenStatus::Locked
+            } else {
+                TokenStatus::Active
+            },
+            registered_at: t.registered_at.map(utc),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CompanySummary {
+    #[schema(format = Uuid)]
+    pub id: String,
+    pub name: String,
+    /// Not set until the administrator chooses a mode.
+    pub otp_mode: Option<TokenMode>,
+    pub otp_status: OtpStatus,
+}
+
+impl TryFrom<&CompanyRow> for CompanySummary {
+    type Error = AppError;
+    fn try_from(c: &CompanyRow) -> Result<Self, AppError> {
+        Ok(CompanySummary {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            otp_mode: c
+                .otp_mode
+                .as_deref()
+                .map(parse_stored::<domain::TokenMode>)
+                .transpose()?
+                .map(Into::into),
+            otp_status: parse_stored::<domain::OtpStatus>(&c.otp_status)?.into(),
+        })
+    }
+}
+
+/// The signed-in person, and what their next one-off transfer needs.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeView {
+    #[schema(format = Uuid)]
+    pub id: String,
+    pub login_id: String,
+    pub name: String,
+    pub role: Role,
+    pub can_transfer: bool,
+    pub company: CompanySummary,
+    /// The person's own registered token, if any.
+    pub token: Option<TokenView>,
+    pub transfer_confirmation: ConfirmationMethod,
+    /// Set when `transfer_confirmation` is `blocked`.
+    pub blocked_reason: Option<Blocked>,
+}
+
+impl TryFrom<Profile> for MeView {
+    type Error = AppError;
+    fn try_from(p: Profile) -> Result<Self, AppError> {
+        let (transfer_confirmation, blocked_reason) = confirmation(p.confirmation);
+        let user = UserView::try_from(p.user)?;
+        Ok(MeView {
+            id: user.id,
+            login_id: user.login_id,
+            name: user.name,
+            can_transfer: user.role == Role::Admin || user.can_transfer,
+            role: user.role,
+            company: CompanySummary::try_from(&p.company)?,
+            token: p.token.as_ref().map(TokenView::from),
+            transfer_confirmation,
+            blocked_reason,
+        })
+    }
+}
+
+pub fn confirmation(c: TransferConfirmation) -> (ConfirmationMethod, Option<Blocked>) {
+    match c {
+        TransferConfirmation::Otp => (ConfirmationMethod::Otp, None),
+        TransferConfirmation::TransferPassword => (ConfirmationMethod::TransferPassword, None),
+        TransferConfirmation::Blocked(reason) => (ConfirmationMethod::Blocked, Some(reason.into())),
+    }
+}
+
+// ---------------------------------------------------------------- bank
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewAdminRequest {
+    #[schema(
+        example = "yamada.admin",
+        min_length = 4,
+        max_length = 32,
+        pattern = r"^[A-Za-z0-9][A-Za-z0-9._@-]{3,31}$"
+    )]
+    pub login_id: String,
+    #[schema(example = "山田 太郎", min_length = 1, max_length = 64)]
+    pub name: String,
+    #[schema(min_length = 10, max_length = 128, format = Password)]
+    pub password: String,
+    /// Approval password (承認用パスワード): approves token administration.
+    #[schema(min_length = 10, max_length = 128, format = Password)]
+    pub approval_password: String,
+    #[schema(min_length = 10, max_length = 128, format = Password)]
+    pub transfer_password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateCompanyRequest {
+    #[schema(example = "山田商事株式会社", min_length = 1, max_length = 100)]
+    pub name: String,
+    /// Most one one-off transfer may move, in yen.
+    #[schema(example = 5000000, minimum = 1, maximum = 1_000_000_000_000_i64)]
+    pub transfer_limit: i64,
+    /// Debit accounts: branch code, hyphen, account number.
+    #[schema(example = json!(["001-1234567"]), min_items = 1, max_items = 50)]
+    pub accounts: Vec<String>,
+    pub admin: NewAdminRequest,
+}
+
+impl CreateCompanyRequest {
+    pub fn into_domain(self) -> Result<NewCompany, AppError> {
+        let mut f = Fields::default();
+        let name = f.check("name", CompanyName::parse(&self.name));
+        let transfer_limit = f.check("transfer_limit", TransferLimit::new(self.transfer_limit));
+        let mut accounts = Vec::with_capacity(self.accounts.len());
+        if self.accounts.is_empty() {
+            f.push(
+                "accounts",
+                domain::Invalid::new("required", "at least one debit account is required"),
+            );
+        }
+        if self.accounts.len() > 50 {
+            f.push(
+                "accounts",
+                domain::Invalid::new("too_many", "at most 50 debit accounts"),
+            );
+        }
+        for (i, raw) in self.accounts.iter().enumerate() {
+            if let Ok(account) = f.check(&format!("accounts[{i}]"), DebitAccount::parse(raw)) {
+                if accounts.contains(&account) {
+                    f.push(
+                        format!("accounts[{i}]"),
+                        domain::Invalid::new("duplicate", "this account is listed twice"),
+                    );
+                }
+                accounts.push(account);
+            }
+        }
+        let a = &self.admin;
+        let login_id = f.check("admin.login_id", LoginId::parse(&a.login_id));
+        let id = login_id.as_ref().ok();
+        let admin_name = f.check("admin.name", PersonName::parse(&a.name));
+        let password = f.check("admin.password", NewPassword::parse(&a.password, id));
+        let approval_password = f.check(
+            "admin.approval_password",
+            NewPassword::parse(&a.approval_password, id),
+        );
+        let transfer_password = f.check(
+            "admin.transfer_password",
+            NewPassword::parse(&a.transfer_password, id),
+        );
+        if approval_password.is_ok() && a.approval_password == a.password {
+            f.push(
+                "admin.approval_password",
+                domain::Invalid::new("same_as_password", "must differ from the login password"),
+            );
+        }
+        if transfer_password.is_ok() && a.transfer_password == a.password {
+            f.push(
+                "admin.transfer_password",
+                domain::Invalid::new("same_as_password", "must differ from the login password"),
+            );
+        }
+        f.finish()?;
+        Ok(NewCompany {
+            name: name?,
+            transfer_limit: transfer_limit?,
+            accounts,
+            admin: NewAdmin {
+                login_id: login_id?,
+                name: admin_name?,
+                password: password?,
+                approval_password: approval_password?,
+                transfer_password: transfer_password?,
+            },
+        })
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminView {
+    #[schema(format = Uuid)]
+    pub id: String,
+    pub login_id: String,
+    pub name: String,
+    pub login_locked: bool,
+    /// The approval function is locked after too many wrong approval passwords.
+    pub approval_locked: bool,
+    /// The administrator's token (per_user) or the shared token (shared).
+    pub token: Option<TokenView>,
+}
+
+/// A company as the bank sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CompanyDetail {
+    #[schema(format = Uuid)]
+    pub id: String,
+    pub name: String,
+    #[schema(example = 5000000)]
+    pub transfer_limit: i64,
+    #[schema(example = json!(["001-1234567"]))]
+    pub accounts: Vec<String>,
+    pub otp_mode: Option<TokenMode>,
+    pub otp_status: OtpStatus,
+    pub otp_activated_at: Option<DateTime<Utc>>,
+    pub admin: AdminView,
+    pub created_at: DateTime<Utc>,
+}
+
+impl TryFrom<CompanyView> for CompanyDetail {
+    type Error = AppError;
+    fn try_from(v: CompanyView) -> Result<Self, AppError> {
+        let summary = CompanySummary::try_from(&v.company)?;
+        Ok(CompanyDetail {
+            id: summary.id,
+            name: summary.name,
+            transfer_limit: v.company.transfer_limit,
+            accounts: v.accounts.iter().map(account_text).collect(),
+            otp_mode: summary.otp_mode,
+            otp_status: summary.otp_status,
+            otp_activated_at: v.company.otp_activated_at.map(utc),
+            admin: AdminView {
+                id: v.admin.id,
+                login_id: v.admin.login_id,
+                name: v.admin.name,
+                login_locked: v.admin.login_locked_at.is_some(),
+                approval_locked: v.admin.approval_locked_at.is_some(),
+                token: v.admin_token.as_ref().map(TokenView::from),
+            },
+            created_at: utc(v.company.created_at),
+        })
+    }
+}
+
+fn account_text(a: &AccountRow) -> String {
+    format!("{}-{}", a.branch_code, a.account_number)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CompanyList {
+    pub items: Vec<CompanyDetail>,
+}
+
+// ---------------------------------------------------------------- operations
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthView {
+    #[schema(example = "ok")]
+    pub status: String,
+}

@@ -1,0 +1,415 @@
+//! Every endpoint, registered through utoipa-actix-web so the document and the router
+//! are one list.
+
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use utoipa::IntoResponses;
+use utoipa_actix_web::scope;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::error::{AppError, Problem};
+use crate::service::audit::{Event, Outcome};
+use crate::service::{auth, bank, users};
+
+use super::dto::*;
+use super::extract::{BankOperator, SignedIn, client_addr};
+use super::json::Json;
+use super::{AppState, blocking};
+
+type State = web::Data<AppState>;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(health)
+        .service(ready)
+        .service(openapi_json)
+        .service(
+            scope("/api/v1")
+                .service(login)
+                .service(logout)
+                .service(get_me)
+                .service(list_users)
+                .service(create_user)
+                .service(update_user)
+                .service(unlock_user)
+                .service(bank_login)
+                .service(bank_logout)
+                .service(create_company)
+                .service(list_companies)
+                .service(get_company)
+                .service(unlock_admin),
+        );
+}
+
+/// Error responses an endpoint may give; each body is a problem+json document.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+enum Errors {
+    #[response(
+        status = 400,
+        description = "The body is not JSON, or not sent as application/json (`validation_failed`)",
+        content_type = "application/problem+json"
+    )]
+    Malformed(Problem),
+    #[response(
+        status = 401,
+        description = "No valid session (`unauthenticated`, `session_expired`)",
+        content_type = "application/problem+json"
+    )]
+    Unauthenticated(Problem),
+    #[response(
+        status = 403,
+        description = "Not allowed for this person (`forbidden`, `bank_procedure_required`)",
+        content_type = "application/problem+json"
+    )]
+    Forbidden(Problem),
+    #[response(
+        status = 404,
+        description = "No such object in the caller's company (`not_found`)",
+        content_type = "application/problem+json"
+    )]
+    NotFound(Problem),
+    #[response(
+        status = 409,
+        description = "Conflicts with the current state (`login_id_taken`, `account_already_registered`)",
+        content_type = "application/problem+json"
+    )]
+    Conflict(Problem),
+    #[response(
+        status = 422,
+        description = "A field is not valid (`validation_failed`, with `errors`)",
+        content_type = "application/problem+json"
+    )]
+    Invalid(Problem),
+}
+
+/// Errors of sign-in.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+enum LoginErrors {
+    #[response(
+        status = 400,
+        description = "The body is not JSON (`validation_failed`)",
+        content_type = "application/problem+json"
+    )]
+    Malformed(Problem),
+    #[response(
+        status = 401,
+        description = "Wrong login ID or password (`invalid_credentials`)",
+        content_type = "application/problem+json"
+    )]
+    InvalidCredentials(Problem),
+    #[response(
+        status = 403,
+        description = "The login is disabled (`account_disabled`)",
+        content_type = "application/problem+json"
+    )]
+    Disabled(Problem),
+    #[response(
+        status = 422,
+        description = "A field is not valid (`validation_failed`)",
+        content_type = "application/problem+json"
+    )]
+    Invalid(Problem),
+    #[response(
+        status = 423,
+        description = "Locked after too many wrong passwords (`account_locked`)",
+        content_type = "application/problem+json"
+    )]
+    Locked(Problem),
+}
+
+// ---------------------------------------------------------------- operations
+
+/// The process is up.
+#[utoipa::path(operation_id = "health", tag = "operations", responses((status = 200, body = HealthView)))]
+#[get("/health")]
+async fn health() -> web::Json<HealthView> {
+    web::Json(HealthView {
+        status: "ok".into(),
+    })
+}
+
+/// The database answers.
+#[utoipa::path(
+    operation_id = "ready",
+    tag = "operations",
+    responses((status = 200, body = HealthView), (status = 503, body = Problem, content_type = "application/problem+json"))
+)]
+#[get("/ready")]
+async fn ready(state: State) -> Result<web::Json<HealthView>, AppError> {
+    use diesel::connection::SimpleConnection;
+    blocking(&state, |conn, _| Ok(conn.batch_execute("SELECT 1")?)).await?;
+    Ok(web::Json(HealthView {
+        status: "ready".into(),
+    }))
+}
+
+/// This API's OpenAPI 3.1 document.
+#[utoipa::path(
+    operation_id = "getOpenApi",
+    tag = "operations",
+    responses((status = 200, description = "The OpenAPI document", content_type = "application/json", body = Object))
+)]
+#[get("/openapi.json")]
+async fn openapi_json() -> HttpResponse {
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let doc = DOC.get_or_init(|| super::openapi().to_json().unwrap_or_default());
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(doc.as_str())
+}
+
+// ---------------------------------------------------------------- sessions
+
+/// Signs a company person in.
+#[utoipa::path(
+    operation_id = "login",
+    tag = "auth",
+    request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), LoginErrors)
+)]
+#[post("/auth/login")]
+async fn login(
+    state: State,
+    req: HttpRequest,
+    body: Json<LoginRequest>,
+) -> Result<web::Json<LoginResponse>, AppError> {
+    let (login_id, password) = body.0.into_domain()?;
+    let addr = client_addr(&req);
+    let session = blocking(&state, move |conn, svc| {
+        auth::login_person(conn, svc, &login_id, &password, addr)
+    })
+    .await?;
+    Ok(web::Json(LoginResponse {
+        access_token: session.access_token,
+        token_type: "Bearer".into(),
+        expires_in: session.expires_in,
+        idle_timeout: session.idle_timeout,
+        user: session.subject.try_into()?,
+    }))
+}
+
+/// Ends the session at once; the access token stops working everywhere.
+#[utoipa::path(
+    operation_id = "logout",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses((status = 204, description = "Signed out"), Errors)
+)]
+#[post("/auth/logout")]
+async fn logout(state: State, who: SignedIn) -> Result<HttpResponse, AppError> {
+    let who = who.0;
+    blocking(&state, move |conn, svc| {
+        let event = Event::by_person("logout", Outcome::Success, &who);
+        auth::logout(conn, svc, &who.session_id, event)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The signed-in person: role, company, token and how a transfer is confirmed.
+#[utoipa::path(operation_id = "getMe", tag = "me", security(("bearer" = [])), responses((status = 200, body = MeView), Errors))]
+#[get("/me")]
+async fn get_me(state: State, who: SignedIn) -> Result<web::Json<MeView>, AppError> {
+    let profile = blocking(&state, move |conn, _| users::profile(conn, &who.0)).await?;
+    Ok(web::Json(profile.try_into()?))
+}
+
+// ---------------------------------------------------------------- users
+
+/// The company's people (administrator only).
+#[utoipa::path(operation_id = "listUsers", tag = "users", security(("bearer" = [])), responses((status = 200, body = Vec<UserView>), Errors))]
+#[get("/users")]
+async fn list_users(state: State, who: SignedIn) -> Result<web::Json<Vec<UserView>>, AppError> {
+    let rows = blocking(&state, move |conn, _| users::list(conn, &who.0)).await?;
+    Ok(web::Json(user_views(rows)?))
+}
+
+/// Adds a user to the company (administrator only).
+#[utoipa::path(
+    operation_id = "createUser",
+    tag = "users",
+    security(("bearer" = [])),
+    request_body = CreateUserRequest,
+    responses((status = 201, body = UserView), Errors)
+)]
+#[post("/users")]
+async fn create_user(
+    state: State,
+    who: SignedIn,
+    body: Json<CreateUserRequest>,
+) -> Result<HttpResponse, AppError> {
+    let new = body.0.into_domain()?;
+    let row = blocking(&state, move |conn, svc| {
+        users::create(conn, svc, &who.0, new)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(UserView::try_from(row)?))
+}
+
+/// Changes a user's name, transfer permission or disabled state (administrator only).
+#[utoipa::path(
+    operation_id = "updateUser",
+    tag = "users",
+    security(("bearer" = [])),
+    params(("user_id" = String, Path, description = "The user's id")),
+    request_body = UpdateUserRequest,
+    responses((status = 200, body = UserView), Errors)
+)]
+#[patch("/users/{user_id}")]
+async fn update_user(
+    state: State,
+    who: SignedIn,
+    path: web::Path<String>,
+    body: Json<UpdateUserRequest>,
+) -> Result<web::Json<UserView>, AppError> {
+    let patch = body.0.into_domain()?;
+    let id = path.into_inner();
+    let row = blocking(&state, move |conn, svc| {
+        users::update(conn, svc, &who.0, &id, patch)
+    })
+    .await?;
+    Ok(web::Json(row.try_into()?))
+}
+
+/// Frees a user's login locked by wrong passwords (administrator only).
+#[utoipa::path(
+    operation_id = "unlockUser",
+    tag = "users",
+    security(("bearer" = [])),
+    params(("user_id" = String, Path, description = "The user's id")),
+    responses((status = 200, body = UserView), Errors)
+)]
+#[post("/users/{user_id}/unlock")]
+async fn unlock_user(
+    state: State,
+    who: SignedIn,
+    path: web::Path<String>,
+) -> Result<web::Json<UserView>, AppError> {
+    let id = path.into_inner();
+    let row = blocking(&state, move |conn, svc| {
+        users::unlock(conn, svc, &who.0, &id)
+    })
+    .await?;
+    Ok(web::Json(row.try_into()?))
+}
+
+// ---------------------------------------------------------------- bank
+
+/// Signs a bank operator in.
+#[utoipa::path(
+    operation_id = "bankLogin",
+    tag = "bank",
+    request_body = LoginRequest,
+    responses((status = 200, body = OperatorLoginResponse), LoginErrors)
+)]
+#[post("/bank/auth/login")]
+async fn bank_login(
+    state: State,
+    req: HttpRequest,
+    body: Json<LoginRequest>,
+) -> Result<web::Json<OperatorLoginResponse>, AppError> {
+    let (login_id, password) = body.0.into_domain()?;
+    let addr = client_addr(&req);
+    let session = blocking(&state, move |conn, svc| {
+        auth::login_operator(conn, svc, &login_id, &password, addr)
+    })
+    .await?;
+    Ok(web::Json(OperatorLoginResponse {
+        access_token: session.access_token,
+        token_type: "Bearer".into(),
+        expires_in: session.expires_in,
+        idle_timeout: session.idle_timeout,
+        operator: session.subject.into(),
+    }))
+}
+
+/// Ends the operator's session at once.
+#[utoipa::path(operation_id = "bankLogout", tag = "bank", security(("bearer" = [])), responses((status = 204, description = "Signed out"), Errors))]
+#[post("/bank/auth/logout")]
+async fn bank_logout(state: State, who: BankOperator) -> Result<HttpResponse, AppError> {
+    let who = who.0;
+    blocking(&state, move |conn, svc| {
+        let event = Event::by_operator("operator_logout", Outcome::Success, &who);
+        auth::logout(conn, svc, &who.session_id, event)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Opens a company contract with its administrator and debit accounts.
+#[utoipa::path(
+    operation_id = "createCompany",
+    tag = "bank",
+    security(("bearer" = [])),
+    request_body = CreateCompanyRequest,
+    responses((status = 201, body = CompanyDetail), Errors)
+)]
+#[post("/bank/companies")]
+async fn create_company(
+    state: State,
+    who: BankOperator,
+    body: Json<CreateCompanyRequest>,
+) -> Result<HttpResponse, AppError> {
+    let new = body.0.into_domain()?;
+    let view = blocking(&state, move |conn, svc| {
+        bank::create_company(conn, svc, &who.0, new)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(CompanyDetail::try_from(view)?))
+}
+
+/// Every company of the bank.
+#[utoipa::path(operation_id = "listCompanies", tag = "bank", security(("bearer" = [])), responses((status = 200, body = CompanyList), Errors))]
+#[get("/bank/companies")]
+async fn list_companies(
+    state: State,
+    _who: BankOperator,
+) -> Result<web::Json<CompanyList>, AppError> {
+    let views = blocking(&state, |conn, _| bank::list_companies(conn)).await?;
+    let items = views
+        .into_iter()
+        .map(CompanyDetail::try_from)
+        .collect::<Result<_, _>>()?;
+    Ok(web::Json(CompanyList { items }))
+}
+
+/// One company with its OTP state.
+#[utoipa::path(
+    operation_id = "getCompany",
+    tag = "bank",
+    security(("bearer" = [])),
+    params(("company_id" = String, Path, description = "The company's id")),
+    responses((status = 200, body = CompanyDetail), Errors)
+)]
+#[get("/bank/companies/{company_id}")]
+async fn get_company(
+    state: State,
+    _who: BankOperator,
+    path: web::Path<String>,
+) -> Result<web::Json<CompanyDetail>, AppError> {
+    let id = path.into_inner();
+    let view = blocking(&state, move |conn, _| bank::get_company(conn, &id)).await?;
+    Ok(web::Json(view.try_into()?))
+}
+
+/// Frees the administrator's login locked by wrong passwords.
+#[utoipa::path(
+    operation_id = "unlockCompanyAdmin",
+    tag = "bank",
+    security(("bearer" = [])),
+    params(("company_id" = String, Path, description = "The company's id")),
+    responses((status = 200, body = CompanyDetail), Errors)
+)]
+#[post("/bank/companies/{company_id}/admin/unlock")]
+async fn unlock_admin(
+    state: State,
+    who: BankOperator,
+    path: web::Path<String>,
+) -> Result<web::Json<CompanyDetail>, AppError> {
+    let id = path.into_inner();
+    let view = blocking(&state, move |conn, svc| {
+        bank::unlock_admin(conn, svc, &who.0, &id)
+    })
+    .await?;
+    Ok(web::Json(view.try_into()?))
+}

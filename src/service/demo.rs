@@ -1,0 +1,156 @@
+//! `webfb demo`: a ready-to-try bank operator, company, administrator and two users.
+//! Idempotent; the passwords are fixed and printed, so never run it on a real database.
+
+use diesel::prelude::*;
+
+use crate::db::DbConn;
+use crate::db::schema::{bank_operators, users};
+use crate::domain::{
+    CompanyName, DebitAccount, LoginId, NewPassword, PersonName, Role, TransferLimit,
+};
+use crate::error::AppError;
+
+use super::bank::{self, NewAdmin, NewCompany};
+use super::users::{self as people, NewUser};
+use super::{Operator, Person, Services};
+
+/// One printed credential.
+pub struct Credential {
+    pub role: &'static str,
+    pub login_id: &'static str,
+    pub password: &'static str,
+    pub extra: Vec<(&'static str, &'static str)>,
+}
+
+const OPERATOR: (&str, &str) = ("demo.operator", "Demo-Operator-2026");
+const ADMIN: (&str, &str, &str, &str) = (
+    "demo.admin",
+    "Demo-Admin-2026",
+    "Demo-Approval-2026",
+    "Demo-Transfer-2026",
+);
+const USERS: [(&str, &str, &str, &str); 2] = [
+    (
+        "demo.user1",
+        "デモ 一郎",
+        "Demo-User1-2026",
+        "Demo-User1-Transfer-2026",
+    ),
+    (
+        "demo.user2",
+        "デモ 二郎",
+        "Demo-User2-2026",
+        "Demo-User2-Transfer-2026",
+    ),
+];
+
+fn parsed<T>(value: Result<T, crate::domain::Invalid>) -> Result<T, AppError> {
+    value.map_err(|e| AppError::Internal(format!("demo data is invalid: {}", e.message)))
+}
+
+pub fn seed(conn: &mut DbConn, svc: &Services) -> Result<Vec<Credential>, AppError> {
+    let operator_id: Option<String> = bank_operators::table
+        .filter(bank_operators::login_id.eq(OPERATOR.0))
+        .select(bank_operators::id)
+        .first(conn)
+        .optional()?;
+    let operator_id = match operator_id {
+        Some(id) => id,
+        None => {
+            let login_id = parsed(LoginId::parse(OPERATOR.0))?;
+            let password = parsed(NewPassword::parse(OPERATOR.1, None))?;
+            bank::create_operator(
+                conn,
+                svc,
+                &login_id,
+                &parsed(PersonName::parse("デモ 銀行員"))?,
+                &password,
+            )?
+            .id
+        }
+    };
+    let operator = Operator {
+        operator_id,
+        session_id: "cli".into(),
+        client_addr: None,
+    };
+
+    let admin: Option<(String, String)> = users::table
+        .filter(users::login_id.eq(ADMIN.0))
+        .select((users::id, users::company_id))
+        .first(conn)
+        .optional()?;
+    let (admin_id, company_id) = match admin {
+        Some(found) => found,
+        None => {
+            let view = bank::create_company(
+                conn,
+                svc,
+                &operator,
+                NewCompany {
+                    name: parsed(CompanyName::parse("デモ商事株式会社"))?,
+                    transfer_limit: parsed(TransferLimit::new(5_000_000))?,
+                    accounts: vec![parsed(DebitAccount::parse("001-0000001"))?],
+                    admin: NewAdmin {
+                        login_id: parsed(LoginId::parse(ADMIN.0))?,
+                        name: parsed(PersonName::parse("デモ 管理者"))?,
+                        password: parsed(NewPassword::parse(ADMIN.1, None))?,
+                        approval_password: parsed(NewPassword::parse(ADMIN.2, None))?,
+                        transfer_password: parsed(NewPassword::parse(ADMIN.3, None))?,
+                    },
+                },
+            )?;
+            (view.admin.id, view.company.id)
+        }
+    };
+    let admin = Person {
+        user_id: admin_id,
+        company_id,
+        role: Role::Admin,
+        session_id: "cli".into(),
+        client_addr: None,
+    };
+    for (login_id, name, password, transfer_password) in USERS {
+        let exists: i64 = users::table
+            .filter(users::login_id.eq(login_id))
+            .count()
+            .get_result(conn)?;
+        if exists == 0 {
+            let new = NewUser {
+                login_id: parsed(LoginId::parse(login_id))?,
+                name: parsed(PersonName::parse(name))?,
+                password: parsed(NewPassword::parse(password, None))?,
+                transfer_password: parsed(NewPassword::parse(transfer_password, None))?,
+                can_transfer: true,
+            };
+            people::create(conn, svc, &admin, new)?;
+        }
+    }
+
+    let mut out = vec![
+        Credential {
+            role: "bank operator",
+            login_id: OPERATOR.0,
+            password: OPERATOR.1,
+            extra: vec![],
+        },
+        Credential {
+            role: "administrator",
+            login_id: ADMIN.0,
+            password: ADMIN.1,
+            extra: vec![
+                ("approval password", ADMIN.2),
+                ("transfer password", ADMIN.3),
+            ],
+        },
+    ];
+    for (login_id, _, password, transfer_password) in USERS {
+        out.push(Credential {
+            role: "user",
+            login_id,
+            password,
+            extra: vec![("transfer password", transfer_password)],
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,83 @@
+//! Use cases. Each is a synchronous function on `&mut DbConn` that owns its transaction,
+//! writes its audit events in that same transaction, and returns domain results. The HTTP
+//! layer runs them on the blocking pool.
+
+pub mod audit;
+pub mod auth;
+pub mod bank;
+pub mod demo;
+pub mod passwords;
+pub mod users;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+use crate::clock::Clock;
+use crate::config::{Policy, Settings};
+use crate::domain::Role;
+use crate::error::{AppError, ErrorCode};
+
+pub use passwords::Passwords;
+
+/// What every use case may need besides the connection: the bank's policy, the clock,
+/// password hashing and the session keys.
+pub struct Services {
+    pub policy: Policy,
+    pub clock: Arc<dyn Clock>,
+    pub passwords: Passwords,
+    pub sessions: auth::SessionKeys,
+}
+
+impl Services {
+    pub fn new(settings: &Settings, clock: Arc<dyn Clock>) -> Result<Services, AppError> {
+        Ok(Services {
+            policy: settings.policy.clone(),
+            clock,
+            passwords: Passwords::new(settings.argon2)?,
+            sessions: auth::SessionKeys::new(&settings.jwt_secret),
+        })
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// The time as stored: UTC without zone.
+    pub fn now_naive(&self) -> NaiveDateTime {
+        self.clock.now().naive_utc()
+    }
+}
+
+/// A signed-in company person, as established from a live session.
+#[derive(Clone, Debug)]
+pub struct Person {
+    pub user_id: String,
+    pub company_id: String,
+    pub role: Role,
+    pub session_id: String,
+    pub client_addr: Option<String>,
+}
+
+/// A signed-in bank operator.
+#[derive(Clone, Debug)]
+pub struct Operator {
+    pub operator_id: String,
+    pub session_id: String,
+    pub client_addr: Option<String>,
+}
+
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Maps a unique-constraint race (two creates at once) to the conflict a client expects.
+pub(crate) fn unique_violation(e: DieselError, code: ErrorCode, detail: &str) -> AppError {
+    match e {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+            AppError::new(code, detail)
+        }
+        other => other.into(),
+    }
+}
