@@ -1,0 +1,376 @@
+//! `spawn_app()`: the real server on port 0 against a fresh database — a temp SQLite file,
+//! or a fresh PostgreSQL database when `TEST_DATABASE_URL` is set — with a manual clock.
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use chrono::{Duration, TimeZone, Utc};
+use diesel::Connection;
+use diesel::connection::SimpleConnection;
+use rand::RngCore;
+use reqwest::{Response, StatusCode};
+use secrecy::{SecretBox, SecretString};
+use serde_json::{Value, json};
+use webfb::clock::ManualClock;
+use webfb::config::{Argon2Params, Policy, Settings};
+use webfb::db::{Database, DbConn};
+use webfb::domain::{LoginId, NewPassword, PersonName};
+use webfb::service::{Services, bank};
+use webfb::startup::Application;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs one test body against each engine: `name::on_sqlite` always, `name::on_postgres`
+/// when `TEST_DATABASE_URL` is set (CI sets it and fails if it is missing).
+#[macro_export]
+macro_rules! engine_test {
+    ($(#[$meta:meta])* async fn $name:ident($app:ident : TestApp) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $(#[$meta])*
+            async fn run($app: $crate::helpers::TestApp) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn on_sqlite() {
+                run($crate::helpers::spawn_app($crate::helpers::Engine::Sqlite).await).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn on_postgres() {
+                if $crate::helpers::postgres_url().is_some() {
+                    run($crate::helpers::spawn_app($crate::helpers::Engine::Postgres).await).await
+                }
+            }
+        }
+    };
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub clock: Arc<ManualClock>,
+    pub database: Database,
+    _dir: tempfile::TempDir,
+}
+
+pub const PASSWORD: &str = "Login-Pass-2026";
+pub const APPROVAL: &str = "Approval-Pass-2026";
+pub const TRANSFER: &str = "Transfer-Pass-2026";
+
+/// The PostgreSQL server for tests, if any. CI must provide one.
+pub fn postgres_url() -> Option<String> {
+    let url = std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
+    if url.is_none() && std::env::var("CI").is_ok() {
+        panic!("CI must set TEST_DATABASE_URL: every test also runs on PostgreSQL there");
+    }
+    url
+}
+
+/// A new, empty PostgreSQL database on the test server.
+fn fresh_postgres_database() -> String {
+    let admin_url = postgres_url().expect("TEST_DATABASE_URL");
+    let name = format!("webfb_test_{}", uuid::Uuid::new_v4().simple());
+    let mut admin =
+        diesel::PgConnection::establish(&admin_url).expect("connect to TEST_DATABASE_URL");
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create test database");
+    let (base, query) = match admin_url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (admin_url.as_str(), String::new()),
+    };
+    let slash = base.rfind('/').expect("a database URL has a path");
+    format!("{}/{name}{query}", &base[..slash])
+}
+
+pub fn test_settings(database: Database, dir: &std::path::Path) -> Settings {
+    let mut key = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut key);
+    Settings {
+        database,
+        bind: "127.0.0.1:0".into(),
+        data_dir: dir.to_path_buf(),
+        jwt_secret: SecretString::from(base64::engine::general_purpose::STANDARD.encode(key)),
+        master_key: SecretBox::new(Box::new(key)),
+        master_key_id: "test".into(),
+        policy: Policy::default(),
+        argon2: Argon2Params::INSECURE_FAST_FOR_TESTS,
+        db_pool_size: 8,
+    }
+}
+
+pub async fn spawn_app(engine: Engine) -> TestApp {
+    spawn_app_with(engine, |_| {}).await
+}
+
+pub async fn spawn_app_with(engine: Engine, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database = match engine {
+        Engine::Sqlite => Database::Sqlite(dir.path().join("webfb.db")),
+        Engine::Postgres => Database::Postgres(
+            tokio::task::spawn_blocking(fresh_postgres_database)
+                .await
+                .unwrap(),
+        ),
+    };
+    let mut settings = test_settings(database.clone(), dir.path());
+    adjust(&mut settings);
+    // A whole second keeps sub-second noise out of step arithmetic.
+    let start = Utc.timestamp_opt(Utc::now().timestamp(), 0).unwrap();
+    let clock = Arc::new(ManualClock::new(start));
+    let app = Application::build(settings, clock.clone())
+        .await
+        .expect("the server starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run());
+    TestApp {
+        address,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        clock,
+        database,
+        _dir: dir,
+    }
+}
+
+/// A company made through the bank's API, with its administrator signed in.
+pub struct Company {
+    pub id: String,
+    pub admin_login_id: String,
+    pub admin_id: String,
+    pub admin_token: String,
+    pub operator_token: String,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        let mut req = self.client.get(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request")
+    }
+
+    pub async fn post(&self, path: &str, body: &Value, token: Option<&str>) -> Response {
+        self.send(reqwest::Method::POST, path, Some(body), token)
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value, token: Option<&str>) -> Response {
+        self.send(reqwest::Method::PATCH, path, Some(body), token)
+            .await
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        token: Option<&str>,
+    ) -> Response {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request")
+    }
+
+    /// Runs `f` with a connection and the services, off the async workers.
+    pub async fn with_db<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut DbConn, &Services) -> T + Send + 'static,
+    ) -> T {
+        let database = self.database.clone();
+        let clock = self.clock.clone();
+        tokio::task::spawn_blocking(move || {
+            let dir = tempfile::tempdir().unwrap();
+            let services =
+                Services::new(&test_settings(database.clone(), dir.path()), clock).unwrap();
+            let mut conn = database.connect().unwrap();
+            f(&mut conn, &services)
+        })
+        .await
+        .unwrap()
+    }
+
+    /// A bank operator, created as `webfb operator create` would, and signed in.
+    pub async fn operator_token(&self, login_id: &str) -> String {
+        let id = login_id.to_owned();
+        self.with_db(move |conn, svc| {
+            bank::create_operator(
+                conn,
+                svc,
+                &LoginId::parse(&id).unwrap(),
+                &PersonName::parse("Test operator").unwrap(),
+                &NewPassword::parse(PASSWORD, None).unwrap(),
+            )
+            .unwrap()
+        })
+        .await;
+        let res = self
+            .post(
+                "/api/v1/bank/auth/login",
+                &json!({"login_id": login_id, "password": PASSWORD}),
+                None,
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        body(res).await["access_token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn login(&self, login_id: &str, password: &str) -> Response {
+        self.post(
+            "/api/v1/auth/login",
+            &json!({"login_id": login_id, "password": password}),
+            None,
+        )
+        .await
+    }
+
+    pub async fn token(&self, login_id: &str, password: &str) -> String {
+        let res = self.login(login_id, password).await;
+        assert_eq!(res.status(), StatusCode::OK, "sign-in of {login_id}");
+        body(res).await["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates a company (prefix makes login IDs and accounts unique) and signs its
+    /// administrator in. The operator is created on first use of the prefix.
+    pub async fn company(&self, prefix: &str) -> Company {
+        let operator_token = self.operator_token(&format!("{prefix}.operator")).await;
+        self.company_by(&operator_token, prefix).await
+    }
+
+    pub async fn company_by(&self, operator_token: &str, prefix: &str) -> Company {
+        let admin_login_id = format!("{prefix}.admin");
+        let account = format!(
+            "{:03}-{:07}",
+            prefix.len(),
+            rand::random::<u32>() % 10_000_000
+        );
+        let res = self
+            .post(
+                "/api/v1/bank/companies",
+                &company_request(&admin_login_id, &account),
+                Some(operator_token),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED, "company created");
+        let company = body(res).await;
+        Company {
+            id: company["id"].as_str().unwrap().to_owned(),
+            admin_id: company["admin"]["id"].as_str().unwrap().to_owned(),
+            admin_token: self.token(&admin_login_id, PASSWORD).await,
+            admin_login_id,
+            operator_token: operator_token.to_owned(),
+        }
+    }
+
+    /// Adds a user with the transfer permission; returns its id.
+    pub async fn user(&self, company: &Company, login_id: &str) -> String {
+        let res = self
+            .post(
+                "/api/v1/users",
+                &user_request(login_id),
+                Some(&company.admin_token),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED, "user created");
+        body(res).await["id"].as_str().unwrap().to_owned()
+    }
+
+    /// How many audit events with this action (and outcome) are stored.
+    pub async fn audit_count(&self, action: &'static str, outcome: &'static str) -> i64 {
+        self.with_db(move |conn, _| {
+            use diesel::prelude::*;
+            use webfb::db::schema::audit_events::dsl as a;
+            a::audit_events
+                .filter(a::action.eq(action))
+                .filter(a::outcome.eq(outcome))
+                .count()
+                .get_result(conn)
+                .unwrap()
+        })
+        .await
+    }
+
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+}
+
+pub fn company_request(admin_login_id: &str, account: &str) -> Value {
+    json!({
+        "name": "山田商事株式会社",
+        "transfer_limit": 5_000_000,
+        "accounts": [account],
+        "admin": {
+            "login_id": admin_login_id,
+            "name": "山田 太郎",
+            "password": PASSWORD,
+            "approval_password": APPROVAL,
+            "transfer_password": TRANSFER,
+        }
+    })
+}
+
+pub fn user_request(login_id: &str) -> Value {
+    json!({
+        "login_id": login_id,
+        "name": "佐藤 花子",
+        "password": PASSWORD,
+        "transfer_password": TRANSFER,
+        "can_transfer": true,
+    })
+}
+
+pub async fn body(res: Response) -> Value {
+    let text = res.text().await.expect("body");
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+}
+
+/// Asserts a problem+json answer with this status and code; returns the body.
+pub async fn problem(res: Response, status: u16, code: &str) -> Value {
+    assert_eq!(res.status().as_u16(), status, "status");
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let b = body(res).await;
+    assert_eq!(
+        content_type.as_deref(),
+        Some("application/problem+json"),
+        "{b}"
+    );
+    assert_eq!(b["code"], code, "{b}");
+    assert_eq!(b["status"], status, "{b}");
+    b
+}
+
+/// The field names of a `validation_failed` answer.
+pub fn fields(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| e["field"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}

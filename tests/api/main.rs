@@ -1,0 +1,11 @@
+//! One integration binary: every test runs the real server.
+
+mod helpers;
+
+mod admin_users;
+mod bank;
+mod cli;
+mod openapi;
+mod sessions;
+mod startup;
+mod validation;

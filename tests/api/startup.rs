@@ -1,0 +1,51 @@
+//! Start-up refuses what it cannot serve, quickly and clearly.
+
+use webfb::clock::SystemClock;
+use webfb::db::Database;
+use webfb::startup::Application;
+
+use crate::helpers::test_settings;
+
+#[test]
+fn a_database_url_with_an_unknown_scheme_names_the_accepted_forms() {
+    let err = Database::parse("mysql://u:secret@localhost/webfb")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("sqlite://") && err.contains("postgres://"),
+        "{err}"
+    );
+    assert!(!err.contains("secret"));
+}
+
+#[tokio::test]
+async fn an_unreachable_postgres_fails_with_the_database_s_own_message() {
+    let dir = tempfile::tempdir().unwrap();
+    // Port 1 on loopback: nothing listens, the refusal is immediate.
+    let database = Database::parse("postgres://webfb:wrong@127.0.0.1:1/webfb").unwrap();
+    let result = Application::build(
+        test_settings(database, dir.path()),
+        std::sync::Arc::new(SystemClock),
+    )
+    .await;
+    let err = result.err().expect("start-up fails").to_string();
+    assert!(err.contains("cannot connect to the database"), "{err}");
+    assert!(
+        err.contains("127.0.0.1") || err.to_lowercase().contains("refused"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_sqlite_path_in_a_missing_directory_is_an_error_not_a_new_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("no-such-dir").join("webfb.db");
+    let database = Database::parse(&format!("sqlite://{}", path.display())).unwrap();
+    let result = Application::build(
+        test_settings(database, dir.path()),
+        std::sync::Arc::new(SystemClock),
+    )
+    .await;
+    assert!(result.is_err());
+    assert!(!path.exists());
+}
