@@ -46,6 +46,22 @@ error_codes! {
     LoginIdTaken = "login_id_taken", CONFLICT, "The login ID is already in use";
     AccountAlreadyRegistered = "account_already_registered", CONFLICT, "The account is already registered";
     BankProcedureRequired = "bank_procedure_required", FORBIDDEN, "This change is a bank procedure";
+    OtpInvalid = "otp_invalid", UNPROCESSABLE_ENTITY, "The one-time code is not correct";
+    OtpReplayed = "otp_replayed", CONFLICT, "This code has already been used: wait for the next code";
+    TokenLocked = "token_locked", LOCKED, "The token is locked after too many wrong codes";
+    TokenNotRegistered = "token_not_registered", CONFLICT, "No token is registered";
+    TokenIdMistyped = "token_id_mistyped", UNPROCESSABLE_ENTITY, "The token ID looks mistyped";
+    TokenUnknown = "token_unknown", NOT_FOUND, "No such token for this company";
+    TokenExpired = "token_expired", UNPROCESSABLE_ENTITY, "The token was not registered in time";
+    TokenInUse = "token_in_use", CONFLICT, "The token already serves a person";
+    TokenAlreadyRegistered = "token_already_registered", CONFLICT, "This person already has a token";
+    ApprovalPasswordInvalid = "approval_password_invalid", UNPROCESSABLE_ENTITY, "The approval password is not correct";
+    ApprovalLocked = "approval_locked", LOCKED, "Approval is locked after too many wrong approval passwords";
+    ModeNotSet = "mode_not_set", CONFLICT, "Choose the token mode first";
+    OtpActive = "otp_active", CONFLICT, "One-time passwords are active";
+    OtpInactive = "otp_inactive", CONFLICT, "One-time passwords are not active";
+    AdminTokenRequired = "admin_token_required", CONFLICT, "Register the administrator's token first";
+    PerUserModeRequired = "per_user_mode_required", CONFLICT, "Only in per_user mode";
     InternalError = "internal_error", INTERNAL_SERVER_ERROR, "Internal error";
     ServiceUnavailable = "service_unavailable", SERVICE_UNAVAILABLE, "Service unavailable";
 }

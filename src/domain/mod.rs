@@ -28,7 +28,7 @@ impl Invalid {
 }
 
 /// Checks a free-text field: trimmed, within `max` characters, no control characters.
-pub(crate) fn text(value: &str, max: usize) -> Result<String, Invalid> {
+pub fn text_field(value: &str, max: usize) -> Result<String, Invalid> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return Err(Invalid::new("required", "must not be empty"));

@@ -4,7 +4,7 @@ use std::fmt;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{Invalid, text};
+use super::{Invalid, text_field};
 
 /// A sign-in ID (契約者ID / ログインID): 4–32 characters of letters, digits and `. _ - @`,
 /// starting with a letter or digit.
@@ -54,7 +54,7 @@ pub struct PersonName(String);
 
 impl PersonName {
     pub fn parse(value: &str) -> Result<PersonName, Invalid> {
-        text(value, 64).map(PersonName)
+        text_field(value, 64).map(PersonName)
     }
 
     pub fn as_str(&self) -> &str {
@@ -68,7 +68,7 @@ pub struct CompanyName(String);
 
 impl CompanyName {
     pub fn parse(value: &str) -> Result<CompanyName, Invalid> {
-        text(value, 100).map(CompanyName)
+        text_field(value, 100).map(CompanyName)
     }
 
     pub fn as_str(&self) -> &str {

@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db::models::{AccountRow, CompanyRow, OperatorRow, SoftTokenRow, UserRow};
+use crate::domain::otp_code::OtpCode;
+use crate::domain::token_id::{TokenId, TokenIdError};
 use crate::domain::{
     self, BlockedReason, CompanyName, DebitAccount, LoginId, NewPassword, PasswordAttempt,
     PersonName, TransferConfirmation, TransferLimit,
@@ -541,4 +543,280 @@ pub struct CompanyList {
 pub struct HealthView {
     #[schema(example = "ok")]
     pub status: String,
+}
+
+// ---------------------------------------------------------------- tokens and OTP
+
+/// A new software token. Add `otpauth_uri` (or scan the QR code) in any RFC 6238
+/// authenticator app; the secret is never shown again.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IssuedTokenView {
+    #[schema(example = "WFBS12345674", pattern = r"^[A-Z]{4}[0-9]{8}$")]
+    pub token_id: String,
+    #[schema(example = "otpauth://totp/webfb:WFBS12345674?secret=JBSWY3DPEHPK3PXP&issuer=webfb&algorithm=SHA1&digits=6&period=30")]
+    pub otpauth_uri: String,
+    /// PNG image of the QR code of `otpauth_uri`, base64.
+    pub qr_png_base64: String,
+    /// Register the token before this time, or it can no longer be registered.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl From<crate::service::tokens::IssuedToken> for IssuedTokenView {
+    fn from(t: crate::service::tokens::IssuedToken) -> Self {
+        IssuedTokenView {
+            token_id: t.token_id.as_str().to_owned(),
+            otpauth_uri: t.otpauth_uri,
+            qr_png_base64: t.qr_png_base64,
+            expires_at: t.expires_at,
+        }
+    }
+}
+
+fn token_id(f: &mut Fields, field: &str, value: &str) -> Result<TokenId, AppError> {
+    match TokenId::parse(value) {
+        Ok(id) => Ok(id),
+        Err(TokenIdError::Mistyped) => {
+            let message = TokenIdError::Mistyped.to_string();
+            Err(AppError::Client {
+                code: crate::error::ErrorCode::TokenIdMistyped,
+                status: actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+                detail: message.clone(),
+                errors: vec![crate::error::FieldError { field: field.into(), code: "token_id_mistyped".into(), message }],
+                remaining_attempts: None,
+            })
+        }
+        Err(e) => f.check(field, Err(domain::Invalid::new("format", e.to_string()))),
+    }
+}
+
+fn otp(f: &mut Fields, field: &str, value: &str) -> Result<OtpCode, AppError> {
+    f.check(field, OtpCode::parse(value).map_err(|e| domain::Invalid::new("format", e.to_string())))
+}
+
+fn approval(f: &mut Fields, value: &str) -> Result<PasswordAttempt, AppError> {
+    f.check("approval_password", PasswordAttempt::parse(value))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SetModeRequest {
+    pub mode: TokenMode,
+    #[schema(min_length = 1, max_length = 128, format = Password)]
+    pub approval_password: String,
+}
+
+impl SetModeRequest {
+    pub fn into_domain(self) -> Result<(domain::TokenMode, PasswordAttempt), AppError> {
+        let mut f = Fields::default();
+        let approval = approval(&mut f, &self.approval_password);
+        f.finish()?;
+        Ok((self.mode.into(), approval?))
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RegisterTokenRequest {
+    #[schema(example = "WFBS12345674", pattern = "^[A-Z]{4}[0-9]{8}$")]
+    pub token_id: String,
+    /// The code the token shows now: proof of possession.
+    #[schema(example = "123456", pattern = "^[0-9]{6,8}$")]
+    pub otp: String,
+    #[schema(min_length = 1, max_length = 128, format = Password)]
+    pub approval_password: String,
+}
+
+impl RegisterTokenRequest {
+    pub fn into_domain(self) -> Result<(TokenId, OtpCode, PasswordAttempt), AppError> {
+        let mut f = Fields::default();
+        let id = token_id(&mut f, "token_id", &self.token_id);
+        let code = otp(&mut f, "otp", &self.otp);
+        let approval = approval(&mut f, &self.approval_password);
+        let id = match id {
+            Err(e) if e.code() == crate::error::ErrorCode::TokenIdMistyped => return Err(e),
+            other => other,
+        };
+        f.finish()?;
+        Ok((id?, code?, approval?))
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UnregisterRequest {
+    /// Users whose tokens are unregistered, all or none.
+    #[schema(min_items = 1, max_items = 100)]
+    pub user_ids: Vec<String>,
+    #[schema(min_length = 1, max_length = 128, format = Password)]
+    pub approval_password: String,
+}
+
+impl UnregisterRequest {
+    pub fn into_domain(self) -> Result<(Vec<String>, PasswordAttempt), AppError> {
+        let mut f = Fields::default();
+        if self.user_ids.is_empty() {
+            f.push("user_ids", domain::Invalid::new("required", "name at least one user"));
+        }
+        if self.user_ids.len() > 100 {
+            f.push("user_ids", domain::Invalid::new("too_many", "at most 100 users at once"));
+        }
+        for (i, id) in self.user_ids.iter().enumerate() {
+            if self.user_ids[..i].contains(id) {
+                f.push(format!("user_ids[{i}]"), domain::Invalid::new("duplicate", "this user is listed twice"));
+            }
+        }
+        let approval = approval(&mut f, &self.approval_password);
+        f.finish()?;
+        Ok((self.user_ids, approval?))
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ApprovalRequest {
+    #[schema(min_length = 1, max_length = 128, format = Password)]
+    pub approval_password: String,
+}
+
+impl ApprovalRequest {
+    pub fn into_domain(self) -> Result<PasswordAttempt, AppError> {
+        let mut f = Fields::default();
+        let approval = approval(&mut f, &self.approval_password);
+        f.finish()?;
+        approval
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct StopRequest {
+    /// A current code of the administrator's (or the shared) token.
+    #[schema(example = "123456", pattern = "^[0-9]{6,8}$")]
+    pub otp: String,
+    #[schema(min_length = 1, max_length = 128, format = Password)]
+    pub approval_password: String,
+}
+
+impl StopRequest {
+    pub fn into_domain(self) -> Result<(OtpCode, PasswordAttempt), AppError> {
+        let mut f = Fields::default();
+        let code = otp(&mut f, "otp", &self.otp);
+        let approval = approval(&mut f, &self.approval_password);
+        f.finish()?;
+        Ok((code?, approval?))
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ExchangeRequest {
+    /// A current code of the token being replaced.
+    #[schema(example = "123456", pattern = "^[0-9]{6,8}$")]
+    pub current_otp: String,
+    #[schema(example = "WFBS12345674", pattern = "^[A-Z]{4}[0-9]{8}$")]
+    pub new_token_id: String,
+    /// A current code of the new token.
+    #[schema(example = "654321", pattern = "^[0-9]{6,8}$")]
+    pub new_otp: String,
+}
+
+impl ExchangeRequest {
+    pub fn into_domain(self) -> Result<(OtpCode, TokenId, OtpCode), AppError> {
+        let mut f = Fields::default();
+        let current = otp(&mut f, "current_otp", &self.current_otp);
+        let id = token_id(&mut f, "new_token_id", &self.new_token_id);
+        let new = otp(&mut f, "new_otp", &self.new_otp);
+        let id = match id {
+            Err(e) if e.code() == crate::error::ErrorCode::TokenIdMistyped => return Err(e),
+            other => other,
+        };
+        f.finish()?;
+        Ok((current?, id?, new?))
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct BankResetRequest {
+    /// Why the token is reset (e.g. the administrator's phone was lost), for the audit log.
+    #[schema(example = "administrator's phone lost; identity checked at the branch", min_length = 1, max_length = 200)]
+    pub reason: String,
+}
+
+impl BankResetRequest {
+    pub fn into_domain(self) -> Result<String, AppError> {
+        let mut f = Fields::default();
+        let reason = f.check("reason", domain::text_field(&self.reason, 200));
+        f.finish()?;
+        reason
+    }
+}
+
+/// A person on the OTP management screen.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OtpUserView {
+    #[schema(format = Uuid)]
+    pub user_id: String,
+    pub login_id: String,
+    pub name: String,
+    pub role: Role,
+    pub can_transfer: bool,
+    /// The person's own token (per_user); null in shared mode for users.
+    pub token: Option<TokenView>,
+    /// The person can confirm one-off transfers now.
+    pub ready: bool,
+    pub blocked_reason: Option<Blocked>,
+}
+
+/// A user who may transfer but cannot, for want of a token.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserRef {
+    #[schema(format = Uuid)]
+    pub user_id: String,
+    pub login_id: String,
+    pub name: String,
+}
+
+/// The OTP management screen (ワンタイムパスワード認証情報管理).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OtpSettingsView {
+    pub mode: Option<TokenMode>,
+    pub status: OtpStatus,
+    /// The administrator's token (per_user) or the shared token (shared).
+    pub admin_token: Option<TokenView>,
+    pub users: Vec<OtpUserView>,
+    /// People with the transfer permission who are blocked for want of a token.
+    pub users_without_token: Vec<UserRef>,
+}
+
+impl TryFrom<crate::service::otp_admin::OtpSettings> for OtpSettingsView {
+    type Error = AppError;
+    fn try_from(s: crate::service::otp_admin::OtpSettings) -> Result<Self, AppError> {
+        let summary = CompanySummary::try_from(&s.company)?;
+        let mut users = Vec::with_capacity(s.users.len());
+        let mut without = Vec::new();
+        for u in s.users {
+            let (method, blocked_reason) = confirmation(u.confirmation);
+            if blocked_reason == Some(Blocked::TokenNotRegistered) {
+                without.push(UserRef { user_id: u.user.id.clone(), login_id: u.user.login_id.clone(), name: u.user.name.clone() });
+            }
+            let view = UserView::try_from(u.user)?;
+            users.push(OtpUserView {
+                user_id: view.id,
+                login_id: view.login_id,
+                name: view.name,
+                can_transfer: view.role == Role::Admin || view.can_transfer,
+                role: view.role,
+                token: u.token.as_ref().map(TokenView::from),
+                ready: !matches!(method, ConfirmationMethod::Blocked),
+                blocked_reason,
+            });
+        }
+        Ok(OtpSettingsView {
+            mode: summary.otp_mode,
+            status: summary.otp_status,
+            admin_token: s.admin_token.as_ref().map(TokenView::from),
+            users,
+            users_without_token: without,
+        })
+    }
+}
+
+/// The caller's token after an exchange.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExchangedTokenView {
+    pub token: TokenView,
 }

@@ -47,6 +47,8 @@ where
         (name = "auth", description = "Sign-in and sign-out"),
         (name = "me", description = "The signed-in person"),
         (name = "users", description = "User administration (administrator)"),
+        (name = "soft-tokens", description = "Issuing software tokens"),
+        (name = "otp", description = "OTP management (administrator): token mode, registrations, stop"),
         (name = "bank", description = "Bank back office (bank operators)"),
         (name = "operations", description = "Health and the API description"),
     )

@@ -1,14 +1,14 @@
 //! Every endpoint, registered through utoipa-actix-web so the document and the router
 //! are one list.
 
-use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, put, web};
 use utoipa::IntoResponses;
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::{AppError, Problem};
 use crate::service::audit::{Event, Outcome};
-use crate::service::{auth, bank, users};
+use crate::service::{auth, bank, otp_admin, tokens, users};
 
 use super::dto::*;
 use super::extract::{BankOperator, SignedIn, client_addr};
@@ -114,6 +114,26 @@ enum LoginErrors {
         description = "Locked after too many wrong passwords (`account_locked`)",
         content_type = "application/problem+json"
     )]
+    Locked(Problem),
+}
+
+/// Error responses of OTP management and token use.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+enum OtpErrors {
+    #[response(status = 400, description = "The body is not JSON (`validation_failed`)", content_type = "application/problem+json")]
+    Malformed(Problem),
+    #[response(status = 401, description = "No valid session (`unauthenticated`, `session_expired`)", content_type = "application/problem+json")]
+    Unauthenticated(Problem),
+    #[response(status = 403, description = "Not the administrator, or a bank procedure (`forbidden`, `bank_procedure_required`)", content_type = "application/problem+json")]
+    Forbidden(Problem),
+    #[response(status = 404, description = "No such user or token in the company (`not_found`, `token_unknown`)", content_type = "application/problem+json")]
+    NotFound(Problem),
+    #[response(status = 409, description = "Not possible in the current state (`otp_replayed`, `mode_not_set`, `otp_active`, `otp_inactive`, `admin_token_required`, `per_user_mode_required`, `token_in_use`, `token_already_registered`, `token_not_registered`)", content_type = "application/problem+json")]
+    Conflict(Problem),
+    #[response(status = 422, description = "A wrong code, approval password or field (`otp_invalid` with `remaining_attempts`, `approval_password_invalid`, `token_id_mistyped`, `token_expired`, `validation_failed`)", content_type = "application/problem+json")]
+    Invalid(Problem),
+    #[response(status = 423, description = "Locked (`token_locked`, `approval_locked`)", content_type = "application/problem+json")]
     Locked(Problem),
 }
 
@@ -409,6 +429,234 @@ async fn unlock_admin(
     let id = path.into_inner();
     let view = blocking(&state, move |conn, svc| {
         bank::unlock_admin(conn, svc, &who.0, &id)
+    })
+    .await?;
+    Ok(web::Json(view.try_into()?))
+}
+
+// ---------------------------------------------------------------- tokens and OTP management
+
+/// Issues a new software token for any RFC 6238 authenticator app, bound to the
+/// caller's company. Its secret is shown only in this answer.
+#[utoipa::path(
+    operation_id = "issueSoftToken",
+    tag = "soft-tokens",
+    security(("bearer" = [])),
+    responses((status = 201, body = IssuedTokenView), Errors)
+)]
+#[post("/soft-tokens")]
+async fn issue_soft_token(state: State, who: SignedIn) -> Result<HttpResponse, AppError> {
+    let issued = blocking(&state, move |conn, svc| tokens::issue(conn, svc, &who.0)).await?;
+    Ok(HttpResponse::Created().json(IssuedTokenView::from(issued)))
+}
+
+/// The OTP management screen: mode, status, tokens and who is ready (administrator only).
+#[utoipa::path(operation_id = "getOtpSettings", tag = "otp", security(("bearer" = [])), responses((status = 200, body = OtpSettingsView), Errors))]
+#[get("/otp")]
+async fn get_otp_settings(state: State, who: SignedIn) -> Result<web::Json<OtpSettingsView>, AppError> {
+    let settings = blocking(&state, move |conn, _| {
+        auth::person_is_admin(&who.0)?;
+        otp_admin::settings(conn, &who.0.company_id)
+    })
+    .await?;
+    Ok(web::Json(settings.try_into()?))
+}
+
+/// Chooses the token mode (利用形態設定); only while OTP is inactive.
+#[utoipa::path(
+    operation_id = "setOtpMode",
+    tag = "otp",
+    security(("bearer" = [])),
+    request_body = SetModeRequest,
+    responses((status = 200, body = OtpSettingsView), OtpErrors)
+)]
+#[put("/otp/mode")]
+async fn set_otp_mode(state: State, who: SignedIn, body: Json<SetModeRequest>) -> Result<web::Json<OtpSettingsView>, AppError> {
+    let (mode, approval) = body.0.into_domain()?;
+    let settings = blocking(&state, move |conn, svc| otp_admin::set_mode(conn, svc, &who.0, mode, &approval)).await?;
+    Ok(web::Json(settings.try_into()?))
+}
+
+/// Registers the administrator's token (per_user) or the shared token (shared) with its
+/// token ID, a current code and the approval password; OTP becomes active.
+#[utoipa::path(
+    operation_id = "registerAdminToken",
+    tag = "otp",
+    security(("bearer" = [])),
+    request_body = RegisterTokenRequest,
+    responses((status = 200, body = OtpSettingsView), OtpErrors)
+)]
+#[put("/otp/admin-token")]
+async fn register_admin_token(
+    state: State,
+    who: SignedIn,
+    body: Json<RegisterTokenRequest>,
+) -> Result<web::Json<OtpSettingsView>, AppError> {
+    let (token_id, code, approval) = body.0.into_domain()?;
+    let settings = blocking(&state, move |conn, svc| {
+        otp_admin::register_admin_token(conn, svc, &who.0, &token_id, &code, &approval)
+    })
+    .await?;
+    Ok(web::Json(settings.try_into()?))
+}
+
+/// Registers a user's own token (per_user mode, after the administrator's token).
+#[utoipa::path(
+    operation_id = "registerUserToken",
+    tag = "otp",
+    security(("bearer" = [])),
+    params(("user_id" = String, Path, description = "The user's id")),
+    request_body = RegisterTokenRequest,
+    responses((status = 200, body = OtpSettingsView), OtpErrors)
+)]
+#[put("/otp/users/{user_id}/token")]
+async fn register_user_token(
+    state: State,
+    who: SignedIn,
+    path: web::Path<String>,
+    body: Json<RegisterTokenRequest>,
+) -> Result<web::Json<OtpSettingsView>, AppError> {
+    let (token_id, code, approval) = body.0.into_domain()?;
+    let user_id = path.into_inner();
+    let settings = blocking(&state, move |conn, svc| {
+        otp_admin::register_user_token(conn, svc, &who.0, &user_id, &token_id, &code, &approval)
+    })
+    .await?;
+    Ok(web::Json(settings.try_into()?))
+}
+
+/// Unregisters users' tokens, all or none. The administrator's own token is a bank
+/// procedure (`bank_procedure_required`).
+#[utoipa::path(
+    operation_id = "unregisterTokens",
+    tag = "otp",
+    security(("bearer" = [])),
+    request_body = UnregisterRequest,
+    responses((status = 200, body = OtpSettingsView), OtpErrors)
+)]
+#[post("/otp/unregistrations")]
+async fn unregister_tokens(state: State, who: SignedIn, body: Json<UnregisterRequest>) -> Result<web::Json<OtpSettingsView>, AppError> {
+    let (user_ids, approval) = body.0.into_domain()?;
+    let settings = blocking(&state, move |conn, svc| otp_admin::unregister(conn, svc, &who.0, &user_ids, &approval)).await?;
+    Ok(web::Json(settings.try_into()?))
+}
+
+/// Frees a user's token locked by wrong codes.
+#[utoipa::path(
+    operation_id = "unlockUserToken",
+    tag = "otp",
+    security(("bearer" = [])),
+    params(("user_id" = String, Path, description = "The user's id")),
+    request_body = ApprovalRequest,
+    responses((status = 200, body = OtpSettingsView), OtpErrors)
+)]
+#[post("/otp/users/{user_id}/token/unlock")]
+async fn unlock_user_token(
+    state: State,
+    who: SignedIn,
+    path: web::Path<String>,
+    body: Json<ApprovalRequest>,
+) -> Result<web::Json<OtpSettingsView>, AppError> {
+    let approval = body.0.into_domain()?;
+    let user_id = path.into_inner();
+    let settings =
+        blocking(&state, move |conn, svc| otp_admin::unlock_user_token(conn, svc, &who.0, &user_id, &approval)).await?;
+    Ok(web::Json(settings.try_into()?))
+}
+
+/// Stops one-time passwords (利用停止): every token is unregistered and the fixed
+/// transfer passwords apply again.
+#[utoipa::path(
+    operation_id = "stopOtp",
+    tag = "otp",
+    security(("bearer" = [])),
+    request_body = StopRequest,
+    responses((status = 200, body = OtpSettingsView), OtpErrors)
+)]
+#[post("/otp/stop")]
+async fn stop_otp(state: State, who: SignedIn, body: Json<StopRequest>) -> Result<web::Json<OtpSettingsView>, AppError> {
+    let (code, approval) = body.0.into_domain()?;
+    let settings = blocking(&state, move |conn, svc| otp_admin::stop(conn, svc, &who.0, &code, &approval)).await?;
+    Ok(web::Json(settings.try_into()?))
+}
+
+/// Exchanges one's token for a new one (device change): a code of the old token, the
+/// new token's ID and a code of it.
+#[utoipa::path(
+    operation_id = "exchangeToken",
+    tag = "me",
+    security(("bearer" = [])),
+    request_body = ExchangeRequest,
+    responses((status = 200, body = ExchangedTokenView), OtpErrors)
+)]
+#[post("/me/token/exchange")]
+async fn exchange_token(state: State, who: SignedIn, body: Json<ExchangeRequest>) -> Result<web::Json<ExchangedTokenView>, AppError> {
+    let (current, new_id, new_code) = body.0.into_domain()?;
+    let token =
+        blocking(&state, move |conn, svc| otp_admin::exchange(conn, svc, &who.0, &current, &new_id, &new_code)).await?;
+    Ok(web::Json(ExchangedTokenView { token: TokenView::from(&token) }))
+}
+
+/// Bank procedure: removes the administrator's (or the shared) token. The company stays
+/// active; the administrator registers a new token.
+#[utoipa::path(
+    operation_id = "resetAdminToken",
+    tag = "bank",
+    security(("bearer" = [])),
+    params(("company_id" = String, Path, description = "The company's id")),
+    request_body = BankResetRequest,
+    responses((status = 200, body = CompanyDetail), OtpErrors)
+)]
+#[post("/bank/companies/{company_id}/admin-token/reset")]
+async fn reset_admin_token(
+    state: State,
+    who: BankOperator,
+    path: web::Path<String>,
+    body: Json<BankResetRequest>,
+) -> Result<web::Json<CompanyDetail>, AppError> {
+    let reason = body.0.into_domain()?;
+    let id = path.into_inner();
+    let view = blocking(&state, move |conn, svc| {
+        otp_admin::bank_reset_admin_token(conn, svc, &who.0, &id, &reason)?;
+        bank::get_company(conn, &id)
+    })
+    .await?;
+    Ok(web::Json(view.try_into()?))
+}
+
+/// Bank procedure: frees the administrator's (or the shared) token locked by wrong codes.
+#[utoipa::path(
+    operation_id = "unlockAdminToken",
+    tag = "bank",
+    security(("bearer" = [])),
+    params(("company_id" = String, Path, description = "The company's id")),
+    responses((status = 200, body = CompanyDetail), OtpErrors)
+)]
+#[post("/bank/companies/{company_id}/admin-token/unlock")]
+async fn unlock_admin_token(state: State, who: BankOperator, path: web::Path<String>) -> Result<web::Json<CompanyDetail>, AppError> {
+    let id = path.into_inner();
+    let view = blocking(&state, move |conn, svc| {
+        otp_admin::bank_unlock_admin_token(conn, svc, &who.0, &id)?;
+        bank::get_company(conn, &id)
+    })
+    .await?;
+    Ok(web::Json(view.try_into()?))
+}
+
+/// Bank procedure: frees the administrator's approval password locked by wrong entries.
+#[utoipa::path(
+    operation_id = "unlockApproval",
+    tag = "bank",
+    security(("bearer" = [])),
+    params(("company_id" = String, Path, description = "The company's id")),
+    responses((status = 200, body = CompanyDetail), Errors)
+)]
+#[post("/bank/companies/{company_id}/approval/unlock")]
+async fn unlock_approval(state: State, who: BankOperator, path: web::Path<String>) -> Result<web::Json<CompanyDetail>, AppError> {
+    let id = path.into_inner();
+    let view = blocking(&state, move |conn, svc| {
+        otp_admin::bank_unlock_approval(conn, svc, &who.0, &id)?;
+        bank::get_company(conn, &id)
     })
     .await?;
     Ok(web::Json(view.try_into()?))

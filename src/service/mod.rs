@@ -6,7 +6,9 @@ pub mod audit;
 pub mod auth;
 pub mod bank;
 pub mod demo;
+pub mod otp_admin;
 pub mod passwords;
+pub mod tokens;
 pub mod users;
 
 use std::sync::Arc;
@@ -18,6 +20,7 @@ use crate::clock::Clock;
 use crate::config::{Policy, Settings};
 use crate::domain::Role;
 use crate::error::{AppError, ErrorCode};
+use crate::otp::seal::{Keyring, MasterKey};
 
 pub use passwords::Passwords;
 
@@ -28,6 +31,7 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     pub passwords: Passwords,
     pub sessions: auth::SessionKeys,
+    pub keyring: Keyring,
 }
 
 impl Services {
@@ -37,6 +41,7 @@ impl Services {
             clock,
             passwords: Passwords::new(settings.argon2)?,
             sessions: auth::SessionKeys::new(&settings.jwt_secret),
+            keyring: Keyring::new(MasterKey::new(settings.master_key_id.clone(), settings.master_key_bytes())),
         })
     }
 

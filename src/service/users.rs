@@ -35,6 +35,7 @@ pub struct UserPatch {
 pub struct Profile {
     pub user: UserRow,
     pub company: CompanyRow,
+    /// The token that confirms this person's transfers: their own, or the shared one.
     pub token: Option<SoftTokenRow>,
     pub confirmation: TransferConfirmation,
 }

@@ -11,7 +11,7 @@ use rand::RngCore;
 use reqwest::{Response, StatusCode};
 use secrecy::{SecretBox, SecretString};
 use serde_json::{Value, json};
-use webfb::clock::ManualClock;
+use webfb::clock::{Clock, ManualClock};
 use webfb::config::{Argon2Params, Policy, Settings};
 use webfb::db::{Database, DbConn};
 use webfb::domain::{LoginId, NewPassword, PersonName};
@@ -112,6 +112,19 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
 }
 
 pub async fn spawn_app_with(engine: Engine, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_full(engine, adjust, None).await
+}
+
+/// The server on the wall clock, for codes from a real external generator.
+pub async fn spawn_app_real_clock(engine: Engine) -> TestApp {
+    spawn_app_full(engine, |_| {}, Some(Arc::new(webfb::clock::SystemClock))).await
+}
+
+async fn spawn_app_full(
+    engine: Engine,
+    adjust: impl FnOnce(&mut Settings),
+    server_clock: Option<Arc<dyn webfb::clock::Clock>>,
+) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let database = match engine {
         Engine::Sqlite => Database::Sqlite(dir.path().join("webfb.db")),
@@ -126,7 +139,7 @@ pub async fn spawn_app_with(engine: Engine, adjust: impl FnOnce(&mut Settings)) 
     // A whole second keeps sub-second noise out of step arithmetic.
     let start = Utc.timestamp_opt(Utc::now().timestamp(), 0).unwrap();
     let clock = Arc::new(ManualClock::new(start));
-    let app = Application::build(settings, clock.clone())
+    let app = Application::build(settings, server_clock.unwrap_or_else(|| clock.clone()))
         .await
         .expect("the server starts");
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -312,6 +325,81 @@ impl TestApp {
 
     pub fn advance(&self, by: Duration) {
         self.clock.advance(by);
+    }
+}
+
+/// A software token as the test holds it: its ID and its seed, read from the otpauth URI
+/// like an authenticator app would.
+#[derive(Clone, Debug)]
+pub struct Token {
+    pub token_id: String,
+    pub seed: Vec<u8>,
+}
+
+impl Token {
+    /// The code the token shows `offset` steps from the app's clock.
+    pub fn code(&self, app: &TestApp, offset: i64) -> String {
+        let params = webfb::otp::totp::TotpParams::DEFAULT;
+        let step = webfb::otp::totp::step_at(&params, app.clock.now().timestamp()) + offset;
+        webfb::otp::totp::code_at_step(&self.seed, &params, step)
+    }
+
+    /// A code that is certainly wrong now (none of the accepted steps shows it).
+    pub fn wrong_code(&self, app: &TestApp) -> String {
+        let window: Vec<String> = (-1..=1).map(|o| self.code(app, o)).collect();
+        (0..1_000_000).map(|n| format!("{n:06}")).find(|c| !window.contains(c)).unwrap()
+    }
+}
+
+pub fn seed_from_uri(uri: &str) -> Vec<u8> {
+    let secret = uri.split(['?', '&']).find_map(|p| p.strip_prefix("secret=")).expect("secret in the otpauth URI");
+    totp_rs::Secret::Encoded(secret.to_owned()).to_bytes().expect("base32 secret")
+}
+
+impl TestApp {
+    /// Issues a token as `token` (a person's access token) and reads it like an app.
+    pub async fn issue_token(&self, token: &str) -> Token {
+        let res = self.post("/api/v1/soft-tokens", &json!({}), Some(token)).await;
+        assert_eq!(res.status(), StatusCode::CREATED, "token issued");
+        let b = body(res).await;
+        Token { token_id: b["token_id"].as_str().unwrap().to_owned(), seed: seed_from_uri(b["otpauth_uri"].as_str().unwrap()) }
+    }
+
+    /// Moves to the next 30-second step, so the token shows a fresh code.
+    pub fn next_step(&self) {
+        self.advance(Duration::seconds(30));
+    }
+
+    pub async fn set_mode(&self, company: &Company, mode: &str) -> Response {
+        self.send(reqwest::Method::PUT, "/api/v1/otp/mode", Some(&json!({"mode": mode, "approval_password": APPROVAL})), Some(&company.admin_token)).await
+    }
+
+    pub async fn register_admin_token(&self, company: &Company, token: &Token, otp: &str) -> Response {
+        let b = json!({"token_id": token.token_id, "otp": otp, "approval_password": APPROVAL});
+        self.send(reqwest::Method::PUT, "/api/v1/otp/admin-token", Some(&b), Some(&company.admin_token)).await
+    }
+
+    pub async fn register_user_token(&self, company: &Company, user_id: &str, token: &Token, otp: &str) -> Response {
+        let b = json!({"token_id": token.token_id, "otp": otp, "approval_password": APPROVAL});
+        self.send(reqwest::Method::PUT, &format!("/api/v1/otp/users/{user_id}/token"), Some(&b), Some(&company.admin_token)).await
+    }
+
+    /// Sets the mode and registers a fresh administrator's (or shared) token: OTP is active.
+    pub async fn activate(&self, company: &Company, mode: &str) -> Token {
+        assert_eq!(self.set_mode(company, mode).await.status(), StatusCode::OK);
+        let token = self.issue_token(&company.admin_token).await;
+        let res = self.register_admin_token(company, &token, &token.code(self, 0)).await;
+        assert_eq!(res.status(), StatusCode::OK, "admin token registered");
+        self.next_step();
+        token
+    }
+
+    /// Registers a fresh token for a user (per_user mode).
+    pub async fn give_token(&self, company: &Company, user_id: &str) -> Token {
+        let token = self.issue_token(&company.admin_token).await;
+        let res = self.register_user_token(company, user_id, &token, &token.code(self, 0)).await;
+        assert_eq!(res.status(), StatusCode::OK, "user token registered");
+        token
     }
 }
 
