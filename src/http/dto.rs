@@ -553,7 +553,9 @@ pub struct HealthView {
 pub struct IssuedTokenView {
     #[schema(example = "WFBS12345674", pattern = r"^[A-Z]{4}[0-9]{8}$")]
     pub token_id: String,
-    #[schema(example = "otpauth://totp/webfb:WFBS12345674?secret=JBSWY3DPEHPK3PXP&issuer=webfb&algorithm=SHA1&digits=6&period=30")]
+    #[schema(
+        example = "otpauth://totp/webfb:WFBS12345674?secret=JBSWY3DPEHPK3PXP&issuer=webfb&algorithm=SHA1&digits=6&period=30"
+    )]
     pub otpauth_uri: String,
     /// PNG image of the QR code of `otpauth_uri`, base64.
     pub qr_png_base64: String,
@@ -581,7 +583,11 @@ fn token_id(f: &mut Fields, field: &str, value: &str) -> Result<TokenId, AppErro
                 code: crate::error::ErrorCode::TokenIdMistyped,
                 status: actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
                 detail: message.clone(),
-                errors: vec![crate::error::FieldError { field: field.into(), code: "token_id_mistyped".into(), message }],
+                errors: vec![crate::error::FieldError {
+                    field: field.into(),
+                    code: "token_id_mistyped".into(),
+                    message,
+                }],
                 remaining_attempts: None,
             })
         }
@@ -590,7 +596,10 @@ fn token_id(f: &mut Fields, field: &str, value: &str) -> Result<TokenId, AppErro
 }
 
 fn otp(f: &mut Fields, field: &str, value: &str) -> Result<OtpCode, AppError> {
-    f.check(field, OtpCode::parse(value).map_err(|e| domain::Invalid::new("format", e.to_string())))
+    f.check(
+        field,
+        OtpCode::parse(value).map_err(|e| domain::Invalid::new("format", e.to_string())),
+    )
 }
 
 fn approval(f: &mut Fields, value: &str) -> Result<PasswordAttempt, AppError> {
@@ -652,14 +661,23 @@ impl UnregisterRequest {
     pub fn into_domain(self) -> Result<(Vec<String>, PasswordAttempt), AppError> {
         let mut f = Fields::default();
         if self.user_ids.is_empty() {
-            f.push("user_ids", domain::Invalid::new("required", "name at least one user"));
+            f.push(
+                "user_ids",
+                domain::Invalid::new("required", "name at least one user"),
+            );
         }
         if self.user_ids.len() > 100 {
-            f.push("user_ids", domain::Invalid::new("too_many", "at most 100 users at once"));
+            f.push(
+                "user_ids",
+                domain::Invalid::new("too_many", "at most 100 users at once"),
+            );
         }
         for (i, id) in self.user_ids.iter().enumerate() {
             if self.user_ids[..i].contains(id) {
-                f.push(format!("user_ids[{i}]"), domain::Invalid::new("duplicate", "this user is listed twice"));
+                f.push(
+                    format!("user_ids[{i}]"),
+                    domain::Invalid::new("duplicate", "this user is listed twice"),
+                );
             }
         }
         let approval = approval(&mut f, &self.approval_password);
@@ -732,7 +750,11 @@ impl ExchangeRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct BankResetRequest {
     /// Why the token is reset (e.g. the administrator's phone was lost), for the audit log.
-    #[schema(example = "administrator's phone lost; identity checked at the branch", min_length = 1, max_length = 200)]
+    #[schema(
+        example = "administrator's phone lost; identity checked at the branch",
+        min_length = 1,
+        max_length = 200
+    )]
     pub reason: String,
 }
 
@@ -791,7 +813,11 @@ impl TryFrom<crate::service::otp_admin::OtpSettings> for OtpSettingsView {
         for u in s.users {
             let (method, blocked_reason) = confirmation(u.confirmation);
             if blocked_reason == Some(Blocked::TokenNotRegistered) {
-                without.push(UserRef { user_id: u.user.id.clone(), login_id: u.user.login_id.clone(), name: u.user.name.clone() });
+                without.push(UserRef {
+                    user_id: u.user.id.clone(),
+                    login_id: u.user.login_id.clone(),
+                    name: u.user.name.clone(),
+                });
             }
             let view = UserView::try_from(u.user)?;
             users.push(OtpUserView {

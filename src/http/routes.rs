@@ -35,7 +35,19 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(create_company)
                 .service(list_companies)
                 .service(get_company)
-                .service(unlock_admin),
+                .service(unlock_admin)
+                .service(issue_soft_token)
+                .service(get_otp_settings)
+                .service(set_otp_mode)
+                .service(register_admin_token)
+                .service(register_user_token)
+                .service(unregister_tokens)
+                .service(unlock_user_token)
+                .service(stop_otp)
+                .service(exchange_token)
+                .service(reset_admin_token)
+                .service(unlock_admin_token)
+                .service(unlock_approval),
         );
 }
 
@@ -121,19 +133,47 @@ enum LoginErrors {
 #[derive(IntoResponses)]
 #[allow(dead_code)]
 enum OtpErrors {
-    #[response(status = 400, description = "The body is not JSON (`validation_failed`)", content_type = "application/problem+json")]
+    #[response(
+        status = 400,
+        description = "The body is not JSON (`validation_failed`)",
+        content_type = "application/problem+json"
+    )]
     Malformed(Problem),
-    #[response(status = 401, description = "No valid session (`unauthenticated`, `session_expired`)", content_type = "application/problem+json")]
+    #[response(
+        status = 401,
+        description = "No valid session (`unauthenticated`, `session_expired`)",
+        content_type = "application/problem+json"
+    )]
     Unauthenticated(Problem),
-    #[response(status = 403, description = "Not the administrator, or a bank procedure (`forbidden`, `bank_procedure_required`)", content_type = "application/problem+json")]
+    #[response(
+        status = 403,
+        description = "Not the administrator, or a bank procedure (`forbidden`, `bank_procedure_required`)",
+        content_type = "application/problem+json"
+    )]
     Forbidden(Problem),
-    #[response(status = 404, description = "No such user or token in the company (`not_found`, `token_unknown`)", content_type = "application/problem+json")]
+    #[response(
+        status = 404,
+        description = "No such user or token in the company (`not_found`, `token_unknown`)",
+        content_type = "application/problem+json"
+    )]
     NotFound(Problem),
-    #[response(status = 409, description = "Not possible in the current state (`otp_replayed`, `mode_not_set`, `otp_active`, `otp_inactive`, `admin_token_required`, `per_user_mode_required`, `token_in_use`, `token_already_registered`, `token_not_registered`)", content_type = "application/problem+json")]
+    #[response(
+        status = 409,
+        description = "Not possible in the current state (`otp_replayed`, `mode_not_set`, `otp_active`, `otp_inactive`, `admin_token_required`, `per_user_mode_required`, `token_in_use`, `token_already_registered`, `token_not_registered`)",
+        content_type = "application/problem+json"
+    )]
     Conflict(Problem),
-    #[response(status = 422, description = "A wrong code, approval password or field (`otp_invalid` with `remaining_attempts`, `approval_password_invalid`, `token_id_mistyped`, `token_expired`, `validation_failed`)", content_type = "application/problem+json")]
+    #[response(
+        status = 422,
+        description = "A wrong code, approval password or field (`otp_invalid` with `remaining_attempts`, `approval_password_invalid`, `token_id_mistyped`, `token_expired`, `validation_failed`)",
+        content_type = "application/problem+json"
+    )]
     Invalid(Problem),
-    #[response(status = 423, description = "Locked (`token_locked`, `approval_locked`)", content_type = "application/problem+json")]
+    #[response(
+        status = 423,
+        description = "Locked (`token_locked`, `approval_locked`)",
+        content_type = "application/problem+json"
+    )]
     Locked(Problem),
 }
 
@@ -453,7 +493,10 @@ async fn issue_soft_token(state: State, who: SignedIn) -> Result<HttpResponse, A
 /// The OTP management screen: mode, status, tokens and who is ready (administrator only).
 #[utoipa::path(operation_id = "getOtpSettings", tag = "otp", security(("bearer" = [])), responses((status = 200, body = OtpSettingsView), Errors))]
 #[get("/otp")]
-async fn get_otp_settings(state: State, who: SignedIn) -> Result<web::Json<OtpSettingsView>, AppError> {
+async fn get_otp_settings(
+    state: State,
+    who: SignedIn,
+) -> Result<web::Json<OtpSettingsView>, AppError> {
     let settings = blocking(&state, move |conn, _| {
         auth::person_is_admin(&who.0)?;
         otp_admin::settings(conn, &who.0.company_id)
@@ -471,9 +514,16 @@ async fn get_otp_settings(state: State, who: SignedIn) -> Result<web::Json<OtpSe
     responses((status = 200, body = OtpSettingsView), OtpErrors)
 )]
 #[put("/otp/mode")]
-async fn set_otp_mode(state: State, who: SignedIn, body: Json<SetModeRequest>) -> Result<web::Json<OtpSettingsView>, AppError> {
+async fn set_otp_mode(
+    state: State,
+    who: SignedIn,
+    body: Json<SetModeRequest>,
+) -> Result<web::Json<OtpSettingsView>, AppError> {
     let (mode, approval) = body.0.into_domain()?;
-    let settings = blocking(&state, move |conn, svc| otp_admin::set_mode(conn, svc, &who.0, mode, &approval)).await?;
+    let settings = blocking(&state, move |conn, svc| {
+        otp_admin::set_mode(conn, svc, &who.0, mode, &approval)
+    })
+    .await?;
     Ok(web::Json(settings.try_into()?))
 }
 
@@ -535,9 +585,16 @@ async fn register_user_token(
     responses((status = 200, body = OtpSettingsView), OtpErrors)
 )]
 #[post("/otp/unregistrations")]
-async fn unregister_tokens(state: State, who: SignedIn, body: Json<UnregisterRequest>) -> Result<web::Json<OtpSettingsView>, AppError> {
+async fn unregister_tokens(
+    state: State,
+    who: SignedIn,
+    body: Json<UnregisterRequest>,
+) -> Result<web::Json<OtpSettingsView>, AppError> {
     let (user_ids, approval) = body.0.into_domain()?;
-    let settings = blocking(&state, move |conn, svc| otp_admin::unregister(conn, svc, &who.0, &user_ids, &approval)).await?;
+    let settings = blocking(&state, move |conn, svc| {
+        otp_admin::unregister(conn, svc, &who.0, &user_ids, &approval)
+    })
+    .await?;
     Ok(web::Json(settings.try_into()?))
 }
 
@@ -559,8 +616,10 @@ async fn unlock_user_token(
 ) -> Result<web::Json<OtpSettingsView>, AppError> {
     let approval = body.0.into_domain()?;
     let user_id = path.into_inner();
-    let settings =
-        blocking(&state, move |conn, svc| otp_admin::unlock_user_token(conn, svc, &who.0, &user_id, &approval)).await?;
+    let settings = blocking(&state, move |conn, svc| {
+        otp_admin::unlock_user_token(conn, svc, &who.0, &user_id, &approval)
+    })
+    .await?;
     Ok(web::Json(settings.try_into()?))
 }
 
@@ -574,9 +633,16 @@ async fn unlock_user_token(
     responses((status = 200, body = OtpSettingsView), OtpErrors)
 )]
 #[post("/otp/stop")]
-async fn stop_otp(state: State, who: SignedIn, body: Json<StopRequest>) -> Result<web::Json<OtpSettingsView>, AppError> {
+async fn stop_otp(
+    state: State,
+    who: SignedIn,
+    body: Json<StopRequest>,
+) -> Result<web::Json<OtpSettingsView>, AppError> {
     let (code, approval) = body.0.into_domain()?;
-    let settings = blocking(&state, move |conn, svc| otp_admin::stop(conn, svc, &who.0, &code, &approval)).await?;
+    let settings = blocking(&state, move |conn, svc| {
+        otp_admin::stop(conn, svc, &who.0, &code, &approval)
+    })
+    .await?;
     Ok(web::Json(settings.try_into()?))
 }
 
@@ -590,11 +656,19 @@ async fn stop_otp(state: State, who: SignedIn, body: Json<StopRequest>) -> Resul
     responses((status = 200, body = ExchangedTokenView), OtpErrors)
 )]
 #[post("/me/token/exchange")]
-async fn exchange_token(state: State, who: SignedIn, body: Json<ExchangeRequest>) -> Result<web::Json<ExchangedTokenView>, AppError> {
+async fn exchange_token(
+    state: State,
+    who: SignedIn,
+    body: Json<ExchangeRequest>,
+) -> Result<web::Json<ExchangedTokenView>, AppError> {
     let (current, new_id, new_code) = body.0.into_domain()?;
-    let token =
-        blocking(&state, move |conn, svc| otp_admin::exchange(conn, svc, &who.0, &current, &new_id, &new_code)).await?;
-    Ok(web::Json(ExchangedTokenView { token: TokenView::from(&token) }))
+    let token = blocking(&state, move |conn, svc| {
+        otp_admin::exchange(conn, svc, &who.0, &current, &new_id, &new_code)
+    })
+    .await?;
+    Ok(web::Json(ExchangedTokenView {
+        token: TokenView::from(&token),
+    }))
 }
 
 /// Bank procedure: removes the administrator's (or the shared) token. The company stays
@@ -633,7 +707,11 @@ async fn reset_admin_token(
     responses((status = 200, body = CompanyDetail), OtpErrors)
 )]
 #[post("/bank/companies/{company_id}/admin-token/unlock")]
-async fn unlock_admin_token(state: State, who: BankOperator, path: web::Path<String>) -> Result<web::Json<CompanyDetail>, AppError> {
+async fn unlock_admin_token(
+    state: State,
+    who: BankOperator,
+    path: web::Path<String>,
+) -> Result<web::Json<CompanyDetail>, AppError> {
     let id = path.into_inner();
     let view = blocking(&state, move |conn, svc| {
         otp_admin::bank_unlock_admin_token(conn, svc, &who.0, &id)?;
@@ -652,7 +730,11 @@ async fn unlock_admin_token(state: State, who: BankOperator, path: web::Path<Str
     responses((status = 200, body = CompanyDetail), Errors)
 )]
 #[post("/bank/companies/{company_id}/approval/unlock")]
-async fn unlock_approval(state: State, who: BankOperator, path: web::Path<String>) -> Result<web::Json<CompanyDetail>, AppError> {
+async fn unlock_approval(
+    state: State,
+    who: BankOperator,
+    path: web::Path<String>,
+) -> Result<web::Json<CompanyDetail>, AppError> {
     let id = path.into_inner();
     let view = blocking(&state, move |conn, svc| {
         otp_admin::bank_unlock_approval(conn, svc, &who.0, &id)?;

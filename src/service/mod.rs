@@ -41,7 +41,10 @@ impl Services {
             clock,
             passwords: Passwords::new(settings.argon2)?,
             sessions: auth::SessionKeys::new(&settings.jwt_secret),
-            keyring: Keyring::new(MasterKey::new(settings.master_key_id.clone(), settings.master_key_bytes())),
+            keyring: Keyring::new(MasterKey::new(
+                settings.master_key_id.clone(),
+                settings.master_key_bytes(),
+            )),
         })
     }
 

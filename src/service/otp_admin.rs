@@ -33,11 +33,19 @@ pub struct OtpUser {
 }
 
 fn company(conn: &mut DbConn, company_id: &str) -> Result<CompanyRow, AppError> {
-    Ok(companies::table.find(company_id).select(CompanyRow::as_select()).first(conn)?)
+    Ok(companies::table
+        .find(company_id)
+        .select(CompanyRow::as_select())
+        .first(conn)?)
 }
 
 fn mode_of(company: &CompanyRow) -> Result<Option<TokenMode>, AppError> {
-    company.otp_mode.as_deref().map(str::parse).transpose().map_err(AppError::Internal)
+    company
+        .otp_mode
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(AppError::Internal)
 }
 
 fn status_of(company: &CompanyRow) -> Result<OtpStatus, AppError> {
@@ -57,19 +65,36 @@ pub fn settings(conn: &mut DbConn, company_id: &str) -> Result<OtpSettings, AppE
     for user in people {
         let token = token_held_by(conn, &user.id)?;
         let confirmation = confirmation_of(conn, &company, &user, token.as_ref())?;
-        listed.push(OtpUser { user, token, confirmation });
+        listed.push(OtpUser {
+            user,
+            token,
+            confirmation,
+        });
     }
-    Ok(OtpSettings { company, admin_token, users: listed })
+    Ok(OtpSettings {
+        company,
+        admin_token,
+        users: listed,
+    })
 }
 
 /// Checks the administrator's approval password (承認用パスワード). Wrong ones are
 /// counted and lock approval at the threshold, until a bank operator unlocks it. The
 /// count is reset by the approved action itself, in its own transaction.
-fn check_approval(conn: &mut DbConn, svc: &Services, who: &Person, attempt: &PasswordAttempt) -> Result<UserRow, AppError> {
+fn check_approval(
+    conn: &mut DbConn,
+    svc: &Services,
+    who: &Person,
+    attempt: &PasswordAttempt,
+) -> Result<UserRow, AppError> {
     person_is_admin(who)?;
     let admin = find_in_company(conn, &who.company_id, &who.user_id)?;
     if admin.approval_locked_at.is_some() {
-        audit::record(conn, svc, Event::by_person("approval_refused", Outcome::Denied, who))?;
+        audit::record(
+            conn,
+            svc,
+            Event::by_person("approval_refused", Outcome::Denied, who),
+        )?;
         return Err(approval_locked());
     }
     let hash = admin.approval_password_hash.clone().unwrap_or_default();
@@ -81,26 +106,48 @@ fn check_approval(conn: &mut DbConn, svc: &Services, who: &Person, attempt: &Pas
         diesel::update(users::table.find(&admin.id))
             .set(users::approval_failures.eq(users::approval_failures + 1))
             .execute(conn)?;
-        let failures: i32 = users::table.find(&admin.id).select(users::approval_failures).first(conn)?;
-        audit::record(conn, svc, Event::by_person("approval_password_failed", Outcome::Failure, who))?;
+        let failures: i32 = users::table
+            .find(&admin.id)
+            .select(users::approval_failures)
+            .first(conn)?;
+        audit::record(
+            conn,
+            svc,
+            Event::by_person("approval_password_failed", Outcome::Failure, who),
+        )?;
         if failures >= threshold {
-            diesel::update(users::table.find(&admin.id).filter(users::approval_locked_at.is_null()))
-                .set(users::approval_locked_at.eq(svc.now_naive()))
-                .execute(conn)?;
-            audit::record(conn, svc, Event::by_person("approval_locked", Outcome::Success, who))?;
+            diesel::update(
+                users::table
+                    .find(&admin.id)
+                    .filter(users::approval_locked_at.is_null()),
+            )
+            .set(users::approval_locked_at.eq(svc.now_naive()))
+            .execute(conn)?;
+            audit::record(
+                conn,
+                svc,
+                Event::by_person("approval_locked", Outcome::Success, who),
+            )?;
             return Ok(Err(approval_locked()));
         }
-        Ok::<_, AppError>(Err(AppError::new(ErrorCode::ApprovalPasswordInvalid, "the approval password is not correct")
-            .with_remaining_attempts(threshold - failures)))
+        Ok::<_, AppError>(Err(AppError::new(
+            ErrorCode::ApprovalPasswordInvalid,
+            "the approval password is not correct",
+        )
+        .with_remaining_attempts(threshold - failures)))
     })?
 }
 
 /// Inside the action's transaction: the approval still holds (no lock landed meanwhile)
 /// and its failure count starts again.
 fn approved(conn: &mut DbConn, admin: &UserRow) -> Result<(), AppError> {
-    let reset = diesel::update(users::table.find(&admin.id).filter(users::approval_locked_at.is_null()))
-        .set(users::approval_failures.eq(0))
-        .execute(conn)?;
+    let reset = diesel::update(
+        users::table
+            .find(&admin.id)
+            .filter(users::approval_locked_at.is_null()),
+    )
+    .set(users::approval_failures.eq(0))
+    .execute(conn)?;
     if reset == 0 {
         return Err(approval_locked());
     }
@@ -108,7 +155,10 @@ fn approved(conn: &mut DbConn, admin: &UserRow) -> Result<(), AppError> {
 }
 
 fn approval_locked() -> AppError {
-    AppError::new(ErrorCode::ApprovalLocked, "approval is locked after too many wrong approval passwords; the bank unlocks it")
+    AppError::new(
+        ErrorCode::ApprovalLocked,
+        "approval is locked after too many wrong approval passwords; the bank unlocks it",
+    )
 }
 
 /// Commits a refused code's bookkeeping, then answers with the refusal.
@@ -128,10 +178,16 @@ pub fn set_mode(
         approved(conn, &admin)?;
         let company = company(conn, &who.company_id)?;
         if status_of(&company)? == OtpStatus::Active {
-            return Err(AppError::new(ErrorCode::OtpActive, "the mode can be changed only while one-time passwords are not active"));
+            return Err(AppError::new(
+                ErrorCode::OtpActive,
+                "the mode can be changed only while one-time passwords are not active",
+            ));
         }
         diesel::update(companies::table.find(&company.id))
-            .set((companies::otp_mode.eq(mode.as_str()), companies::updated_at.eq(svc.now_naive())))
+            .set((
+                companies::otp_mode.eq(mode.as_str()),
+                companies::updated_at.eq(svc.now_naive()),
+            ))
             .execute(conn)?;
         audit::record(
             conn,
@@ -160,7 +216,10 @@ pub fn register_admin_token(
         approved(conn, &admin)?;
         let company = company(conn, &who.company_id)?;
         if mode_of(&company)?.is_none() {
-            return Err(AppError::new(ErrorCode::ModeNotSet, "choose the token mode (per_user or shared) first"));
+            return Err(AppError::new(
+                ErrorCode::ModeNotSet,
+                "choose the token mode (per_user or shared) first",
+            ));
         }
         if token_held_by(conn, &admin.id)?.is_some() {
             return Err(AppError::new(
@@ -169,16 +228,18 @@ pub fn register_admin_token(
             ));
         }
         let token = tokens::registrable(conn, svc, &who.company_id, token_id)?;
-        if let Err(refused) = tokens::verify_code(conn, svc, who, &token.id, code, Purpose::Registration, None)? {
+        if let Err(refused) =
+            tokens::verify_code(conn, svc, who, &token.id, code, Purpose::Registration, None)?
+        {
             return Ok(Err(refused));
         }
         tokens::bind(conn, svc, &token, &admin.id)?;
         audit::record(
             conn,
             svc,
-            Event::by_person("token_registered", Outcome::Success, who).target("user", &admin.id).detail(
-                serde_json::json!({ "token": token.id, "role": "admin" }),
-            ),
+            Event::by_person("token_registered", Outcome::Success, who)
+                .target("user", &admin.id)
+                .detail(serde_json::json!({ "token": token.id, "role": "admin" })),
         )?;
         if status_of(&company)? == OtpStatus::Inactive {
             diesel::update(companies::table.find(&company.id))
@@ -188,7 +249,12 @@ pub fn register_admin_token(
                     companies::updated_at.eq(svc.now_naive()),
                 ))
                 .execute(conn)?;
-            audit::record(conn, svc, Event::by_person("otp_activated", Outcome::Success, who).target("company", &company.id))?;
+            audit::record(
+                conn,
+                svc,
+                Event::by_person("otp_activated", Outcome::Success, who)
+                    .target("company", &company.id),
+            )?;
         }
         Ok(Ok(()))
     }))?;
@@ -217,16 +283,26 @@ pub fn register_user_token(
             ));
         }
         if target.role == Role::Admin.as_str() {
-            return Err(AppError::forbidden("register the administrator's token with PUT /api/v1/otp/admin-token"));
+            return Err(AppError::forbidden(
+                "register the administrator's token with PUT /api/v1/otp/admin-token",
+            ));
         }
         if token_held_by(conn, &admin.id)?.is_none() {
-            return Err(AppError::new(ErrorCode::AdminTokenRequired, "register the administrator's token first"));
+            return Err(AppError::new(
+                ErrorCode::AdminTokenRequired,
+                "register the administrator's token first",
+            ));
         }
         if token_held_by(conn, &target.id)?.is_some() {
-            return Err(AppError::new(ErrorCode::TokenAlreadyRegistered, "this user already has a token: unregister it first"));
+            return Err(AppError::new(
+                ErrorCode::TokenAlreadyRegistered,
+                "this user already has a token: unregister it first",
+            ));
         }
         let token = tokens::registrable(conn, svc, &who.company_id, token_id)?;
-        if let Err(refused) = tokens::verify_code(conn, svc, who, &token.id, code, Purpose::Registration, None)? {
+        if let Err(refused) =
+            tokens::verify_code(conn, svc, who, &token.id, code, Purpose::Registration, None)?
+        {
             return Ok(Err(refused));
         }
         tokens::bind(conn, svc, &token, &target.id)?;
@@ -262,8 +338,12 @@ pub fn unregister(
                     "the administrator's (or the shared) token is removed by the bank: visit your branch",
                 ));
             }
-            let token = token_held_by(conn, &target.id)?
-                .ok_or_else(|| AppError::new(ErrorCode::TokenNotRegistered, format!("user {} has no token", target.login_id)))?;
+            let token = token_held_by(conn, &target.id)?.ok_or_else(|| {
+                AppError::new(
+                    ErrorCode::TokenNotRegistered,
+                    format!("user {} has no token", target.login_id),
+                )
+            })?;
             tokens::release(conn, &target.id)?;
             audit::record(
                 conn,
@@ -291,12 +371,20 @@ pub fn unlock_user_token(
         approved(conn, &admin)?;
         let target = find_in_company(conn, &who.company_id, user_id)?;
         if target.role == Role::Admin.as_str() {
-            return Err(AppError::new(ErrorCode::BankProcedureRequired, "the administrator's (or the shared) token is unlocked by the bank"));
+            return Err(AppError::new(
+                ErrorCode::BankProcedureRequired,
+                "the administrator's (or the shared) token is unlocked by the bank",
+            ));
         }
-        let token = token_held_by(conn, &target.id)?
-            .ok_or_else(|| AppError::new(ErrorCode::TokenNotRegistered, "this user has no token"))?;
+        let token = token_held_by(conn, &target.id)?.ok_or_else(|| {
+            AppError::new(ErrorCode::TokenNotRegistered, "this user has no token")
+        })?;
         tokens::unlock(conn, &token.id)?;
-        audit::record(conn, svc, Event::by_person("token_unlocked", Outcome::Success, who).target("user", &target.id))?;
+        audit::record(
+            conn,
+            svc,
+            Event::by_person("token_unlocked", Outcome::Success, who).target("user", &target.id),
+        )?;
         Ok::<_, AppError>(())
     })?;
     settings(conn, &who.company_id)
@@ -316,18 +404,34 @@ pub fn stop(
         approved(conn, &admin)?;
         let company = company(conn, &who.company_id)?;
         if status_of(&company)? != OtpStatus::Active {
-            return Err(AppError::new(ErrorCode::OtpInactive, "one-time passwords are not active"));
+            return Err(AppError::new(
+                ErrorCode::OtpInactive,
+                "one-time passwords are not active",
+            ));
         }
         let token = token_held_by(conn, &admin.id)?.ok_or_else(|| {
-            AppError::new(ErrorCode::TokenNotRegistered, "register the administrator's token again before stopping")
+            AppError::new(
+                ErrorCode::TokenNotRegistered,
+                "register the administrator's token again before stopping",
+            )
         })?;
-        if let Err(refused) = tokens::verify_code(conn, svc, who, &token.id, code, Purpose::Stop, None)? {
+        if let Err(refused) =
+            tokens::verify_code(conn, svc, who, &token.id, code, Purpose::Stop, None)?
+        {
             return Ok(Err(refused));
         }
-        let people: Vec<String> = users::table.filter(users::company_id.eq(&company.id)).select(users::id).load(conn)?;
+        let people: Vec<String> = users::table
+            .filter(users::company_id.eq(&company.id))
+            .select(users::id)
+            .load(conn)?;
         for person in &people {
             if tokens::release(conn, person)? > 0 {
-                audit::record(conn, svc, Event::by_person("token_unregistered", Outcome::Success, who).target("user", person))?;
+                audit::record(
+                    conn,
+                    svc,
+                    Event::by_person("token_unregistered", Outcome::Success, who)
+                        .target("user", person),
+                )?;
             }
         }
         diesel::update(companies::table.find(&company.id))
@@ -337,7 +441,11 @@ pub fn stop(
                 companies::updated_at.eq(svc.now_naive()),
             ))
             .execute(conn)?;
-        audit::record(conn, svc, Event::by_person("otp_stopped", Outcome::Success, who).target("company", &company.id))?;
+        audit::record(
+            conn,
+            svc,
+            Event::by_person("otp_stopped", Outcome::Success, who).target("company", &company.id),
+        )?;
         Ok(Ok(()))
     }))?;
     settings(conn, &who.company_id)
@@ -357,15 +465,31 @@ pub fn exchange(
     committed(write_tx(conn, |conn| {
         let company = company(conn, &who.company_id)?;
         if mode_of(&company)? == Some(TokenMode::Shared) && who.role != Role::Admin {
-            return Err(AppError::forbidden("in shared mode the administrator exchanges the shared token"));
+            return Err(AppError::forbidden(
+                "in shared mode the administrator exchanges the shared token",
+            ));
         }
-        let old = token_held_by(conn, &who.user_id)?
-            .ok_or_else(|| AppError::new(ErrorCode::TokenNotRegistered, "you have no registered token to exchange"))?;
+        let old = token_held_by(conn, &who.user_id)?.ok_or_else(|| {
+            AppError::new(
+                ErrorCode::TokenNotRegistered,
+                "you have no registered token to exchange",
+            )
+        })?;
         let new = tokens::registrable(conn, svc, &who.company_id, new_token_id)?;
-        if let Err(refused) = tokens::verify_code(conn, svc, who, &old.id, current, Purpose::Exchange, None)? {
+        if let Err(refused) =
+            tokens::verify_code(conn, svc, who, &old.id, current, Purpose::Exchange, None)?
+        {
             return Ok(Err(refused));
         }
-        if let Err(refused) = tokens::verify_code(conn, svc, who, &new.id, new_code, Purpose::Registration, None)? {
+        if let Err(refused) = tokens::verify_code(
+            conn,
+            svc,
+            who,
+            &new.id,
+            new_code,
+            Purpose::Registration,
+            None,
+        )? {
             return Ok(Err(refused));
         }
         tokens::release(conn, &who.user_id)?;
@@ -377,7 +501,10 @@ pub fn exchange(
                 .target("user", &who.user_id)
                 .detail(serde_json::json!({ "old_token": old.id, "new_token": new.id })),
         )?;
-        Ok(Ok(soft_tokens::table.find(&new.id).select(SoftTokenRow::as_select()).first(conn)?))
+        Ok(Ok(soft_tokens::table
+            .find(&new.id)
+            .select(SoftTokenRow::as_select())
+            .first(conn)?))
     }))
 }
 
@@ -393,9 +520,12 @@ pub fn bank_reset_admin_token(
 ) -> Result<(), AppError> {
     write_tx(conn, |conn| {
         let view = super::bank::get_company(conn, company_id)?;
-        let token = view
-            .admin_token
-            .ok_or_else(|| AppError::new(ErrorCode::TokenNotRegistered, "the administrator has no registered token"))?;
+        let token = view.admin_token.ok_or_else(|| {
+            AppError::new(
+                ErrorCode::TokenNotRegistered,
+                "the administrator has no registered token",
+            )
+        })?;
         tokens::release(conn, &view.admin.id)?;
         audit::record(
             conn,
@@ -410,33 +540,53 @@ pub fn bank_reset_admin_token(
 }
 
 /// Bank procedure: frees the administrator's (or the shared) token locked by wrong codes.
-pub fn bank_unlock_admin_token(conn: &mut DbConn, svc: &Services, who: &Operator, company_id: &str) -> Result<(), AppError> {
+pub fn bank_unlock_admin_token(
+    conn: &mut DbConn,
+    svc: &Services,
+    who: &Operator,
+    company_id: &str,
+) -> Result<(), AppError> {
     write_tx(conn, |conn| {
         let view = super::bank::get_company(conn, company_id)?;
-        let token = view
-            .admin_token
-            .ok_or_else(|| AppError::new(ErrorCode::TokenNotRegistered, "the administrator has no registered token"))?;
+        let token = view.admin_token.ok_or_else(|| {
+            AppError::new(
+                ErrorCode::TokenNotRegistered,
+                "the administrator has no registered token",
+            )
+        })?;
         tokens::unlock(conn, &token.id)?;
         audit::record(
             conn,
             svc,
-            Event::by_operator("token_unlocked", Outcome::Success, who).company(company_id).target("user", &view.admin.id),
+            Event::by_operator("token_unlocked", Outcome::Success, who)
+                .company(company_id)
+                .target("user", &view.admin.id),
         )?;
         Ok(())
     })
 }
 
 /// Bank procedure: frees the administrator's approval password locked by wrong entries.
-pub fn bank_unlock_approval(conn: &mut DbConn, svc: &Services, who: &Operator, company_id: &str) -> Result<(), AppError> {
+pub fn bank_unlock_approval(
+    conn: &mut DbConn,
+    svc: &Services,
+    who: &Operator,
+    company_id: &str,
+) -> Result<(), AppError> {
     write_tx(conn, |conn| {
         let view = super::bank::get_company(conn, company_id)?;
         diesel::update(users::table.find(&view.admin.id))
-            .set((users::approval_failures.eq(0), users::approval_locked_at.eq(None::<chrono::NaiveDateTime>)))
+            .set((
+                users::approval_failures.eq(0),
+                users::approval_locked_at.eq(None::<chrono::NaiveDateTime>),
+            ))
             .execute(conn)?;
         audit::record(
             conn,
             svc,
-            Event::by_operator("approval_unlocked", Outcome::Success, who).company(company_id).target("user", &view.admin.id),
+            Event::by_operator("approval_unlocked", Outcome::Success, who)
+                .company(company_id)
+                .target("user", &view.admin.id),
         )?;
         Ok(())
     })

@@ -87,8 +87,14 @@ pub fn issue(conn: &mut DbConn, svc: &Services, who: &Person) -> Result<IssuedTo
             let n = diesel::insert_into(soft_tokens::table)
                 .values(&row)
                 .execute(conn)
-                .map_err(|e| super::unique_violation(e, ErrorCode::TokenInUse, "token ID collision"))?;
-            audit::record(conn, svc, Event::by_person("token_issued", Outcome::Success, who).target("token", &row.id))?;
+                .map_err(|e| {
+                    super::unique_violation(e, ErrorCode::TokenInUse, "token ID collision")
+                })?;
+            audit::record(
+                conn,
+                svc,
+                Event::by_person("token_issued", Outcome::Success, who).target("token", &row.id),
+            )?;
             Ok::<_, AppError>(n)
         });
         match inserted {
@@ -97,7 +103,12 @@ pub fn issue(conn: &mut DbConn, svc: &Services, who: &Person) -> Result<IssuedTo
                 let uri = totp::otpauth_uri(&seed, &params, issuer, token_id.as_str());
                 let qr = totp::qr_png_base64(&seed, &params, issuer, token_id.as_str())
                     .map_err(|e| AppError::Internal(format!("qr: {e}")))?;
-                return Ok(IssuedToken { token_id, otpauth_uri: uri, qr_png_base64: qr, expires_at });
+                return Ok(IssuedToken {
+                    token_id,
+                    otpauth_uri: uri,
+                    qr_png_base64: qr,
+                    expires_at,
+                });
             }
             Err(e) if e.code() == ErrorCode::TokenInUse => continue,
             Err(e) => return Err(e),
@@ -109,56 +120,95 @@ pub fn issue(conn: &mut DbConn, svc: &Services, who: &Person) -> Result<IssuedTo
 /// A token of the caller's company that can be registered now: 404 for unknown or
 /// another company's ID (indistinguishable), 422 for an expired one, 409 if it serves
 /// someone already.
-pub fn registrable(conn: &mut DbConn, svc: &Services, company_id: &str, token_id: &TokenId) -> Result<SoftTokenRow, AppError> {
+pub fn registrable(
+    conn: &mut DbConn,
+    svc: &Services,
+    company_id: &str,
+    token_id: &TokenId,
+) -> Result<SoftTokenRow, AppError> {
     let token: SoftTokenRow = soft_tokens::table
         .filter(soft_tokens::token_id.eq(token_id.as_str()))
         .filter(soft_tokens::company_id.eq(company_id))
         .select(SoftTokenRow::as_select())
         .first(conn)
         .optional()?
-        .ok_or_else(|| AppError::new(ErrorCode::TokenUnknown, "no token with this ID was issued to your company"))?;
+        .ok_or_else(|| {
+            AppError::new(
+                ErrorCode::TokenUnknown,
+                "no token with this ID was issued to your company",
+            )
+        })?;
     if token.holder_id.is_some() {
-        return Err(AppError::new(ErrorCode::TokenInUse, "this token is already registered to a person"));
+        return Err(AppError::new(
+            ErrorCode::TokenInUse,
+            "this token is already registered to a person",
+        ));
     }
     if token.expires_at.is_some_and(|at| at <= svc.now_naive()) {
-        return Err(AppError::new(ErrorCode::TokenExpired, "this token expired before it was registered: issue a new one"));
+        return Err(AppError::new(
+            ErrorCode::TokenExpired,
+            "this token expired before it was registered: issue a new one",
+        ));
     }
     Ok(token)
 }
 
 /// Binds a token to a person. Conditional on its being free, so two racing
 /// registrations of one token cannot both succeed.
-pub fn bind(conn: &mut DbConn, svc: &Services, token: &SoftTokenRow, holder_id: &str) -> Result<(), AppError> {
-    let bound = diesel::update(soft_tokens::table.find(&token.id).filter(soft_tokens::holder_id.is_null()))
-        .set((
-            soft_tokens::holder_id.eq(holder_id),
-            soft_tokens::registered_at.eq(svc.now_naive()),
-            soft_tokens::expires_at.eq(None::<chrono::NaiveDateTime>),
-        ))
-        .execute(conn)
-        .map_err(|e| super::unique_violation(e, ErrorCode::TokenAlreadyRegistered, "this person already has a token"))?;
+pub fn bind(
+    conn: &mut DbConn,
+    svc: &Services,
+    token: &SoftTokenRow,
+    holder_id: &str,
+) -> Result<(), AppError> {
+    let bound = diesel::update(
+        soft_tokens::table
+            .find(&token.id)
+            .filter(soft_tokens::holder_id.is_null()),
+    )
+    .set((
+        soft_tokens::holder_id.eq(holder_id),
+        soft_tokens::registered_at.eq(svc.now_naive()),
+        soft_tokens::expires_at.eq(None::<chrono::NaiveDateTime>),
+    ))
+    .execute(conn)
+    .map_err(|e| {
+        super::unique_violation(
+            e,
+            ErrorCode::TokenAlreadyRegistered,
+            "this person already has a token",
+        )
+    })?;
     if bound == 0 {
-        return Err(AppError::new(ErrorCode::TokenInUse, "this token is already registered to a person"));
+        return Err(AppError::new(
+            ErrorCode::TokenInUse,
+            "this token is already registered to a person",
+        ));
     }
     Ok(())
 }
 
 /// Releases whatever token `holder_id` holds. The replay guard stays with the token.
 pub fn release(conn: &mut DbConn, holder_id: &str) -> Result<usize, AppError> {
-    Ok(diesel::update(soft_tokens::table.filter(soft_tokens::holder_id.eq(holder_id)))
-        .set((
-            soft_tokens::holder_id.eq(None::<String>),
-            soft_tokens::registered_at.eq(None::<chrono::NaiveDateTime>),
-            soft_tokens::failed_attempts.eq(0),
-            soft_tokens::locked_at.eq(None::<chrono::NaiveDateTime>),
-        ))
-        .execute(conn)?)
+    Ok(
+        diesel::update(soft_tokens::table.filter(soft_tokens::holder_id.eq(holder_id)))
+            .set((
+                soft_tokens::holder_id.eq(None::<String>),
+                soft_tokens::registered_at.eq(None::<chrono::NaiveDateTime>),
+                soft_tokens::failed_attempts.eq(0),
+                soft_tokens::locked_at.eq(None::<chrono::NaiveDateTime>),
+            ))
+            .execute(conn)?,
+    )
 }
 
 /// Frees a token locked by wrong codes.
 pub fn unlock(conn: &mut DbConn, token_row_id: &str) -> Result<(), AppError> {
     diesel::update(soft_tokens::table.find(token_row_id))
-        .set((soft_tokens::failed_attempts.eq(0), soft_tokens::locked_at.eq(None::<chrono::NaiveDateTime>)))
+        .set((
+            soft_tokens::failed_attempts.eq(0),
+            soft_tokens::locked_at.eq(None::<chrono::NaiveDateTime>),
+        ))
         .execute(conn)?;
     Ok(())
 }
@@ -176,7 +226,10 @@ pub fn verify_code(
     purpose: Purpose,
     transfer_id: Option<&str>,
 ) -> Result<Result<i64, AppError>, AppError> {
-    let token: SoftTokenRow = soft_tokens::table.find(token_row_id).select(SoftTokenRow::as_select()).first(conn)?;
+    let token: SoftTokenRow = soft_tokens::table
+        .find(token_row_id)
+        .select(SoftTokenRow::as_select())
+        .first(conn)?;
     let event = |action: &'static str, outcome: Outcome| {
         Event::by_person(action, outcome, who)
             .target("token", token.id.clone())
@@ -186,35 +239,54 @@ pub fn verify_code(
         audit::record(conn, svc, event("otp_refused", Outcome::Denied))?;
         return Ok(Err(token_locked()));
     }
-    let sealed = Sealed { key_id: token.key_id.clone(), ciphertext: token.sealed_secret.clone() };
-    let seed = svc
-        .keyring
-        .open(&token.token_id, &sealed)
-        .map_err(|e| AppError::Internal(format!("cannot open the seed of token {}: {e}", token.id)))?;
+    let sealed = Sealed {
+        key_id: token.key_id.clone(),
+        ciphertext: token.sealed_secret.clone(),
+    };
+    let seed = svc.keyring.open(&token.token_id, &sealed).map_err(|e| {
+        AppError::Internal(format!("cannot open the seed of token {}: {e}", token.id))
+    })?;
     let params = TotpParams {
-        algorithm: Algorithm::parse(&token.algorithm).map_err(|e| AppError::Internal(e.to_string()))?,
+        algorithm: Algorithm::parse(&token.algorithm)
+            .map_err(|e| AppError::Internal(e.to_string()))?,
         digits: token.digits as u32,
         period: token.period as u64,
     };
     let now = svc.now().timestamp();
-    let matched = totp::verify(secrecy::ExposeSecret::expose_secret(&seed), &params, code.as_str(), now, svc.policy.otp_window);
+    let matched = totp::verify(
+        secrecy::ExposeSecret::expose_secret(&seed),
+        &params,
+        code.as_str(),
+        now,
+        svc.policy.otp_window,
+    );
 
     let Some(step) = matched else {
         diesel::update(soft_tokens::table.find(&token.id))
             .set(soft_tokens::failed_attempts.eq(soft_tokens::failed_attempts + 1))
             .execute(conn)?;
-        let failures: i32 = soft_tokens::table.find(&token.id).select(soft_tokens::failed_attempts).first(conn)?;
+        let failures: i32 = soft_tokens::table
+            .find(&token.id)
+            .select(soft_tokens::failed_attempts)
+            .first(conn)?;
         let threshold = svc.policy.otp_lockout_threshold;
         audit::record(conn, svc, event("otp_failed", Outcome::Failure))?;
         if failures >= threshold {
-            diesel::update(soft_tokens::table.find(&token.id).filter(soft_tokens::locked_at.is_null()))
-                .set(soft_tokens::locked_at.eq(svc.now_naive()))
-                .execute(conn)?;
+            diesel::update(
+                soft_tokens::table
+                    .find(&token.id)
+                    .filter(soft_tokens::locked_at.is_null()),
+            )
+            .set(soft_tokens::locked_at.eq(svc.now_naive()))
+            .execute(conn)?;
             audit::record(conn, svc, event("token_locked", Outcome::Success))?;
             return Ok(Err(token_locked()));
         }
-        return Ok(Err(AppError::new(ErrorCode::OtpInvalid, "the one-time code is not correct")
-            .with_remaining_attempts(threshold - failures)));
+        return Ok(Err(AppError::new(
+            ErrorCode::OtpInvalid,
+            "the one-time code is not correct",
+        )
+        .with_remaining_attempts(threshold - failures)));
     };
 
     let consumed = diesel::update(
@@ -223,7 +295,10 @@ pub fn verify_code(
             .filter(soft_tokens::last_used_step.lt(step))
             .filter(soft_tokens::locked_at.is_null()),
     )
-    .set((soft_tokens::last_used_step.eq(step), soft_tokens::failed_attempts.eq(0)))
+    .set((
+        soft_tokens::last_used_step.eq(step),
+        soft_tokens::failed_attempts.eq(0),
+    ))
     .execute(conn)?;
     if consumed == 0 {
         audit::record(conn, svc, event("otp_replayed", Outcome::Denied).flagged())?;

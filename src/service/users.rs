@@ -46,8 +46,16 @@ pub fn profile(conn: &mut DbConn, who: &Person) -> Result<Profile, AppError> {
         .find(&who.company_id)
         .select(CompanyRow::as_select())
         .first(conn)?;
-    let token = token_held_by(conn, &user.id)?;
-    let confirmation = confirmation_of(conn, &company, &user, token.as_ref())?;
+    let own = token_held_by(conn, &user.id)?;
+    let confirmation = confirmation_of(conn, &company, &user, own.as_ref())?;
+    // In shared mode a user confirms with the company's token: that is "their" token.
+    let token = match (company.otp_mode.as_deref(), user.role.as_str()) {
+        (Some("shared"), "user") => {
+            let admin = company_admin(conn, &company.id)?;
+            token_held_by(conn, &admin.id)?
+        }
+        _ => own,
+    };
     Ok(Profile {
         user,
         company,

@@ -347,22 +347,35 @@ impl Token {
     /// A code that is certainly wrong now (none of the accepted steps shows it).
     pub fn wrong_code(&self, app: &TestApp) -> String {
         let window: Vec<String> = (-1..=1).map(|o| self.code(app, o)).collect();
-        (0..1_000_000).map(|n| format!("{n:06}")).find(|c| !window.contains(c)).unwrap()
+        (0..1_000_000)
+            .map(|n| format!("{n:06}"))
+            .find(|c| !window.contains(c))
+            .unwrap()
     }
 }
 
 pub fn seed_from_uri(uri: &str) -> Vec<u8> {
-    let secret = uri.split(['?', '&']).find_map(|p| p.strip_prefix("secret=")).expect("secret in the otpauth URI");
-    totp_rs::Secret::Encoded(secret.to_owned()).to_bytes().expect("base32 secret")
+    let secret = uri
+        .split(['?', '&'])
+        .find_map(|p| p.strip_prefix("secret="))
+        .expect("secret in the otpauth URI");
+    totp_rs::Secret::Encoded(secret.to_owned())
+        .to_bytes()
+        .expect("base32 secret")
 }
 
 impl TestApp {
     /// Issues a token as `token` (a person's access token) and reads it like an app.
     pub async fn issue_token(&self, token: &str) -> Token {
-        let res = self.post("/api/v1/soft-tokens", &json!({}), Some(token)).await;
+        let res = self
+            .post("/api/v1/soft-tokens", &json!({}), Some(token))
+            .await;
         assert_eq!(res.status(), StatusCode::CREATED, "token issued");
         let b = body(res).await;
-        Token { token_id: b["token_id"].as_str().unwrap().to_owned(), seed: seed_from_uri(b["otpauth_uri"].as_str().unwrap()) }
+        Token {
+            token_id: b["token_id"].as_str().unwrap().to_owned(),
+            seed: seed_from_uri(b["otpauth_uri"].as_str().unwrap()),
+        }
     }
 
     /// Moves to the next 30-second step, so the token shows a fresh code.
@@ -371,24 +384,55 @@ impl TestApp {
     }
 
     pub async fn set_mode(&self, company: &Company, mode: &str) -> Response {
-        self.send(reqwest::Method::PUT, "/api/v1/otp/mode", Some(&json!({"mode": mode, "approval_password": APPROVAL})), Some(&company.admin_token)).await
+        self.send(
+            reqwest::Method::PUT,
+            "/api/v1/otp/mode",
+            Some(&json!({"mode": mode, "approval_password": APPROVAL})),
+            Some(&company.admin_token),
+        )
+        .await
     }
 
-    pub async fn register_admin_token(&self, company: &Company, token: &Token, otp: &str) -> Response {
+    pub async fn register_admin_token(
+        &self,
+        company: &Company,
+        token: &Token,
+        otp: &str,
+    ) -> Response {
         let b = json!({"token_id": token.token_id, "otp": otp, "approval_password": APPROVAL});
-        self.send(reqwest::Method::PUT, "/api/v1/otp/admin-token", Some(&b), Some(&company.admin_token)).await
+        self.send(
+            reqwest::Method::PUT,
+            "/api/v1/otp/admin-token",
+            Some(&b),
+            Some(&company.admin_token),
+        )
+        .await
     }
 
-    pub async fn register_user_token(&self, company: &Company, user_id: &str, token: &Token, otp: &str) -> Response {
+    pub async fn register_user_token(
+        &self,
+        company: &Company,
+        user_id: &str,
+        token: &Token,
+        otp: &str,
+    ) -> Response {
         let b = json!({"token_id": token.token_id, "otp": otp, "approval_password": APPROVAL});
-        self.send(reqwest::Method::PUT, &format!("/api/v1/otp/users/{user_id}/token"), Some(&b), Some(&company.admin_token)).await
+        self.send(
+            reqwest::Method::PUT,
+            &format!("/api/v1/otp/users/{user_id}/token"),
+            Some(&b),
+            Some(&company.admin_token),
+        )
+        .await
     }
 
     /// Sets the mode and registers a fresh administrator's (or shared) token: OTP is active.
     pub async fn activate(&self, company: &Company, mode: &str) -> Token {
         assert_eq!(self.set_mode(company, mode).await.status(), StatusCode::OK);
         let token = self.issue_token(&company.admin_token).await;
-        let res = self.register_admin_token(company, &token, &token.code(self, 0)).await;
+        let res = self
+            .register_admin_token(company, &token, &token.code(self, 0))
+            .await;
         assert_eq!(res.status(), StatusCode::OK, "admin token registered");
         self.next_step();
         token
@@ -397,7 +441,9 @@ impl TestApp {
     /// Registers a fresh token for a user (per_user mode).
     pub async fn give_token(&self, company: &Company, user_id: &str) -> Token {
         let token = self.issue_token(&company.admin_token).await;
-        let res = self.register_user_token(company, user_id, &token, &token.code(self, 0)).await;
+        let res = self
+            .register_user_token(company, user_id, &token, &token.code(self, 0))
+            .await;
         assert_eq!(res.status(), StatusCode::OK, "user token registered");
         token
     }

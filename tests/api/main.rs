@@ -6,6 +6,7 @@ mod admin_users;
 mod bank;
 mod cli;
 mod openapi;
+mod otp_management;
 mod sessions;
 mod startup;
 mod validation;
