@@ -62,6 +62,14 @@ error_codes! {
     OtpInactive = "otp_inactive", CONFLICT, "One-time passwords are not active";
     AdminTokenRequired = "admin_token_required", CONFLICT, "Register the administrator's token first";
     PerUserModeRequired = "per_user_mode_required", CONFLICT, "Only in per_user mode";
+    OtpRequired = "otp_required", UNPROCESSABLE_ENTITY, "Confirm with a one-time code";
+    TransferPasswordRequired = "transfer_password_required", UNPROCESSABLE_ENTITY, "Confirm with the transfer password";
+    TransferPasswordInvalid = "transfer_password_invalid", UNPROCESSABLE_ENTITY, "The transfer password is not correct";
+    TransferPasswordLocked = "transfer_password_locked", LOCKED, "The transfer password is locked";
+    TransferExpired = "transfer_expired", CONFLICT, "The transfer expired";
+    TransferNotPending = "transfer_not_pending", CONFLICT, "The transfer is not waiting for confirmation";
+    DebitAccountUnknown = "debit_account_unknown", UNPROCESSABLE_ENTITY, "Unknown debit account";
+    IdempotencyKeyReused = "idempotency_key_reused", UNPROCESSABLE_ENTITY, "The Idempotency-Key was used for another request";
     InternalError = "internal_error", INTERNAL_SERVER_ERROR, "Internal error";
     ServiceUnavailable = "service_unavailable", SERVICE_UNAVAILABLE, "Service unavailable";
 }

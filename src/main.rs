@@ -119,7 +119,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     "  {:<14} login_id={:<14} password={}",
                     c.role, c.login_id, c.password
                 );
-                for (what, value) in c.extra {
+                for (what, value) in &c.extra {
                     println!("  {:<14} {what}={value}", "");
                 }
             }

@@ -44,6 +44,13 @@ impl Application {
                     web::PathConfig::default()
                         .error_handler(|_, _| AppError::not_found("resource").into()),
                 )
+                .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                    let message = match e {
+                        actix_web::error::QueryPayloadError::Deserialize(d) => d.to_string(),
+                        _ => "the query string cannot be read".into(),
+                    };
+                    AppError::malformed("query", "invalid_value", message).into()
+                }))
                 .into_utoipa_app()
                 .openapi(ApiDoc::openapi())
                 .configure(configure)

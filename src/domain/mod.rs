@@ -6,6 +6,7 @@ pub mod confirmation;
 pub mod otp_code;
 pub mod person;
 pub mod token_id;
+pub mod transfer;
 
 pub use account::{DebitAccount, TransferLimit};
 pub use confirmation::{BlockedReason, OtpStatus, Role, TokenMode, TransferConfirmation};

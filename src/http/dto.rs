@@ -846,3 +846,245 @@ impl TryFrom<crate::service::otp_admin::OtpSettings> for OtpSettingsView {
 pub struct ExchangedTokenView {
     pub token: TokenView,
 }
+
+// ---------------------------------------------------------------- transfers
+
+wire_enum!(
+    /// The payee's account type (預金種目).
+    AccountType from crate::domain::transfer::AccountType { Ordinary, Current, Savings }
+);
+wire_enum!(
+    /// `pending_confirmation` → `confirmed` | `cancelled` | `expired`.
+    TransferStatus from crate::domain::transfer::TransferStatus { PendingConfirmation, Confirmed, Cancelled, Expired }
+);
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PayeeRequest {
+    /// Financial institution code (4 digits).
+    #[schema(example = "0001", pattern = "^[0-9]{4}$")]
+    pub bank_code: String,
+    #[schema(example = "123", pattern = "^[0-9]{3}$")]
+    pub branch_code: String,
+    pub account_type: AccountType,
+    #[schema(example = "7654321", pattern = "^[0-9]{7}$")]
+    pub account_number: String,
+    /// In the Zengin set: half-width katakana, capital letters, digits, space and
+    /// `( ) . - /`, at most 30 characters. Full-width katakana and letters are accepted
+    /// and normalised.
+    #[schema(example = "ｶ)ﾔﾏﾀﾞｼﾖｳｼﾞ", min_length = 1, max_length = 60)]
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CreateTransferRequest {
+    /// One of the company's debit accounts (branch code - account number).
+    #[schema(example = "001-1234567", pattern = "^[0-9]{3}-[0-9]{7}$")]
+    pub debit_account: String,
+    pub payee: PayeeRequest,
+    /// Yen, at least 1 and at most the company's per-transfer limit.
+    #[schema(example = 150000, minimum = 1)]
+    pub amount: i64,
+    /// From today (Japan) up to 60 days ahead.
+    #[schema(example = "2026-12-01", format = Date)]
+    pub execution_date: String,
+    #[schema(example = "November invoice", max_length = 50)]
+    pub memo: Option<String>,
+}
+
+impl CreateTransferRequest {
+    pub fn into_domain(self) -> Result<crate::service::transfers::Draft, AppError> {
+        use crate::domain::transfer as t;
+        let mut f = Fields::default();
+        let debit_account = f.check("debit_account", DebitAccount::parse(&self.debit_account));
+        let bank_code = f.check("payee.bank_code", t::BankCode::parse(&self.payee.bank_code));
+        let branch_code = f.check(
+            "payee.branch_code",
+            t::BranchCode::parse(&self.payee.branch_code),
+        );
+        let account_number = f.check(
+            "payee.account_number",
+            t::AccountNumber::parse(&self.payee.account_number),
+        );
+        let payee_name = f.check("payee.name", t::PayeeName::parse(&self.payee.name));
+        if self.amount < 1 {
+            f.push(
+                "amount",
+                domain::Invalid::new("out_of_range", "must be at least 1 yen"),
+            );
+        }
+        let date = f.check(
+            "execution_date",
+            chrono::NaiveDate::parse_from_str(self.execution_date.trim(), "%Y-%m-%d").map_err(
+                |_| domain::Invalid::new("format", "must be a real date written YYYY-MM-DD"),
+            ),
+        );
+        let memo = f.check("memo", t::memo(self.memo.as_deref().unwrap_or("")));
+        f.finish()?;
+        Ok(crate::service::transfers::Draft {
+            debit_account: debit_account?,
+            bank_code: bank_code?,
+            branch_code: branch_code?,
+            account_type: self.payee.account_type.into(),
+            account_number: account_number?,
+            payee_name: payee_name?,
+            amount: self.amount,
+            execution_date: date?,
+            memo: memo?,
+        })
+    }
+}
+
+/// Exactly one of `otp` (OTP active) or `transfer_password` (OTP inactive).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ConfirmTransferRequest {
+    #[schema(example = "123456", pattern = "^[0-9]{6,8}$")]
+    pub otp: Option<String>,
+    #[schema(min_length = 1, max_length = 128, format = Password)]
+    pub transfer_password: Option<String>,
+}
+
+impl ConfirmTransferRequest {
+    pub fn into_domain(self) -> Result<crate::service::transfers::Proof, AppError> {
+        use crate::service::transfers::Proof;
+        let mut f = Fields::default();
+        let proof = match (self.otp, self.transfer_password) {
+            (Some(code), None) => otp(&mut f, "otp", &code).map(Proof::Otp),
+            (None, Some(p)) => f
+                .check("transfer_password", PasswordAttempt::parse(&p))
+                .map(Proof::TransferPassword),
+            _ => {
+                let invalid = domain::Invalid::new(
+                    "one_required",
+                    "send exactly one of otp or transfer_password",
+                );
+                f.check("otp", Err(invalid))
+            }
+        };
+        f.finish()?;
+        proof
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Payee {
+    pub bank_code: String,
+    pub branch_code: String,
+    pub account_type: AccountType,
+    pub account_number: String,
+    /// As normalised to the Zengin set.
+    pub name: String,
+}
+
+/// What confirming the transfer needs now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransferConfirmationView {
+    /// `otp` once one-time passwords are active, else `transfer_password`; for a confirmed
+    /// transfer, the method that confirmed it.
+    pub method: TransferMethod,
+    /// The transfer can be confirmed now by its creator.
+    pub ready: bool,
+    pub blocked_reason: Option<Blocked>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferMethod {
+    Otp,
+    TransferPassword,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransferView {
+    #[schema(format = Uuid)]
+    pub id: String,
+    pub status: TransferStatus,
+    #[schema(example = 150000)]
+    pub amount: i64,
+    pub payee: Payee,
+    #[schema(example = "001-1234567")]
+    pub debit_account: String,
+    #[schema(format = Date, example = "2026-12-01")]
+    pub execution_date: String,
+    pub memo: Option<String>,
+    /// The user who created it.
+    #[schema(format = Uuid)]
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    /// A pending transfer not confirmed by then expires.
+    pub expires_at: DateTime<Utc>,
+    pub confirmation: TransferConfirmationView,
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<crate::service::transfers::TransferView> for TransferView {
+    type Error = AppError;
+    fn try_from(v: crate::service::transfers::TransferView) -> Result<Self, AppError> {
+        use crate::domain::transfer::TransferStatus as S;
+        let r = v.row;
+        let pending = v.status == S::PendingConfirmation;
+        let (method, blocked_reason) = match (r.confirmation_method.as_deref(), v.confirmation) {
+            (Some("otp"), _) => (TransferMethod::Otp, None),
+            (Some(_), _) => (TransferMethod::TransferPassword, None),
+            (None, TransferConfirmation::Otp) => (TransferMethod::Otp, None),
+            (None, TransferConfirmation::TransferPassword) => {
+                (TransferMethod::TransferPassword, None)
+            }
+            (None, TransferConfirmation::Blocked(reason)) => {
+                let method = if reason == BlockedReason::TransferPasswordLocked {
+                    TransferMethod::TransferPassword
+                } else {
+                    TransferMethod::Otp
+                };
+                (method, Some(Blocked::from(reason)))
+            }
+        };
+        Ok(TransferView {
+            id: r.id,
+            status: v.status.into(),
+            amount: r.amount,
+            payee: Payee {
+                bank_code: r.payee_bank_code,
+                branch_code: r.payee_branch_code,
+                account_type: parse_stored::<crate::domain::transfer::AccountType>(
+                    &r.payee_account_type,
+                )?
+                .into(),
+                account_number: r.payee_account_number,
+                name: r.payee_name,
+            },
+            debit_account: r.debit_account,
+            execution_date: r.execution_date.to_string(),
+            memo: r.memo,
+            created_by: r.created_by,
+            created_at: utc(r.created_at),
+            expires_at: utc(r.expires_at),
+            confirmation: TransferConfirmationView {
+                method,
+                ready: pending && blocked_reason.is_none(),
+                blocked_reason,
+            },
+            confirmed_at: r.confirmed_at.map(utc),
+            cancelled_at: r.cancelled_at.map(utc),
+        })
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransferList {
+    pub items: Vec<TransferView>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TransferQuery {
+    /// Only transfers in this state.
+    pub status: Option<TransferStatus>,
+    /// Page size, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+    /// From a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}

@@ -49,6 +49,7 @@ where
         (name = "users", description = "User administration (administrator)"),
         (name = "soft-tokens", description = "Issuing software tokens"),
         (name = "otp", description = "OTP management (administrator): token mode, registrations, stop"),
+        (name = "transfers", description = "One-off transfers (都度振込) and their confirmation"),
         (name = "bank", description = "Bank back office (bank operators)"),
         (name = "operations", description = "Health and the API description"),
     )

@@ -8,7 +8,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::{AppError, Problem};
 use crate::service::audit::{Event, Outcome};
-use crate::service::{auth, bank, otp_admin, tokens, users};
+use crate::service::{auth, bank, otp_admin, tokens, transfers, users};
 
 use super::dto::*;
 use super::extract::{BankOperator, SignedIn, client_addr};
@@ -47,7 +47,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(exchange_token)
                 .service(reset_admin_token)
                 .service(unlock_admin_token)
-                .service(unlock_approval),
+                .service(unlock_approval)
+                .service(create_transfer)
+                .service(list_transfers)
+                .service(get_transfer)
+                .service(confirm_transfer)
+                .service(cancel_transfer),
         );
 }
 
@@ -739,6 +744,202 @@ async fn unlock_approval(
     let view = blocking(&state, move |conn, svc| {
         otp_admin::bank_unlock_approval(conn, svc, &who.0, &id)?;
         bank::get_company(conn, &id)
+    })
+    .await?;
+    Ok(web::Json(view.try_into()?))
+}
+
+// ---------------------------------------------------------------- transfers
+
+/// Error responses of transfers.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+enum TransferErrors {
+    #[response(
+        status = 400,
+        description = "Unreadable body or query, or a missing `Idempotency-Key` (`validation_failed`)",
+        content_type = "application/problem+json"
+    )]
+    Malformed(Problem),
+    #[response(
+        status = 401,
+        description = "No valid session (`unauthenticated`, `session_expired`)",
+        content_type = "application/problem+json"
+    )]
+    Unauthenticated(Problem),
+    #[response(
+        status = 403,
+        description = "No transfer permission, or not the creator (`forbidden`)",
+        content_type = "application/problem+json"
+    )]
+    Forbidden(Problem),
+    #[response(
+        status = 404,
+        description = "No such transfer for the caller (`not_found`)",
+        content_type = "application/problem+json"
+    )]
+    NotFound(Problem),
+    #[response(
+        status = 409,
+        description = "Not possible now (`transfer_expired`, `transfer_not_pending`, `otp_replayed`, `token_not_registered`)",
+        content_type = "application/problem+json"
+    )]
+    Conflict(Problem),
+    #[response(
+        status = 422,
+        description = "A wrong field, code or password (`validation_failed`, `debit_account_unknown`, `idempotency_key_reused`, `otp_invalid`, `otp_required`, `transfer_password_required`, `transfer_password_invalid`)",
+        content_type = "application/problem+json"
+    )]
+    Invalid(Problem),
+    #[response(
+        status = 423,
+        description = "Locked (`token_locked`, `transfer_password_locked`)",
+        content_type = "application/problem+json"
+    )]
+    Locked(Problem),
+}
+
+/// Creates a one-off transfer waiting for its creator's confirmation. A retry with the
+/// same `Idempotency-Key` and body answers the first result.
+#[utoipa::path(
+    operation_id = "createTransfer",
+    tag = "transfers",
+    security(("bearer" = [])),
+    params(("Idempotency-Key" = String, Header, description = "1 to 64 visible ASCII characters, new for each new transfer")),
+    request_body = CreateTransferRequest,
+    responses((status = 201, body = TransferView), TransferErrors)
+)]
+#[post("/transfers")]
+async fn create_transfer(
+    state: State,
+    who: SignedIn,
+    req: HttpRequest,
+    body: Json<CreateTransferRequest>,
+) -> Result<HttpResponse, AppError> {
+    let key = req
+        .headers()
+        .get("Idempotency-Key")
+        .ok_or_else(|| {
+            AppError::malformed(
+                "Idempotency-Key",
+                "required",
+                "send an Idempotency-Key header",
+            )
+        })?
+        .to_str()
+        .map_err(|_| AppError::malformed("Idempotency-Key", "format", "must be visible ASCII"))?;
+    let key = crate::domain::transfer::idempotency_key(key)
+        .map_err(|e| AppError::malformed("Idempotency-Key", e.code, e.message))?;
+    let hash = transfers::request_hash(
+        &serde_json::to_string(&body.0).map_err(|e| AppError::Internal(e.to_string()))?,
+    );
+    let draft = body.0.into_domain()?;
+    let (view, _) = blocking(&state, move |conn, svc| {
+        transfers::create(conn, svc, &who.0, &key, &hash, draft)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(TransferView::try_from(view)?))
+}
+
+/// Transfers: the caller's own, or the company's for the administrator; newest first.
+#[utoipa::path(
+    operation_id = "listTransfers",
+    tag = "transfers",
+    security(("bearer" = [])),
+    params(TransferQuery),
+    responses((status = 200, body = TransferList), TransferErrors)
+)]
+#[get("/transfers")]
+async fn list_transfers(
+    state: State,
+    who: SignedIn,
+    query: web::Query<TransferQuery>,
+) -> Result<web::Json<TransferList>, AppError> {
+    let q = query.into_inner();
+    let limit = q.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(AppError::field(
+            "limit",
+            crate::domain::Invalid::new("out_of_range", "must be 1 to 100"),
+        ));
+    }
+    let status = q.status.map(Into::into);
+    let (items, next_cursor) = blocking(&state, move |conn, svc| {
+        transfers::list(conn, svc, &who.0, status, limit, q.cursor.as_deref())
+    })
+    .await?;
+    let items = items
+        .into_iter()
+        .map(TransferView::try_from)
+        .collect::<Result<_, _>>()?;
+    Ok(web::Json(TransferList { items, next_cursor }))
+}
+
+/// One transfer.
+#[utoipa::path(
+    operation_id = "getTransfer",
+    tag = "transfers",
+    security(("bearer" = [])),
+    params(("transfer_id" = String, Path, description = "The transfer's id")),
+    responses((status = 200, body = TransferView), TransferErrors)
+)]
+#[get("/transfers/{transfer_id}")]
+async fn get_transfer(
+    state: State,
+    who: SignedIn,
+    path: web::Path<String>,
+) -> Result<web::Json<TransferView>, AppError> {
+    let id = path.into_inner();
+    let view = blocking(&state, move |conn, svc| {
+        transfers::get(conn, svc, &who.0, &id)
+    })
+    .await?;
+    Ok(web::Json(view.try_into()?))
+}
+
+/// Confirms a transfer by its creator: with a current code (OTP active) or the transfer
+/// password (OTP inactive). A transfer is confirmed at most once.
+#[utoipa::path(
+    operation_id = "confirmTransfer",
+    tag = "transfers",
+    security(("bearer" = [])),
+    params(("transfer_id" = String, Path, description = "The transfer's id")),
+    request_body = ConfirmTransferRequest,
+    responses((status = 200, body = TransferView), TransferErrors)
+)]
+#[post("/transfers/{transfer_id}/confirm")]
+async fn confirm_transfer(
+    state: State,
+    who: SignedIn,
+    path: web::Path<String>,
+    body: Json<ConfirmTransferRequest>,
+) -> Result<web::Json<TransferView>, AppError> {
+    let proof = body.0.into_domain()?;
+    let id = path.into_inner();
+    let view = blocking(&state, move |conn, svc| {
+        transfers::confirm(conn, svc, &who.0, &id, proof)
+    })
+    .await?;
+    Ok(web::Json(view.try_into()?))
+}
+
+/// Cancels a pending transfer (its creator or the administrator).
+#[utoipa::path(
+    operation_id = "cancelTransfer",
+    tag = "transfers",
+    security(("bearer" = [])),
+    params(("transfer_id" = String, Path, description = "The transfer's id")),
+    responses((status = 200, body = TransferView), TransferErrors)
+)]
+#[post("/transfers/{transfer_id}/cancel")]
+async fn cancel_transfer(
+    state: State,
+    who: SignedIn,
+    path: web::Path<String>,
+) -> Result<web::Json<TransferView>, AppError> {
+    let id = path.into_inner();
+    let view = blocking(&state, move |conn, svc| {
+        transfers::cancel(conn, svc, &who.0, &id)
     })
     .await?;
     Ok(web::Json(view.try_into()?))

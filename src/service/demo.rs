@@ -1,25 +1,29 @@
 //! `webfb demo`: a ready-to-try bank operator, company, administrator and two users.
-//! Idempotent; the passwords are fixed and printed, so never run it on a real database.
+//! OTP is activated in per_user mode with tokens for the administrator and the first user,
+//! whose otpauth URIs are printed once. Idempotent; the passwords are fixed and printed, so
+//! never run it on a real database.
 
 use diesel::prelude::*;
 
 use crate::db::DbConn;
-use crate::db::schema::{bank_operators, users};
+use crate::db::schema::{bank_operators, companies, users};
 use crate::domain::{
-    CompanyName, DebitAccount, LoginId, NewPassword, PersonName, Role, TransferLimit,
+    CompanyName, DebitAccount, LoginId, NewPassword, PasswordAttempt, PersonName, Role, TokenMode,
+    TransferLimit,
 };
 use crate::error::AppError;
 
 use super::bank::{self, NewAdmin, NewCompany};
 use super::users::{self as people, NewUser};
 use super::{Operator, Person, Services};
+use super::{otp_admin, tokens};
 
 /// One printed credential.
 pub struct Credential {
     pub role: &'static str,
     pub login_id: &'static str,
     pub password: &'static str,
-    pub extra: Vec<(&'static str, &'static str)>,
+    pub extra: Vec<(&'static str, String)>,
 }
 
 const OPERATOR: (&str, &str) = ("demo.operator", "Demo-Operator-2026");
@@ -127,7 +131,24 @@ pub fn seed(conn: &mut DbConn, svc: &Services) -> Result<Vec<Credential>, AppErr
         }
     }
 
-    let mut out = vec![
+    let uris = activate_otp(conn, svc, &admin)?;
+
+    let mut admin_extra = vec![
+        ("approval password", ADMIN.2.to_owned()),
+        ("transfer password", ADMIN.3.to_owned()),
+    ];
+    let mut user_extra = vec![("transfer password", USERS[0].3.to_owned())];
+    match uris {
+        Some((admin_uri, user_uri)) => {
+            admin_extra.push(("token (otpauth)", admin_uri));
+            user_extra.push(("token (otpauth)", user_uri));
+        }
+        None => user_extra.push((
+            "token",
+            "registered at the first `webfb demo`; its secret is never shown again".into(),
+        )),
+    }
+    Ok(vec![
         Credential {
             role: "bank operator",
             login_id: OPERATOR.0,
@@ -138,19 +159,81 @@ pub fn seed(conn: &mut DbConn, svc: &Services) -> Result<Vec<Credential>, AppErr
             role: "administrator",
             login_id: ADMIN.0,
             password: ADMIN.1,
+            extra: admin_extra,
+        },
+        Credential {
+            role: "user",
+            login_id: USERS[0].0,
+            password: USERS[0].2,
+            extra: user_extra,
+        },
+        Credential {
+            role: "user",
+            login_id: USERS[1].0,
+            password: USERS[1].2,
             extra: vec![
-                ("approval password", ADMIN.2),
-                ("transfer password", ADMIN.3),
+                ("transfer password", USERS[1].3.to_owned()),
+                (
+                    "token",
+                    "none: shows how a user without a token is blocked".into(),
+                ),
             ],
         },
-    ];
-    for (login_id, _, password, transfer_password) in USERS {
-        out.push(Credential {
-            role: "user",
-            login_id,
-            password,
-            extra: vec![("transfer password", transfer_password)],
-        });
+    ])
+}
+
+/// Sets per_user mode and registers tokens for the administrator and the first user,
+/// exactly as a person would with an app. `None` when OTP was active already.
+fn activate_otp(
+    conn: &mut DbConn,
+    svc: &Services,
+    admin: &Person,
+) -> Result<Option<(String, String)>, AppError> {
+    use crate::domain::otp_code::OtpCode;
+    use crate::otp::totp::{TotpParams, code_at_step, step_at};
+
+    let status: String = companies::table
+        .find(&admin.company_id)
+        .select(companies::otp_status)
+        .first(conn)?;
+    if status == "active" {
+        return Ok(None);
     }
-    Ok(out)
+    let approval = parsed(PasswordAttempt::parse(ADMIN.2))?;
+    otp_admin::set_mode(conn, svc, admin, TokenMode::PerUser, &approval)?;
+    let current_code = |uri: &str| -> Result<OtpCode, AppError> {
+        let secret = uri
+            .split(['?', '&'])
+            .find_map(|p| p.strip_prefix("secret="))
+            .unwrap_or_default();
+        let seed = totp_rs::Secret::Encoded(secret.to_owned())
+            .to_bytes()
+            .map_err(|_| AppError::Internal("demo token secret".into()))?;
+        let params = TotpParams::DEFAULT;
+        OtpCode::parse(&code_at_step(
+            &seed,
+            &params,
+            step_at(&params, svc.now().timestamp()),
+        ))
+        .map_err(|e| AppError::Internal(e.to_string()))
+    };
+    let admin_token = tokens::issue(conn, svc, admin)?;
+    let code = current_code(&admin_token.otpauth_uri)?;
+    otp_admin::register_admin_token(conn, svc, admin, &admin_token.token_id, &code, &approval)?;
+    let user_id: String = users::table
+        .filter(users::login_id.eq(USERS[0].0))
+        .select(users::id)
+        .first(conn)?;
+    let user_token = tokens::issue(conn, svc, admin)?;
+    let code = current_code(&user_token.otpauth_uri)?;
+    otp_admin::register_user_token(
+        conn,
+        svc,
+        admin,
+        &user_id,
+        &user_token.token_id,
+        &code,
+        &approval,
+    )?;
+    Ok(Some((admin_token.otpauth_uri, user_token.otpauth_uri)))
 }

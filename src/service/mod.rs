@@ -9,11 +9,12 @@ pub mod demo;
 pub mod otp_admin;
 pub mod passwords;
 pub mod tokens;
+pub mod transfers;
 pub mod users;
 
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use crate::clock::Clock;
@@ -48,13 +49,16 @@ impl Services {
         })
     }
 
+    /// Now, to the microsecond: what both engines store, so a stored time compares
+    /// equal to the value it was written from (cursors depend on it).
     pub fn now(&self) -> DateTime<Utc> {
-        self.clock.now()
+        let now = self.clock.now();
+        now.trunc_subsecs(6)
     }
 
     /// The time as stored: UTC without zone.
     pub fn now_naive(&self) -> NaiveDateTime {
-        self.clock.now().naive_utc()
+        self.now().naive_utc()
     }
 }
 
