@@ -344,7 +344,7 @@ pub fn unregister(
                     format!("user {} has no token", target.login_id),
                 )
             })?;
-            tokens::release(conn, &target.id)?;
+            tokens::release(conn, svc, &target.id)?;
             audit::record(
                 conn,
                 svc,
@@ -425,7 +425,7 @@ pub fn stop(
             .select(users::id)
             .load(conn)?;
         for person in &people {
-            if tokens::release(conn, person)? > 0 {
+            if tokens::release(conn, svc, person)? > 0 {
                 audit::record(
                     conn,
                     svc,
@@ -492,7 +492,7 @@ pub fn exchange(
         )? {
             return Ok(Err(refused));
         }
-        tokens::release(conn, &who.user_id)?;
+        tokens::release(conn, svc, &who.user_id)?;
         tokens::bind(conn, svc, &new, &who.user_id)?;
         audit::record(
             conn,
@@ -526,7 +526,7 @@ pub fn bank_reset_admin_token(
                 "the administrator has no registered token",
             )
         })?;
-        tokens::release(conn, &view.admin.id)?;
+        tokens::release(conn, svc, &view.admin.id)?;
         audit::record(
             conn,
             svc,

@@ -147,7 +147,7 @@ pub fn registrable(
     if token.expires_at.is_some_and(|at| at <= svc.now_naive()) {
         return Err(AppError::new(
             ErrorCode::TokenExpired,
-            "this token expired before it was registered: issue a new one",
+            "this token can no longer be registered (it expired or was unregistered): issue a new one",
         ));
     }
     Ok(token)
@@ -188,13 +188,15 @@ pub fn bind(
     Ok(())
 }
 
-/// Releases whatever token `holder_id` holds. The replay guard stays with the token.
-pub fn release(conn: &mut DbConn, holder_id: &str) -> Result<usize, AppError> {
+/// A released token is retired: it can never be registered again, so a device left
+/// with a former employee or a lost phone stays useless.
+pub fn release(conn: &mut DbConn, svc: &Services, holder_id: &str) -> Result<usize, AppError> {
     Ok(
         diesel::update(soft_tokens::table.filter(soft_tokens::holder_id.eq(holder_id)))
             .set((
                 soft_tokens::holder_id.eq(None::<String>),
                 soft_tokens::registered_at.eq(None::<chrono::NaiveDateTime>),
+                soft_tokens::expires_at.eq(svc.now_naive()),
                 soft_tokens::failed_attempts.eq(0),
                 soft_tokens::locked_at.eq(None::<chrono::NaiveDateTime>),
             ))
@@ -243,9 +245,22 @@ pub fn verify_code(
         key_id: token.key_id.clone(),
         ciphertext: token.sealed_secret.clone(),
     };
-    let seed = svc.keyring.open(&token.token_id, &sealed).map_err(|e| {
-        AppError::Internal(format!("cannot open the seed of token {}: {e}", token.id))
-    })?;
+    let seed = match svc.keyring.open(&token.token_id, &sealed) {
+        Ok(seed) => seed,
+        Err(e) => {
+            // A seed that does not open under its own token ID was tampered with or
+            // damaged: the audit log must show it, and the answer reveals nothing.
+            audit::record(
+                conn,
+                svc,
+                event("token_seed_unreadable", Outcome::Denied).flagged(),
+            )?;
+            return Ok(Err(AppError::Internal(format!(
+                "cannot open the seed of token {}: {e}",
+                token.id
+            ))));
+        }
+    };
     let params = TotpParams {
         algorithm: Algorithm::parse(&token.algorithm)
             .map_err(|e| AppError::Internal(e.to_string()))?,
@@ -262,9 +277,18 @@ pub fn verify_code(
     );
 
     let Some(step) = matched else {
-        diesel::update(soft_tokens::table.find(&token.id))
-            .set(soft_tokens::failed_attempts.eq(soft_tokens::failed_attempts + 1))
-            .execute(conn)?;
+        // Only an unlocked token counts: a lock that landed meanwhile is the answer.
+        let counted = diesel::update(
+            soft_tokens::table
+                .find(&token.id)
+                .filter(soft_tokens::locked_at.is_null()),
+        )
+        .set(soft_tokens::failed_attempts.eq(soft_tokens::failed_attempts + 1))
+        .execute(conn)?;
+        if counted == 0 {
+            audit::record(conn, svc, event("otp_refused", Outcome::Denied))?;
+            return Ok(Err(token_locked()));
+        }
         let failures: i32 = soft_tokens::table
             .find(&token.id)
             .select(soft_tokens::failed_attempts)
@@ -272,14 +296,17 @@ pub fn verify_code(
         let threshold = svc.policy.otp_lockout_threshold;
         audit::record(conn, svc, event("otp_failed", Outcome::Failure))?;
         if failures >= threshold {
-            diesel::update(
+            if diesel::update(
                 soft_tokens::table
                     .find(&token.id)
                     .filter(soft_tokens::locked_at.is_null()),
             )
             .set(soft_tokens::locked_at.eq(svc.now_naive()))
-            .execute(conn)?;
-            audit::record(conn, svc, event("token_locked", Outcome::Success))?;
+            .execute(conn)?
+                == 1
+            {
+                audit::record(conn, svc, event("token_locked", Outcome::Success))?;
+            }
             return Ok(Err(token_locked()));
         }
         return Ok(Err(AppError::new(
@@ -301,6 +328,14 @@ pub fn verify_code(
     ))
     .execute(conn)?;
     if consumed == 0 {
+        let locked: Option<chrono::NaiveDateTime> = soft_tokens::table
+            .find(&token.id)
+            .select(soft_tokens::locked_at)
+            .first(conn)?;
+        if locked.is_some() {
+            audit::record(conn, svc, event("otp_refused", Outcome::Denied))?;
+            return Ok(Err(token_locked()));
+        }
         audit::record(conn, svc, event("otp_replayed", Outcome::Denied).flagged())?;
         return Ok(Err(AppError::new(
             ErrorCode::OtpReplayed,

@@ -56,7 +56,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub clock: Arc<ManualClock>,
     pub database: Database,
-    _dir: tempfile::TempDir,
+    key: [u8; 32],
+    dir: tempfile::TempDir,
 }
 
 pub const PASSWORD: &str = "Login-Pass-2026";
@@ -94,6 +95,12 @@ fn fresh_postgres_database() -> String {
 pub fn test_settings(database: Database, dir: &std::path::Path) -> Settings {
     let mut key = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut key);
+    settings_with_key(database, dir, key)
+}
+
+/// Settings whose session and sealing keys derive from `key`: instances sharing it
+/// accept each other's sessions and open each other's seeds.
+fn settings_with_key(database: Database, dir: &std::path::Path, key: [u8; 32]) -> Settings {
     Settings {
         database,
         bind: "127.0.0.1:0".into(),
@@ -134,7 +141,9 @@ async fn spawn_app_full(
                 .unwrap(),
         ),
     };
-    let mut settings = test_settings(database.clone(), dir.path());
+    let mut key = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut key);
+    let mut settings = settings_with_key(database.clone(), dir.path(), key);
     adjust(&mut settings);
     // A whole second keeps sub-second noise out of step arithmetic.
     let start = Utc.timestamp_opt(Utc::now().timestamp(), 0).unwrap();
@@ -152,13 +161,16 @@ async fn spawn_app_full(
             .unwrap(),
         clock,
         database,
-        _dir: dir,
+        key,
+        dir,
     }
 }
 
 /// A company made through the bank's API, with its administrator signed in.
 pub struct Company {
     pub id: String,
+    /// The company's debit account.
+    pub account: String,
     pub admin_login_id: String,
     pub admin_id: String,
     pub admin_token: String,
@@ -166,6 +178,18 @@ pub struct Company {
 }
 
 impl TestApp {
+    /// Another server instance on the same database and keys, on the same clock: what a
+    /// load balancer would put beside the first. Returns its base address.
+    pub async fn second_instance(&self) -> String {
+        let settings = settings_with_key(self.database.clone(), self.dir.path(), self.key);
+        let app = Application::build(settings, self.clock.clone())
+            .await
+            .expect("a second instance starts");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run());
+        address
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
@@ -288,6 +312,7 @@ impl TestApp {
         let company = body(res).await;
         Company {
             id: company["id"].as_str().unwrap().to_owned(),
+            account: account.clone(),
             admin_id: company["admin"]["id"].as_str().unwrap().to_owned(),
             admin_token: self.token(&admin_login_id, PASSWORD).await,
             admin_login_id,

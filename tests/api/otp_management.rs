@@ -412,3 +412,17 @@ engine_test! {
         assert_eq!(res.status(), 200);
     }
 }
+
+engine_test! {
+    async fn an_unregistered_token_is_retired_and_cannot_serve_anyone_again(app: TestApp) {
+        let company = app.company("acme").await;
+        app.activate(&company, "per_user").await;
+        let one = app.user(&company, "user.one").await;
+        let two = app.user(&company, "user.two").await;
+        let token = app.give_token(&company, &one).await;
+        assert_eq!(unregister(&app, &company, &[&one]).await.status(), 200);
+        app.next_step();
+        problem(app.register_user_token(&company, &two, &token, &token.code(&app, 0)).await, 422, "token_expired").await;
+        problem(app.register_user_token(&company, &one, &token, &token.code(&app, 0)).await, 422, "token_expired").await;
+    }
+}

@@ -1,0 +1,114 @@
+//! An independent RFC 6238 generator against the server on the wall clock: what a
+//! customer's authenticator app would show is what the server accepts.
+
+use std::process::Command;
+
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::*;
+
+/// The code oathtool shows at `at` for a base32 secret.
+fn oathtool_code(secret: &str, at: DateTime<Utc>) -> String {
+    let out = Command::new("oathtool")
+        .args(["--totp", "-b", "--now"])
+        .arg(at.to_rfc3339_opts(SecondsFormat::Secs, true))
+        .arg(secret)
+        .output()
+        .expect("run oathtool");
+    assert!(
+        out.status.success(),
+        "oathtool failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let code = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(
+        code.len() == 6 && code.chars().all(|c| c.is_ascii_digit()),
+        "{code:?}"
+    );
+    code
+}
+
+fn oathtool_installed() -> bool {
+    match Command::new("oathtool").arg("--version").output() {
+        Ok(out) => out.status.success(),
+        Err(_) if std::env::var("CI").is_ok() => {
+            panic!("CI must have oathtool installed (apt-get install oathtool)")
+        }
+        Err(_) => {
+            eprintln!(
+                "note: oathtool is not on PATH; skipping the test against an external generator"
+            );
+            false
+        }
+    }
+}
+
+async fn run(app: TestApp) {
+    let company = app.company("acme").await;
+    assert_eq!(app.set_mode(&company, "per_user").await.status(), 200);
+    let res = app
+        .post(
+            "/api/v1/soft-tokens",
+            &json!({}),
+            Some(&company.admin_token),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let issued = body(res).await;
+    let token_id = issued["token_id"].as_str().unwrap();
+    let uri = issued["otpauth_uri"].as_str().unwrap();
+    let secret = uri
+        .split(['?', '&'])
+        .find_map(|p| p.strip_prefix("secret="))
+        .expect("secret in the otpauth URI");
+
+    // Both codes from one instant: this step's and the next. The server accepts one step
+    // either side, so the next step's code is good now and spends a later step.
+    let now = Utc::now();
+    let current = oathtool_code(secret, now);
+    let next = oathtool_code(secret, now + Duration::seconds(30));
+
+    let b = json!({"token_id": token_id, "otp": current, "approval_password": APPROVAL});
+    let res = app
+        .send(
+            Method::PUT,
+            "/api/v1/otp/admin-token",
+            Some(&b),
+            Some(&company.admin_token),
+        )
+        .await;
+    let status = res.status();
+    let registered = body(res).await;
+    assert_eq!(status, 200, "{registered}");
+    assert_eq!(registered["status"], "active");
+
+    let b = json!({"otp": next, "approval_password": APPROVAL});
+    let res = app
+        .post("/api/v1/otp/stop", &b, Some(&company.admin_token))
+        .await;
+    let status = res.status();
+    let stopped = body(res).await;
+    assert_eq!(status, 200, "{stopped}");
+    assert_eq!(stopped["status"], "inactive");
+}
+
+/// Codes from oathtool register a token and stop OTP on the running server.
+mod codes_from_oathtool_register_a_token_and_stop_otp_on_the_running_server {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn on_sqlite() {
+        if oathtool_installed() {
+            run(spawn_app_real_clock(Engine::Sqlite).await).await
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn on_postgres() {
+        if postgres_url().is_some() && oathtool_installed() {
+            run(spawn_app_real_clock(Engine::Postgres).await).await
+        }
+    }
+}
