@@ -12,4 +12,5 @@ mod otp_management;
 mod sessions;
 mod startup;
 mod token_issuance;
+mod transfers;
 mod validation;
