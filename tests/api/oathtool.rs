@@ -84,18 +84,53 @@ async fn run(app: TestApp) {
     assert_eq!(status, 200, "{registered}");
     assert_eq!(registered["status"], "active");
 
-    let b = json!({"otp": next, "approval_password": APPROVAL});
+    // A real one-off transfer, confirmed with the next code as a customer would.
+    let date = ((Utc::now() + Duration::hours(9)).date_naive() + Duration::days(1)).to_string();
+    let transfer = json!({
+        "debit_account": company.account,
+        "payee": {"bank_code": "0001", "branch_code": "123", "account_type": "ordinary",
+                  "account_number": "7654321", "name": "ｶ)ﾔﾏﾀﾞｼﾖｳｼﾞ"},
+        "amount": 98_765,
+        "execution_date": date,
+    });
+    let create = |key: &'static str| {
+        app.client
+            .post(app.url("/api/v1/transfers"))
+            .bearer_auth(&company.admin_token)
+            .header("Idempotency-Key", key)
+            .json(&transfer)
+            .send()
+    };
+    let created = body(create("oathtool-1").await.unwrap()).await;
+    let id = created["id"].as_str().unwrap();
     let res = app
-        .post("/api/v1/otp/stop", &b, Some(&company.admin_token))
+        .post(
+            &format!("/api/v1/transfers/{id}/confirm"),
+            &json!({"otp": next}),
+            Some(&company.admin_token),
+        )
         .await;
     let status = res.status();
-    let stopped = body(res).await;
-    assert_eq!(status, 200, "{stopped}");
-    assert_eq!(stopped["status"], "inactive");
+    let confirmed = body(res).await;
+    assert_eq!(status, 200, "{confirmed}");
+    assert_eq!(confirmed["status"], "confirmed");
+    assert_eq!(confirmed["confirmation"]["method"], "otp");
+
+    // The same code on a second transfer is a replay.
+    let second = body(create("oathtool-2").await.unwrap()).await;
+    let id = second["id"].as_str().unwrap();
+    let res = app
+        .post(
+            &format!("/api/v1/transfers/{id}/confirm"),
+            &json!({"otp": next}),
+            Some(&company.admin_token),
+        )
+        .await;
+    problem(res, 409, "otp_replayed").await;
 }
 
-/// Codes from oathtool register a token and stop OTP on the running server.
-mod codes_from_oathtool_register_a_token_and_stop_otp_on_the_running_server {
+/// Codes from oathtool register a token and confirm a real transfer on the running server.
+mod codes_from_oathtool_register_a_token_and_confirm_a_transfer_on_the_running_server {
     use super::*;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
