@@ -27,6 +27,8 @@ pub struct Settings {
     pub policy: Policy,
     pub argon2: Argon2Params,
     pub db_pool_size: u32,
+    /// Browser origins allowed to call the API (CORS); none by default.
+    pub cors_origins: Vec<String>,
 }
 
 /// The bank's rules that an operator may tune.
@@ -126,6 +128,7 @@ struct FileSettings {
     argon2_iterations: Option<u32>,
     argon2_parallelism: Option<u32>,
     db_pool_size: Option<u32>,
+    cors_origins: Option<Vec<String>>,
 }
 
 /// Reads one setting: the environment wins over the file.
@@ -288,6 +291,18 @@ impl Settings {
             });
         }
 
+        let cors_origins = match src.env.get("WEBFB_CORS_ORIGINS") {
+            Some(list) => list
+                .split(',')
+                .map(|o| o.trim().to_owned())
+                .filter(|o| !o.is_empty())
+                .collect(),
+            None => src.file.cors_origins.clone().unwrap_or_default(),
+        };
+        for origin in &cors_origins {
+            check_origin(origin)?;
+        }
+
         Ok(Settings {
             database,
             bind: src
@@ -300,6 +315,7 @@ impl Settings {
             policy,
             argon2,
             db_pool_size: src.number("WEBFB_DB_POOL_SIZE", f.db_pool_size, 10)?,
+            cors_origins,
         })
     }
 
@@ -352,6 +368,27 @@ impl Policy {
         }
         Ok(())
     }
+}
+
+/// An origin is `scheme://host[:port]`, nothing more; `*` is refused, because a bank's API
+/// names the front-ends it serves.
+fn check_origin(origin: &str) -> Result<(), ConfigError> {
+    let invalid = |reason: &str| ConfigError::Invalid {
+        name: "WEBFB_CORS_ORIGINS",
+        reason: format!("{origin:?}: {reason}"),
+    };
+    let rest = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .ok_or_else(|| {
+            invalid("an origin starts with https:// or http:// (and \"*\" is never allowed)")
+        })?;
+    if rest.is_empty() || rest.contains(['/', '*', '?', '#', ' ']) {
+        return Err(invalid(
+            "an origin is scheme://host[:port] with no path or wildcard",
+        ));
+    }
+    Ok(())
 }
 
 fn decode_master_key(b64: &str) -> Result<[u8; 32], ConfigError> {
@@ -454,6 +491,30 @@ mod tests {
         ]))
         .unwrap_err();
         assert!(err.to_string().contains("OWASP"));
+    }
+
+    #[test]
+    fn cors_origins_are_exact_and_never_a_wildcard() {
+        let dir = tempfile::tempdir().unwrap();
+        let load = |origins: &str| {
+            Settings::load(env(&[
+                ("WEBFB_DATA_DIR", dir.path().to_str().unwrap()),
+                ("WEBFB_CORS_ORIGINS", origins),
+            ]))
+        };
+        let s = load("https://fb.bank.example, http://localhost:5173").unwrap();
+        assert_eq!(
+            s.cors_origins,
+            ["https://fb.bank.example", "http://localhost:5173"]
+        );
+        for bad in [
+            "*",
+            "https://*.bank.example",
+            "fb.bank.example",
+            "https://fb.bank.example/app",
+        ] {
+            assert!(load(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

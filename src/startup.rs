@@ -4,11 +4,15 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
+use actix_cors::Cors;
 use actix_web::dev::Server;
+use actix_web::dev::Service;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -35,8 +39,19 @@ impl Application {
         let port = listener.local_addr()?.port();
         tracing::info!(engine = settings.database.engine(), addr = %listener.local_addr()?, "webfb listening");
         let state = web::Data::new(AppState { pool, services });
+        let origins = settings.cors_origins.clone();
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(cors(&origins))
+                .wrap_fn(|req, srv| {
+                    let docs = req.path().starts_with("/docs");
+                    let response = srv.call(req);
+                    async move {
+                        let mut res = response.await?;
+                        security_headers(res.headers_mut(), docs);
+                        Ok(res)
+                    }
+                })
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())
                 .app_data(web::PayloadConfig::new(BODY_LIMIT))
@@ -55,6 +70,17 @@ impl Application {
                 .openapi(ApiDoc::openapi())
                 .configure(configure)
                 .into_app()
+                .service(
+                    SwaggerUi::new("/docs/{_:.*}").config(SwaggerConfig::from("/openapi.json")),
+                )
+                .route(
+                    "/docs",
+                    web::get().to(|| async {
+                        HttpResponse::PermanentRedirect()
+                            .insert_header(("Location", "/docs/"))
+                            .finish()
+                    }),
+                )
                 .default_service(web::to(not_found))
         })
         .listen(listener)?
@@ -70,6 +96,44 @@ impl Application {
     pub async fn run(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// CORS for the bank's own front-ends: exact origins only, bearer tokens (no cookies), so
+/// credentials are never allowed, and with no origin configured no browser may call.
+fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        .allowed_header("idempotency-key")
+        .max_age(600);
+    for origin in origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
+}
+
+/// Headers on every answer: nothing is cached, sniffed or referred; the API's answers may
+/// run no content at all, while the docs page needs its own scripts and styles.
+fn security_headers(headers: &mut header::HeaderMap, docs: bool) {
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    let csp = if docs {
+        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'"
+    } else {
+        "default-src 'none'; frame-ancestors 'none'"
+    };
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(csp),
+    );
 }
 
 async fn not_found() -> HttpResponse {

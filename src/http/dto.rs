@@ -936,10 +936,38 @@ impl CreateTransferRequest {
 
 /// Exactly one of `otp` (OTP active) or `transfer_password` (OTP inactive).
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct ConfirmTransferRequest {
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum ConfirmTransferBody {
+    WithOtp(ConfirmWithOtp),
+    WithTransferPassword(ConfirmWithTransferPassword),
+}
+
+/// Confirmation while one-time passwords are active.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct ConfirmWithOtp {
+    /// A current code of the creator's token (per_user) or the shared token (shared).
     #[schema(example = "123456", pattern = "^[0-9]{6,8}$")]
-    pub otp: Option<String>,
+    pub otp: String,
+}
+
+/// Confirmation while one-time passwords are not active.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct ConfirmWithTransferPassword {
     #[schema(min_length = 1, max_length = 128, format = Password)]
+    pub transfer_password: String,
+}
+
+/// The confirm body as read: both fields optional, so that any mix is answered with a
+/// field error rather than serde's "no variant matched". Documented as
+/// `ConfirmTransferBody`.
+#[derive(Debug, Deserialize)]
+pub struct ConfirmTransferRequest {
+    pub otp: Option<String>,
     pub transfer_password: Option<String>,
 }
 

@@ -2,11 +2,10 @@
 //! are one list.
 
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, put, web};
-use utoipa::IntoResponses;
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::error::{AppError, Problem};
+use crate::error::AppError;
 use crate::service::audit::{Event, Outcome};
 use crate::service::{auth, bank, otp_admin, tokens, transfers, users};
 
@@ -56,132 +55,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
         );
 }
 
-/// Error responses an endpoint may give; each body is a problem+json document.
-#[derive(IntoResponses)]
-#[allow(dead_code)]
-enum Errors {
-    #[response(
-        status = 400,
-        description = "The body is not JSON, or not sent as application/json (`validation_failed`)",
-        content_type = "application/problem+json"
-    )]
-    Malformed(Problem),
-    #[response(
-        status = 401,
-        description = "No valid session (`unauthenticated`, `session_expired`)",
-        content_type = "application/problem+json"
-    )]
-    Unauthenticated(Problem),
-    #[response(
-        status = 403,
-        description = "Not allowed for this person (`forbidden`, `bank_procedure_required`)",
-        content_type = "application/problem+json"
-    )]
-    Forbidden(Problem),
-    #[response(
-        status = 404,
-        description = "No such object in the caller's company (`not_found`)",
-        content_type = "application/problem+json"
-    )]
-    NotFound(Problem),
-    #[response(
-        status = 409,
-        description = "Conflicts with the current state (`login_id_taken`, `account_already_registered`)",
-        content_type = "application/problem+json"
-    )]
-    Conflict(Problem),
-    #[response(
-        status = 422,
-        description = "A field is not valid (`validation_failed`, with `errors`)",
-        content_type = "application/problem+json"
-    )]
-    Invalid(Problem),
-}
-
-/// Errors of sign-in.
-#[derive(IntoResponses)]
-#[allow(dead_code)]
-enum LoginErrors {
-    #[response(
-        status = 400,
-        description = "The body is not JSON (`validation_failed`)",
-        content_type = "application/problem+json"
-    )]
-    Malformed(Problem),
-    #[response(
-        status = 401,
-        description = "Wrong login ID or password (`invalid_credentials`)",
-        content_type = "application/problem+json"
-    )]
-    InvalidCredentials(Problem),
-    #[response(
-        status = 403,
-        description = "The login is disabled (`account_disabled`)",
-        content_type = "application/problem+json"
-    )]
-    Disabled(Problem),
-    #[response(
-        status = 422,
-        description = "A field is not valid (`validation_failed`)",
-        content_type = "application/problem+json"
-    )]
-    Invalid(Problem),
-    #[response(
-        status = 423,
-        description = "Locked after too many wrong passwords (`account_locked`)",
-        content_type = "application/problem+json"
-    )]
-    Locked(Problem),
-}
-
-/// Error responses of OTP management and token use.
-#[derive(IntoResponses)]
-#[allow(dead_code)]
-enum OtpErrors {
-    #[response(
-        status = 400,
-        description = "The body is not JSON (`validation_failed`)",
-        content_type = "application/problem+json"
-    )]
-    Malformed(Problem),
-    #[response(
-        status = 401,
-        description = "No valid session (`unauthenticated`, `session_expired`)",
-        content_type = "application/problem+json"
-    )]
-    Unauthenticated(Problem),
-    #[response(
-        status = 403,
-        description = "Not the administrator, or a bank procedure (`forbidden`, `bank_procedure_required`)",
-        content_type = "application/problem+json"
-    )]
-    Forbidden(Problem),
-    #[response(
-        status = 404,
-        description = "No such user or token in the company (`not_found`, `token_unknown`)",
-        content_type = "application/problem+json"
-    )]
-    NotFound(Problem),
-    #[response(
-        status = 409,
-        description = "Not possible in the current state (`otp_replayed`, `mode_not_set`, `otp_active`, `otp_inactive`, `admin_token_required`, `per_user_mode_required`, `token_in_use`, `token_already_registered`, `token_not_registered`)",
-        content_type = "application/problem+json"
-    )]
-    Conflict(Problem),
-    #[response(
-        status = 422,
-        description = "A wrong code, approval password or field (`otp_invalid` with `remaining_attempts`, `approval_password_invalid`, `token_id_mistyped`, `token_expired`, `validation_failed`)",
-        content_type = "application/problem+json"
-    )]
-    Invalid(Problem),
-    #[response(
-        status = 423,
-        description = "Locked (`token_locked`, `approval_locked`)",
-        content_type = "application/problem+json"
-    )]
-    Locked(Problem),
-}
-
 // ---------------------------------------------------------------- operations
 
 /// The process is up.
@@ -197,7 +70,7 @@ async fn health() -> web::Json<HealthView> {
 #[utoipa::path(
     operation_id = "ready",
     tag = "operations",
-    responses((status = 200, body = HealthView), (status = 503, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, body = HealthView))
 )]
 #[get("/ready")]
 async fn ready(state: State) -> Result<web::Json<HealthView>, AppError> {
@@ -230,7 +103,7 @@ async fn openapi_json() -> HttpResponse {
     operation_id = "login",
     tag = "auth",
     request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), LoginErrors)
+    responses((status = 200, body = LoginResponse))
 )]
 #[post("/auth/login")]
 async fn login(
@@ -258,7 +131,7 @@ async fn login(
     operation_id = "logout",
     tag = "auth",
     security(("bearer" = [])),
-    responses((status = 204, description = "Signed out"), Errors)
+    responses((status = 204, description = "Signed out"))
 )]
 #[post("/auth/logout")]
 async fn logout(state: State, who: SignedIn) -> Result<HttpResponse, AppError> {
@@ -272,7 +145,7 @@ async fn logout(state: State, who: SignedIn) -> Result<HttpResponse, AppError> {
 }
 
 /// The signed-in person: role, company, token and how a transfer is confirmed.
-#[utoipa::path(operation_id = "getMe", tag = "me", security(("bearer" = [])), responses((status = 200, body = MeView), Errors))]
+#[utoipa::path(operation_id = "getMe", tag = "me", security(("bearer" = [])), responses((status = 200, body = MeView)))]
 #[get("/me")]
 async fn get_me(state: State, who: SignedIn) -> Result<web::Json<MeView>, AppError> {
     let profile = blocking(&state, move |conn, _| users::profile(conn, &who.0)).await?;
@@ -282,7 +155,7 @@ async fn get_me(state: State, who: SignedIn) -> Result<web::Json<MeView>, AppErr
 // ---------------------------------------------------------------- users
 
 /// The company's people (administrator only).
-#[utoipa::path(operation_id = "listUsers", tag = "users", security(("bearer" = [])), responses((status = 200, body = Vec<UserView>), Errors))]
+#[utoipa::path(operation_id = "listUsers", tag = "users", security(("bearer" = [])), responses((status = 200, body = Vec<UserView>)))]
 #[get("/users")]
 async fn list_users(state: State, who: SignedIn) -> Result<web::Json<Vec<UserView>>, AppError> {
     let rows = blocking(&state, move |conn, _| users::list(conn, &who.0)).await?;
@@ -295,7 +168,7 @@ async fn list_users(state: State, who: SignedIn) -> Result<web::Json<Vec<UserVie
     tag = "users",
     security(("bearer" = [])),
     request_body = CreateUserRequest,
-    responses((status = 201, body = UserView), Errors)
+    responses((status = 201, body = UserView))
 )]
 #[post("/users")]
 async fn create_user(
@@ -318,7 +191,7 @@ async fn create_user(
     security(("bearer" = [])),
     params(("user_id" = String, Path, description = "The user's id")),
     request_body = UpdateUserRequest,
-    responses((status = 200, body = UserView), Errors)
+    responses((status = 200, body = UserView))
 )]
 #[patch("/users/{user_id}")]
 async fn update_user(
@@ -342,7 +215,7 @@ async fn update_user(
     tag = "users",
     security(("bearer" = [])),
     params(("user_id" = String, Path, description = "The user's id")),
-    responses((status = 200, body = UserView), Errors)
+    responses((status = 200, body = UserView))
 )]
 #[post("/users/{user_id}/unlock")]
 async fn unlock_user(
@@ -365,7 +238,7 @@ async fn unlock_user(
     operation_id = "bankLogin",
     tag = "bank",
     request_body = LoginRequest,
-    responses((status = 200, body = OperatorLoginResponse), LoginErrors)
+    responses((status = 200, body = OperatorLoginResponse))
 )]
 #[post("/bank/auth/login")]
 async fn bank_login(
@@ -389,7 +262,7 @@ async fn bank_login(
 }
 
 /// Ends the operator's session at once.
-#[utoipa::path(operation_id = "bankLogout", tag = "bank", security(("bearer" = [])), responses((status = 204, description = "Signed out"), Errors))]
+#[utoipa::path(operation_id = "bankLogout", tag = "bank", security(("bearer" = [])), responses((status = 204, description = "Signed out")))]
 #[post("/bank/auth/logout")]
 async fn bank_logout(state: State, who: BankOperator) -> Result<HttpResponse, AppError> {
     let who = who.0;
@@ -407,7 +280,7 @@ async fn bank_logout(state: State, who: BankOperator) -> Result<HttpResponse, Ap
     tag = "bank",
     security(("bearer" = [])),
     request_body = CreateCompanyRequest,
-    responses((status = 201, body = CompanyDetail), Errors)
+    responses((status = 201, body = CompanyDetail))
 )]
 #[post("/bank/companies")]
 async fn create_company(
@@ -424,7 +297,7 @@ async fn create_company(
 }
 
 /// Every company of the bank.
-#[utoipa::path(operation_id = "listCompanies", tag = "bank", security(("bearer" = [])), responses((status = 200, body = CompanyList), Errors))]
+#[utoipa::path(operation_id = "listCompanies", tag = "bank", security(("bearer" = [])), responses((status = 200, body = CompanyList)))]
 #[get("/bank/companies")]
 async fn list_companies(
     state: State,
@@ -444,7 +317,7 @@ async fn list_companies(
     tag = "bank",
     security(("bearer" = [])),
     params(("company_id" = String, Path, description = "The company's id")),
-    responses((status = 200, body = CompanyDetail), Errors)
+    responses((status = 200, body = CompanyDetail))
 )]
 #[get("/bank/companies/{company_id}")]
 async fn get_company(
@@ -463,7 +336,7 @@ async fn get_company(
     tag = "bank",
     security(("bearer" = [])),
     params(("company_id" = String, Path, description = "The company's id")),
-    responses((status = 200, body = CompanyDetail), Errors)
+    responses((status = 200, body = CompanyDetail))
 )]
 #[post("/bank/companies/{company_id}/admin/unlock")]
 async fn unlock_admin(
@@ -487,7 +360,7 @@ async fn unlock_admin(
     operation_id = "issueSoftToken",
     tag = "soft-tokens",
     security(("bearer" = [])),
-    responses((status = 201, body = IssuedTokenView), Errors)
+    responses((status = 201, body = IssuedTokenView))
 )]
 #[post("/soft-tokens")]
 async fn issue_soft_token(state: State, who: SignedIn) -> Result<HttpResponse, AppError> {
@@ -496,7 +369,7 @@ async fn issue_soft_token(state: State, who: SignedIn) -> Result<HttpResponse, A
 }
 
 /// The OTP management screen: mode, status, tokens and who is ready (administrator only).
-#[utoipa::path(operation_id = "getOtpSettings", tag = "otp", security(("bearer" = [])), responses((status = 200, body = OtpSettingsView), Errors))]
+#[utoipa::path(operation_id = "getOtpSettings", tag = "otp", security(("bearer" = [])), responses((status = 200, body = OtpSettingsView)))]
 #[get("/otp")]
 async fn get_otp_settings(
     state: State,
@@ -516,7 +389,7 @@ async fn get_otp_settings(
     tag = "otp",
     security(("bearer" = [])),
     request_body = SetModeRequest,
-    responses((status = 200, body = OtpSettingsView), OtpErrors)
+    responses((status = 200, body = OtpSettingsView))
 )]
 #[put("/otp/mode")]
 async fn set_otp_mode(
@@ -539,7 +412,7 @@ async fn set_otp_mode(
     tag = "otp",
     security(("bearer" = [])),
     request_body = RegisterTokenRequest,
-    responses((status = 200, body = OtpSettingsView), OtpErrors)
+    responses((status = 200, body = OtpSettingsView))
 )]
 #[put("/otp/admin-token")]
 async fn register_admin_token(
@@ -562,7 +435,7 @@ async fn register_admin_token(
     security(("bearer" = [])),
     params(("user_id" = String, Path, description = "The user's id")),
     request_body = RegisterTokenRequest,
-    responses((status = 200, body = OtpSettingsView), OtpErrors)
+    responses((status = 200, body = OtpSettingsView))
 )]
 #[put("/otp/users/{user_id}/token")]
 async fn register_user_token(
@@ -587,7 +460,7 @@ async fn register_user_token(
     tag = "otp",
     security(("bearer" = [])),
     request_body = UnregisterRequest,
-    responses((status = 200, body = OtpSettingsView), OtpErrors)
+    responses((status = 200, body = OtpSettingsView))
 )]
 #[post("/otp/unregistrations")]
 async fn unregister_tokens(
@@ -610,7 +483,7 @@ async fn unregister_tokens(
     security(("bearer" = [])),
     params(("user_id" = String, Path, description = "The user's id")),
     request_body = ApprovalRequest,
-    responses((status = 200, body = OtpSettingsView), OtpErrors)
+    responses((status = 200, body = OtpSettingsView))
 )]
 #[post("/otp/users/{user_id}/token/unlock")]
 async fn unlock_user_token(
@@ -635,7 +508,7 @@ async fn unlock_user_token(
     tag = "otp",
     security(("bearer" = [])),
     request_body = StopRequest,
-    responses((status = 200, body = OtpSettingsView), OtpErrors)
+    responses((status = 200, body = OtpSettingsView))
 )]
 #[post("/otp/stop")]
 async fn stop_otp(
@@ -658,7 +531,7 @@ async fn stop_otp(
     tag = "me",
     security(("bearer" = [])),
     request_body = ExchangeRequest,
-    responses((status = 200, body = ExchangedTokenView), OtpErrors)
+    responses((status = 200, body = ExchangedTokenView))
 )]
 #[post("/me/token/exchange")]
 async fn exchange_token(
@@ -684,7 +557,7 @@ async fn exchange_token(
     security(("bearer" = [])),
     params(("company_id" = String, Path, description = "The company's id")),
     request_body = BankResetRequest,
-    responses((status = 200, body = CompanyDetail), OtpErrors)
+    responses((status = 200, body = CompanyDetail))
 )]
 #[post("/bank/companies/{company_id}/admin-token/reset")]
 async fn reset_admin_token(
@@ -709,7 +582,7 @@ async fn reset_admin_token(
     tag = "bank",
     security(("bearer" = [])),
     params(("company_id" = String, Path, description = "The company's id")),
-    responses((status = 200, body = CompanyDetail), OtpErrors)
+    responses((status = 200, body = CompanyDetail))
 )]
 #[post("/bank/companies/{company_id}/admin-token/unlock")]
 async fn unlock_admin_token(
@@ -732,7 +605,7 @@ async fn unlock_admin_token(
     tag = "bank",
     security(("bearer" = [])),
     params(("company_id" = String, Path, description = "The company's id")),
-    responses((status = 200, body = CompanyDetail), Errors)
+    responses((status = 200, body = CompanyDetail))
 )]
 #[post("/bank/companies/{company_id}/approval/unlock")]
 async fn unlock_approval(
@@ -751,54 +624,6 @@ async fn unlock_approval(
 
 // ---------------------------------------------------------------- transfers
 
-/// Error responses of transfers.
-#[derive(IntoResponses)]
-#[allow(dead_code)]
-enum TransferErrors {
-    #[response(
-        status = 400,
-        description = "Unreadable body or query, or a missing `Idempotency-Key` (`validation_failed`)",
-        content_type = "application/problem+json"
-    )]
-    Malformed(Problem),
-    #[response(
-        status = 401,
-        description = "No valid session (`unauthenticated`, `session_expired`)",
-        content_type = "application/problem+json"
-    )]
-    Unauthenticated(Problem),
-    #[response(
-        status = 403,
-        description = "No transfer permission, or not the creator (`forbidden`)",
-        content_type = "application/problem+json"
-    )]
-    Forbidden(Problem),
-    #[response(
-        status = 404,
-        description = "No such transfer for the caller (`not_found`)",
-        content_type = "application/problem+json"
-    )]
-    NotFound(Problem),
-    #[response(
-        status = 409,
-        description = "Not possible now (`transfer_expired`, `transfer_not_pending`, `otp_replayed`, `token_not_registered`)",
-        content_type = "application/problem+json"
-    )]
-    Conflict(Problem),
-    #[response(
-        status = 422,
-        description = "A wrong field, code or password (`validation_failed`, `debit_account_unknown`, `idempotency_key_reused`, `otp_invalid`, `otp_required`, `transfer_password_required`, `transfer_password_invalid`)",
-        content_type = "application/problem+json"
-    )]
-    Invalid(Problem),
-    #[response(
-        status = 423,
-        description = "Locked (`token_locked`, `transfer_password_locked`)",
-        content_type = "application/problem+json"
-    )]
-    Locked(Problem),
-}
-
 /// Creates a one-off transfer waiting for its creator's confirmation. A retry with the
 /// same `Idempotency-Key` and body answers the first result.
 #[utoipa::path(
@@ -807,7 +632,7 @@ enum TransferErrors {
     security(("bearer" = [])),
     params(("Idempotency-Key" = String, Header, description = "1 to 64 visible ASCII characters, new for each new transfer")),
     request_body = CreateTransferRequest,
-    responses((status = 201, body = TransferView), TransferErrors)
+    responses((status = 201, body = TransferView))
 )]
 #[post("/transfers")]
 async fn create_transfer(
@@ -847,7 +672,7 @@ async fn create_transfer(
     tag = "transfers",
     security(("bearer" = [])),
     params(TransferQuery),
-    responses((status = 200, body = TransferList), TransferErrors)
+    responses((status = 200, body = TransferList))
 )]
 #[get("/transfers")]
 async fn list_transfers(
@@ -881,7 +706,7 @@ async fn list_transfers(
     tag = "transfers",
     security(("bearer" = [])),
     params(("transfer_id" = String, Path, description = "The transfer's id")),
-    responses((status = 200, body = TransferView), TransferErrors)
+    responses((status = 200, body = TransferView))
 )]
 #[get("/transfers/{transfer_id}")]
 async fn get_transfer(
@@ -904,8 +729,8 @@ async fn get_transfer(
     tag = "transfers",
     security(("bearer" = [])),
     params(("transfer_id" = String, Path, description = "The transfer's id")),
-    request_body = ConfirmTransferRequest,
-    responses((status = 200, body = TransferView), TransferErrors)
+    request_body = ConfirmTransferBody,
+    responses((status = 200, body = TransferView))
 )]
 #[post("/transfers/{transfer_id}/confirm")]
 async fn confirm_transfer(
@@ -929,7 +754,7 @@ async fn confirm_transfer(
     tag = "transfers",
     security(("bearer" = [])),
     params(("transfer_id" = String, Path, description = "The transfer's id")),
-    responses((status = 200, body = TransferView), TransferErrors)
+    responses((status = 200, body = TransferView))
 )]
 #[post("/transfers/{transfer_id}/cancel")]
 async fn cancel_transfer(

@@ -111,6 +111,7 @@ fn settings_with_key(database: Database, dir: &std::path::Path, key: [u8; 32]) -
         policy: Policy::default(),
         argon2: Argon2Params::INSECURE_FAST_FOR_TESTS,
         db_pool_size: 8,
+        cors_origins: vec!["https://fb.bank.example".into()],
     }
 }
 

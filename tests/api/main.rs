@@ -4,6 +4,7 @@ mod helpers;
 
 mod admin_users;
 mod bank;
+mod browser;
 mod cli;
 mod concurrency;
 mod oathtool;

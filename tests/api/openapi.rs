@@ -9,11 +9,27 @@ fn the_committed_openapi_document_matches_the_code() {
         std::fs::write(path, format!("{generated}\n")).unwrap();
         return;
     }
-    assert_eq!(
-        committed.trim_end(),
-        generated,
-        "openapi/openapi.json is stale: run `cargo run -- openapi > openapi/openapi.json` (or UPDATE_OPENAPI=1 cargo test openapi)"
-    );
+    if committed.trim_end() != generated {
+        let first = committed
+            .lines()
+            .zip(generated.lines())
+            .position(|(a, b)| a != b);
+        let line =
+            first.unwrap_or_else(|| committed.lines().count().min(generated.lines().count()));
+        let show = |doc: &str| {
+            doc.lines()
+                .skip(line.saturating_sub(2))
+                .take(5)
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        panic!(
+            "openapi/openapi.json is stale at line {}: run `UPDATE_OPENAPI=1 cargo test --test api openapi`\n--- committed\n{}\n--- generated\n{}",
+            line + 1,
+            show(&committed),
+            show(&generated)
+        );
+    }
 }
 
 #[test]
@@ -34,6 +50,30 @@ fn every_protected_operation_names_the_bearer_scheme_and_public_ones_do_not() {
                 op["operationId"].is_string(),
                 "{method} {path} has an operationId"
             );
+        }
+    }
+}
+
+#[test]
+fn every_operation_declares_the_error_codes_it_can_return() {
+    let doc = serde_json::to_value(webfb::http::openapi()).unwrap();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let id = op["operationId"].as_str().unwrap();
+            assert!(
+                webfb::http::openapi::operation_codes(id).is_some(),
+                "{method} {path}: {id} has no entry in operation_codes"
+            );
+            for (status, response) in op["responses"].as_object().unwrap() {
+                if status.starts_with('4') || status.starts_with('5') {
+                    let schema = &response["content"]["application/problem+json"]["schema"];
+                    let codes = schema["allOf"][1]["properties"]["code"]["enum"].as_array();
+                    assert!(
+                        codes.is_some_and(|c| !c.is_empty()),
+                        "{id} {status}: {schema}"
+                    );
+                }
+            }
         }
     }
 }

@@ -1,0 +1,246 @@
+//! The OpenAPI document: built from the same route registrations the server uses, then
+//! given each operation's error responses from one table, so a front-end can switch on
+//! exactly the `code`s an operation can return.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, Ref, Type};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{Content, RefOr, Response};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::ErrorCode::{self, *};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "webfb",
+        description = "WEB-FB corporate internet banking: software tokens (OTP) and the authorisation of one-off transfers.\n\nEvery error is RFC 9457 `application/problem+json` with a stable `code`; each operation lists the codes it can return. Validation errors add `errors: [{field, code, message}]`; wrong codes and passwords add `remaining_attempts`.",
+        license(name = "Proprietary")
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(crate::error::Problem, crate::error::FieldError, crate::error::ErrorCode)),
+    tags(
+        (name = "auth", description = "Sign-in and sign-out"),
+        (name = "me", description = "The signed-in person"),
+        (name = "users", description = "User administration (administrator)"),
+        (name = "soft-tokens", description = "Issuing software tokens"),
+        (name = "otp", description = "OTP management (administrator): token mode, registrations, stop"),
+        (name = "transfers", description = "One-off transfers (都度振込) and their confirmation"),
+        (name = "bank", description = "Bank back office (bank operators)"),
+        (name = "operations", description = "Health and the API description"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut scheme = Http::new(HttpAuthScheme::Bearer);
+        scheme.bearer_format = Some("JWT".to_owned());
+        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+const APPROVAL: &[ErrorCode] = &[ApprovalPasswordInvalid, ApprovalLocked];
+const CODE: &[ErrorCode] = &[OtpInvalid, OtpReplayed, TokenLocked];
+const NEW_TOKEN: &[ErrorCode] = &[TokenIdMistyped, TokenUnknown, TokenExpired, TokenInUse];
+
+/// The codes each operation can return beyond those every operation of its kind can
+/// (see `common_codes`). A test fails when an operation is missing here.
+pub fn operation_codes(operation_id: &str) -> Option<Vec<ErrorCode>> {
+    let own: &[&[ErrorCode]] = match operation_id {
+        "health" | "getOpenApi" | "ready" => &[],
+        "login" => &[&[InvalidCredentials, AccountLocked, AccountDisabled]],
+        "bankLogin" => &[&[InvalidCredentials, AccountLocked]],
+        "logout" | "getMe" | "listUsers" | "bankLogout" | "listCompanies" | "issueSoftToken"
+        | "getOtpSettings" | "listTransfers" => &[&[Forbidden]],
+        "createUser" => &[&[Forbidden, LoginIdTaken]],
+        "updateUser" | "unlockUser" => &[&[Forbidden, BankProcedureRequired]],
+        "createCompany" => &[&[Forbidden, LoginIdTaken, AccountAlreadyRegistered]],
+        "getCompany" | "unlockCompanyAdmin" | "unlockApproval" => &[&[Forbidden]],
+        "resetAdminToken" | "unlockAdminToken" => &[&[Forbidden, TokenNotRegistered]],
+        "setOtpMode" => &[&[Forbidden, OtpActive], APPROVAL],
+        "registerAdminToken" => &[
+            &[Forbidden, ModeNotSet, TokenAlreadyRegistered, InternalError],
+            APPROVAL,
+            NEW_TOKEN,
+            CODE,
+        ],
+        "registerUserToken" => &[
+            &[
+                Forbidden,
+                PerUserModeRequired,
+                AdminTokenRequired,
+                TokenAlreadyRegistered,
+                InternalError,
+            ],
+            APPROVAL,
+            NEW_TOKEN,
+            CODE,
+        ],
+        "unregisterTokens" => &[
+            &[
+                Forbidden,
+                NotFound,
+                BankProcedureRequired,
+                TokenNotRegistered,
+            ],
+            APPROVAL,
+        ],
+        "unlockUserToken" => &[
+            &[Forbidden, BankProcedureRequired, TokenNotRegistered],
+            APPROVAL,
+        ],
+        "stopOtp" => &[
+            &[Forbidden, OtpInactive, TokenNotRegistered, InternalError],
+            APPROVAL,
+            CODE,
+        ],
+        "exchangeToken" => &[
+            &[
+                Forbidden,
+                TokenNotRegistered,
+                TokenAlreadyRegistered,
+                InternalError,
+            ],
+            NEW_TOKEN,
+            CODE,
+        ],
+        "createTransfer" => &[&[
+            Forbidden,
+            TokenNotRegistered,
+            TokenLocked,
+            TransferPasswordLocked,
+            DebitAccountUnknown,
+            IdempotencyKeyReused,
+        ]],
+        "getTransfer" => &[&[Forbidden]],
+        "confirmTransfer" => &[
+            &[
+                Forbidden,
+                TransferExpired,
+                TransferNotPending,
+                OtpRequired,
+                TransferPasswordRequired,
+                TokenNotRegistered,
+                TransferPasswordInvalid,
+                TransferPasswordLocked,
+                InternalError,
+            ],
+            CODE,
+        ],
+        "cancelTransfer" => &[&[Forbidden, TransferExpired, TransferNotPending]],
+        _ => return None,
+    };
+    Some(own.iter().flat_map(|codes| codes.iter().copied()).collect())
+}
+
+/// What any operation of this shape can answer.
+fn common_codes(op: &Operation) -> Vec<ErrorCode> {
+    let mut codes = vec![InternalError, ServiceUnavailable];
+    if op.security.is_some() {
+        codes.extend([Unauthenticated, SessionExpired]);
+    }
+    if op.request_body.is_some() {
+        codes.extend([ValidationFailed, PayloadTooLarge]);
+    }
+    let params = op.parameters.iter().flatten();
+    for p in params {
+        match p.parameter_in {
+            ParameterIn::Path => codes.push(NotFound),
+            ParameterIn::Query | ParameterIn::Header => codes.push(ValidationFailed),
+            _ => {}
+        }
+    }
+    codes
+}
+
+/// Statuses a code is answered with. `validation_failed` is 400 for an unreadable
+/// request and 422 for a wrong field.
+fn statuses(code: ErrorCode) -> Vec<u16> {
+    match code {
+        ValidationFailed => vec![400, 422],
+        other => vec![other.status().as_u16()],
+    }
+}
+
+fn add_error_responses(op: &mut Operation) {
+    let id = op.operation_id.clone().unwrap_or_default();
+    let mut codes = common_codes(op);
+    codes.extend(operation_codes(&id).unwrap_or_default());
+    let mut by_status: BTreeMap<u16, BTreeSet<&'static str>> = BTreeMap::new();
+    for code in codes {
+        for status in statuses(code) {
+            by_status.entry(status).or_default().insert(code.as_str());
+        }
+    }
+    for (status, codes) in by_status {
+        let listed: Vec<String> = codes.iter().map(|c| format!("`{c}`")).collect();
+        let schema = AllOfBuilder::new()
+            .item(Ref::from_schema_name("Problem"))
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Object)
+                    .property(
+                        "status",
+                        ObjectBuilder::new()
+                            .schema_type(Type::Integer)
+                            .enum_values(Some([status])),
+                    )
+                    .property(
+                        "code",
+                        ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .enum_values(Some(codes.iter().copied())),
+                    )
+                    .required("status")
+                    .required("code"),
+            );
+        let response = Response::builder()
+            .description(format!("Problem: {}", listed.join(", ")))
+            .content("application/problem+json", Content::new(Some(schema)))
+            .build();
+        op.responses
+            .responses
+            .insert(status.to_string(), RefOr::T(response));
+    }
+}
+
+/// The OpenAPI document, built from the same registrations the server uses.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa_actix_web::AppExt;
+    let (_, mut api) = actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(super::configure)
+        .split_for_parts();
+    for item in api.paths.paths.values_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            add_error_responses(op);
+            for (status, response) in op.responses.responses.iter_mut() {
+                if let RefOr::T(r) = response
+                    && r.description.is_empty()
+                {
+                    r.description = match status.as_str() {
+                        "201" => "Created".into(),
+                        _ => "OK".into(),
+                    };
+                }
+            }
+        }
+    }
+    api
+}
