@@ -21,15 +21,16 @@ admin=$(login /api/v1/auth/login demo.admin Demo-Admin-2026)
 operator=$(login /api/v1/bank/auth/login demo.operator Demo-Operator-2026)
 
 run() {
-    # Sign-outs would end the session the rest of the run signs in with.
-    schemathesis run "http://127.0.0.1:$port/openapi.json" \
+    # Sign-outs would end the session the rest of the run signs in with. Run from the temp
+    # directory: Schemathesis keeps its example cache in the working directory.
+    (cd "$dir" && schemathesis run "http://127.0.0.1:$port/openapi.json" \
         --header "Authorization: Bearer $1" \
         --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
         --exclude-operation-id logout --exclude-operation-id bankLogout \
         --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-25}" \
         --max-time "${SCHEMATHESIS_MAX_TIME:-90}" \
         --seed 20261123 --no-color --warnings off \
-        "${@:2}"
+        "${@:2}")
 }
 echo "== as the company administrator"
 run "$admin" --exclude-path-regex '^/api/v1/bank/'
