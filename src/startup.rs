@@ -18,6 +18,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::error::{AppError, ErrorCode};
 use crate::http::json::BODY_LIMIT;
+use crate::http::metrics::Metrics;
 use crate::http::{ApiDoc, AppState, configure};
 use crate::service::Services;
 
@@ -39,21 +40,29 @@ impl Application {
         let port = listener.local_addr()?.port();
         tracing::info!(engine = settings.database.engine(), addr = %listener.local_addr()?, "webfb listening");
         let state = web::Data::new(AppState { pool, services });
+        let metrics = web::Data::new(Metrics::default());
         let origins = settings.cors_origins.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(cors(&origins))
-                .wrap_fn(|req, srv| {
-                    let docs = req.path().starts_with("/docs");
-                    let response = srv.call(req);
-                    async move {
-                        let mut res = response.await?;
-                        security_headers(res.headers_mut(), docs);
-                        Ok(res)
+                .wrap_fn({
+                    let metrics = metrics.clone();
+                    move |req, srv| {
+                        let docs = req.path().starts_with("/docs");
+                        let started = std::time::Instant::now();
+                        let metrics = metrics.clone();
+                        let response = srv.call(req);
+                        async move {
+                            let mut res = response.await?;
+                            security_headers(res.headers_mut(), docs);
+                            metrics.observe(res.status().as_u16(), started.elapsed());
+                            Ok(res)
+                        }
                     }
                 })
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())
+                .app_data(metrics.clone())
                 .app_data(web::PayloadConfig::new(BODY_LIMIT))
                 .app_data(
                     web::PathConfig::default()

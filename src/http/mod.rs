@@ -3,6 +3,7 @@
 pub mod dto;
 pub mod extract;
 pub mod json;
+pub mod metrics;
 pub mod openapi;
 mod routes;
 

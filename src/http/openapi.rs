@@ -53,7 +53,10 @@ const NEW_TOKEN: &[ErrorCode] = &[TokenIdMistyped, TokenUnknown, TokenExpired, T
 /// (see `common_codes`). A test fails when an operation is missing here.
 pub fn operation_codes(operation_id: &str) -> Option<Vec<ErrorCode>> {
     let own: &[&[ErrorCode]] = match operation_id {
-        "health" | "getOpenApi" | "ready" => &[],
+        "health" | "getOpenApi" | "ready" | "metrics" => &[],
+        "listAuditEvents" => &[&[Forbidden, NotFound]],
+        "listBankAuditEvents" => &[&[Forbidden]],
+        "importTokens" => &[&[Forbidden, TokenInUse]],
         "login" => &[&[InvalidCredentials, AccountLocked, AccountDisabled]],
         "bankLogin" => &[&[InvalidCredentials, AccountLocked]],
         "logout" | "getMe" | "listUsers" | "bankLogout" | "listCompanies" | "issueSoftToken"

@@ -1,13 +1,13 @@
 //! Every endpoint, registered through utoipa-actix-web so the document and the router
 //! are one list.
 
-use actix_web::{HttpRequest, HttpResponse, get, patch, post, put, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, get, patch, post, put, web};
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::AppError;
 use crate::service::audit::{Event, Outcome};
-use crate::service::{auth, bank, otp_admin, tokens, transfers, users};
+use crate::service::{audit, auth, bank, otp_admin, tokens, transfers, users};
 
 use super::dto::*;
 use super::extract::{BankOperator, SignedIn, client_addr};
@@ -20,6 +20,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(health)
         .service(ready)
         .service(openapi_json)
+        .service(metrics)
         .service(
             scope("/api/v1")
                 .service(login)
@@ -51,7 +52,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(list_transfers)
                 .service(get_transfer)
                 .service(confirm_transfer)
-                .service(cancel_transfer),
+                .service(cancel_transfer)
+                .service(list_audit_events)
+                .service(list_bank_audit_events)
+                .service(import_tokens),
         );
 }
 
@@ -768,4 +772,117 @@ async fn cancel_transfer(
     })
     .await?;
     Ok(web::Json(view.try_into()?))
+}
+
+// ---------------------------------------------------------------- audit, import, metrics
+
+/// The company's audit log, oldest first (administrator only).
+#[utoipa::path(
+    operation_id = "listAuditEvents",
+    tag = "me",
+    security(("bearer" = [])),
+    params(AuditQuery),
+    responses((status = 200, body = AuditList))
+)]
+#[get("/audit-events")]
+async fn list_audit_events(
+    state: State,
+    who: SignedIn,
+    query: web::Query<AuditQuery>,
+) -> Result<web::Json<AuditList>, AppError> {
+    let (after, limit) = query.page()?;
+    if query
+        .company_id
+        .as_deref()
+        .is_some_and(|c| c != who.0.company_id)
+    {
+        return Err(AppError::not_found("company"));
+    }
+    let (rows, next_cursor) = blocking(&state, move |conn, _| {
+        auth::person_is_admin(&who.0)?;
+        audit::list(conn, Some(&who.0.company_id), after, limit)
+    })
+    .await?;
+    Ok(web::Json(AuditList {
+        items: rows.into_iter().map(Into::into).collect(),
+        next_cursor,
+    }))
+}
+
+/// The bank's audit log, oldest first, optionally of one company.
+#[utoipa::path(
+    operation_id = "listBankAuditEvents",
+    tag = "bank",
+    security(("bearer" = [])),
+    params(AuditQuery),
+    responses((status = 200, body = AuditList))
+)]
+#[get("/bank/audit-events")]
+async fn list_bank_audit_events(
+    state: State,
+    _who: BankOperator,
+    query: web::Query<AuditQuery>,
+) -> Result<web::Json<AuditList>, AppError> {
+    let (after, limit) = query.page()?;
+    let company = query.company_id.clone();
+    let (rows, next_cursor) = blocking(&state, move |conn, _| {
+        audit::list(conn, company.as_deref(), after, limit)
+    })
+    .await?;
+    Ok(web::Json(AuditList {
+        items: rows.into_iter().map(Into::into).collect(),
+        next_cursor,
+    }))
+}
+
+/// Imports vendor software tokens from an RFC 6030 (PSKC) file with plain-value TOTP
+/// seeds, all or none. They keep their serials and await registration by a company.
+#[utoipa::path(
+    operation_id = "importTokens",
+    tag = "bank",
+    security(("bearer" = [])),
+    request_body(content = String, content_type = "application/pskc+xml", description = "A PSKC KeyContainer"),
+    responses((status = 201, body = ImportResult))
+)]
+#[post("/bank/tokens/import")]
+async fn import_tokens(
+    state: State,
+    who: BankOperator,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let xml_type = matches!(req.mime_type(), Ok(Some(m)) if m.subtype() == "xml" || m.suffix().is_some_and(|s| s == "xml"));
+    if !xml_type {
+        return Err(AppError::malformed(
+            "Content-Type",
+            "unsupported_media_type",
+            "send the file as application/pskc+xml",
+        ));
+    }
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| AppError::malformed("body", "encoding", "the file must be UTF-8"))?;
+    let keys = crate::otp::pskc::parse(text)
+        .map_err(|e| AppError::malformed("body", "pskc", e.to_string()))?;
+    let ids = blocking(&state, move |conn, svc| {
+        tokens::import(conn, svc, &who.0, keys)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(ImportResult {
+        imported: ids.len(),
+        token_ids: ids.iter().map(|id| id.as_str().to_owned()).collect(),
+    }))
+}
+
+/// Prometheus metrics of this instance.
+#[utoipa::path(
+    operation_id = "metrics",
+    tag = "operations",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String))
+)]
+#[get("/metrics")]
+async fn metrics(state: State, metrics: web::Data<crate::http::metrics::Metrics>) -> HttpResponse {
+    let text = metrics.render(state.pool.state(), state.pool.max_size());
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(text)
 }

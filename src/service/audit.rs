@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 
 use crate::db::DbConn;
-use crate::db::models::NewAuditEvent;
+use crate::db::models::{AuditEventRow, NewAuditEvent};
 use crate::db::schema::audit_events;
 use crate::error::AppError;
 
@@ -127,4 +127,32 @@ pub fn record(conn: &mut DbConn, svc: &Services, event: Event) -> Result<(), App
         })
         .execute(conn)?;
     Ok(())
+}
+
+/// A page of events in the order they happened; `after` is the last id already seen.
+pub fn list(
+    conn: &mut DbConn,
+    company_id: Option<&str>,
+    after: Option<i64>,
+    limit: i64,
+) -> Result<(Vec<AuditEventRow>, Option<i64>), AppError> {
+    let mut query = audit_events::table
+        .select(AuditEventRow::as_select())
+        .order(audit_events::id.asc())
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(company) = company_id {
+        query = query.filter(audit_events::company_id.eq(company));
+    }
+    if let Some(after) = after {
+        query = query.filter(audit_events::id.gt(after));
+    }
+    let mut rows: Vec<AuditEventRow> = query.load(conn)?;
+    let next = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    Ok((rows, next))
 }

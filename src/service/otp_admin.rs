@@ -233,7 +233,7 @@ pub fn register_admin_token(
         {
             return Ok(Err(refused));
         }
-        tokens::bind(conn, svc, &token, &admin.id)?;
+        tokens::bind(conn, svc, &token, &who.company_id, &admin.id)?;
         audit::record(
             conn,
             svc,
@@ -305,7 +305,7 @@ pub fn register_user_token(
         {
             return Ok(Err(refused));
         }
-        tokens::bind(conn, svc, &token, &target.id)?;
+        tokens::bind(conn, svc, &token, &who.company_id, &target.id)?;
         audit::record(
             conn,
             svc,
@@ -493,7 +493,7 @@ pub fn exchange(
             return Ok(Err(refused));
         }
         tokens::release(conn, svc, &who.user_id)?;
-        tokens::bind(conn, svc, &new, &who.user_id)?;
+        tokens::bind(conn, svc, &new, &who.company_id, &who.user_id)?;
         audit::record(
             conn,
             svc,

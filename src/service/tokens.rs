@@ -10,17 +10,18 @@ use chrono::Duration;
 use diesel::prelude::*;
 use rand::RngCore;
 
-use crate::db::DbConn;
 use crate::db::models::{OtpStepUseRow, SoftTokenRow};
 use crate::db::schema::{otp_step_uses, soft_tokens};
+use crate::db::{DbConn, write_tx};
 use crate::domain::otp_code::OtpCode;
 use crate::domain::token_id::TokenId;
 use crate::error::{AppError, ErrorCode};
+use crate::otp::pskc::ImportedKey;
 use crate::otp::seal::Sealed;
 use crate::otp::totp::{self, Algorithm, TotpParams};
 
 use super::audit::{self, Event, Outcome};
-use super::{Person, Services, new_id};
+use super::{Operator, Person, Services, new_id};
 
 /// What a code is used for, as recorded in the ledger and the audit log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -126,9 +127,15 @@ pub fn registrable(
     company_id: &str,
     token_id: &TokenId,
 ) -> Result<SoftTokenRow, AppError> {
+    // Issued tokens belong to their company; imported ones to whichever company the bank
+    // handed the device, which proves it with a code at registration.
     let token: SoftTokenRow = soft_tokens::table
         .filter(soft_tokens::token_id.eq(token_id.as_str()))
-        .filter(soft_tokens::company_id.eq(company_id))
+        .filter(
+            soft_tokens::company_id
+                .eq(company_id)
+                .or(soft_tokens::company_id.is_null()),
+        )
         .select(SoftTokenRow::as_select())
         .first(conn)
         .optional()?
@@ -153,12 +160,13 @@ pub fn registrable(
     Ok(token)
 }
 
-/// Binds a token to a person. Conditional on its being free, so two racing
-/// registrations of one token cannot both succeed.
+/// Binds a token to a person of `company_id`. Conditional on its being free, so two
+/// racing registrations of one token cannot both succeed.
 pub fn bind(
     conn: &mut DbConn,
     svc: &Services,
     token: &SoftTokenRow,
+    company_id: &str,
     holder_id: &str,
 ) -> Result<(), AppError> {
     let bound = diesel::update(
@@ -168,6 +176,7 @@ pub fn bind(
     )
     .set((
         soft_tokens::holder_id.eq(holder_id),
+        soft_tokens::company_id.eq(company_id),
         soft_tokens::registered_at.eq(svc.now_naive()),
         soft_tokens::expires_at.eq(None::<chrono::NaiveDateTime>),
     ))
@@ -186,6 +195,88 @@ pub fn bind(
         ));
     }
     Ok(())
+}
+
+/// Imports vendor tokens from a PSKC file, all or none. They await registration by the
+/// company the bank hands them to.
+pub fn import(
+    conn: &mut DbConn,
+    svc: &Services,
+    who: &Operator,
+    keys: Vec<ImportedKey>,
+) -> Result<Vec<TokenId>, AppError> {
+    let mut rows = Vec::with_capacity(keys.len());
+    let mut ids = Vec::with_capacity(keys.len());
+    for (i, key) in keys.iter().enumerate() {
+        let token_id = TokenId::parse(&key.serial).map_err(|e| {
+            AppError::field(
+                format!("KeyPackage[{}].SerialNo", i + 1),
+                crate::domain::Invalid::new("format", e.to_string()),
+            )
+        })?;
+        if ids.contains(&token_id) {
+            return Err(AppError::new(
+                ErrorCode::TokenInUse,
+                format!("serial {token_id} appears twice in the file"),
+            ));
+        }
+        let sealed = svc
+            .keyring
+            .seal(token_id.as_str(), &key.seed)
+            .map_err(|e| AppError::Internal(format!("seal: {e}")))?;
+        rows.push(SoftTokenRow {
+            id: new_id(),
+            token_id: token_id.as_str().to_owned(),
+            company_id: None,
+            source: "imported".into(),
+            algorithm: key.params.algorithm.as_str().to_owned(),
+            digits: key.params.digits as i32,
+            period: key.params.period as i32,
+            key_id: sealed.key_id,
+            sealed_secret: sealed.ciphertext,
+            issued_by: Some(who.operator_id.clone()),
+            issued_at: svc.now_naive(),
+            expires_at: None,
+            holder_id: None,
+            registered_at: None,
+            last_used_step: -1,
+            failed_attempts: 0,
+            locked_at: None,
+        });
+        ids.push(token_id);
+    }
+    write_tx(conn, |conn| {
+        for row in &rows {
+            let exists: i64 = soft_tokens::table
+                .filter(soft_tokens::token_id.eq(&row.token_id))
+                .count()
+                .get_result(conn)?;
+            if exists > 0 {
+                return Err(AppError::new(
+                    ErrorCode::TokenInUse,
+                    format!("a token with serial {} exists already", row.token_id),
+                ));
+            }
+            diesel::insert_into(soft_tokens::table)
+                .values(row)
+                .execute(conn)
+                .map_err(|e| {
+                    super::unique_violation(
+                        e,
+                        ErrorCode::TokenInUse,
+                        "a token with this serial exists already",
+                    )
+                })?;
+            audit::record(
+                conn,
+                svc,
+                Event::by_operator("token_imported", Outcome::Success, who)
+                    .target("token", &row.id),
+            )?;
+        }
+        Ok(())
+    })?;
+    Ok(ids)
 }
 
 /// A released token is retired: it can never be registered again, so a device left

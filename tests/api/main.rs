@@ -3,6 +3,7 @@
 mod helpers;
 
 mod admin_users;
+mod audit_and_import;
 mod bank;
 mod browser;
 mod cli;

@@ -41,6 +41,7 @@ fn every_protected_operation_names_the_bearer_scheme_and_public_ones_do_not() {
         "/health",
         "/ready",
         "/openapi.json",
+        "/metrics",
     ];
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
