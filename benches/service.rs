@@ -82,6 +82,7 @@ async fn http(database: Database, label: &str) {
         jwt_secret: SecretString::from(base64::engine::general_purpose::STANDARD.encode(key)),
         master_key: SecretBox::new(Box::new(key)),
         master_key_id: "bench".into(),
+        previous_master_keys: vec![],
         policy: Policy::default(),
         argon2: Argon2Params::OWASP,
         db_pool_size: 10,

@@ -13,6 +13,7 @@ use secrecy::{ExposeSecret, SecretBox, SecretString};
 use serde::Deserialize;
 
 use crate::db::Database;
+use crate::otp::seal::{Keyring, MasterKey};
 
 /// Everything the server needs to start.
 #[derive(Debug)]
@@ -24,6 +25,9 @@ pub struct Settings {
     pub master_key: SecretBox<[u8; 32]>,
     /// Which key sealed a token seed; stored beside each ciphertext so keys can rotate.
     pub master_key_id: String,
+    /// Keys that sealed older seeds (`WEBFB_MASTER_KEYS_PREVIOUS=id:base64,…`): they open,
+    /// the current key seals.
+    pub previous_master_keys: Vec<(String, SecretBox<[u8; 32]>)>,
     pub policy: Policy,
     pub argon2: Argon2Params,
     pub db_pool_size: u32,
@@ -114,6 +118,7 @@ struct FileSettings {
     jwt_secret: Option<String>,
     master_key: Option<String>,
     master_key_id: Option<String>,
+    master_keys_previous: Option<String>,
     session_idle_secs: Option<i64>,
     session_absolute_secs: Option<i64>,
     login_lockout_threshold: Option<i32>,
@@ -221,6 +226,31 @@ impl Settings {
         let master_key_id = src
             .string("WEBFB_MASTER_KEY_ID", &f.master_key_id)
             .unwrap_or_else(|| "k1".into());
+        let mut previous_master_keys = Vec::new();
+        for entry in src
+            .string("WEBFB_MASTER_KEYS_PREVIOUS", &f.master_keys_previous)
+            .unwrap_or_default()
+            .split(',')
+        {
+            let entry = entry.trim();
+            if entry.is_empty() {
+                continue;
+            }
+            let (id, key) = entry.split_once(':').ok_or_else(|| ConfigError::Invalid {
+                name: "WEBFB_MASTER_KEYS_PREVIOUS",
+                reason: "write each key as id:base64".into(),
+            })?;
+            if id == master_key_id {
+                return Err(ConfigError::Invalid {
+                    name: "WEBFB_MASTER_KEYS_PREVIOUS",
+                    reason: format!("key id {id:?} is the current key's id"),
+                });
+            }
+            previous_master_keys.push((
+                id.to_owned(),
+                SecretBox::new(Box::new(decode_master_key(key)?)),
+            ));
+        }
 
         let d = Policy::default();
         let policy = Policy {
@@ -312,6 +342,7 @@ impl Settings {
             jwt_secret: SecretString::from(jwt_secret),
             master_key: SecretBox::new(Box::new(master_key)),
             master_key_id,
+            previous_master_keys,
             policy,
             argon2,
             db_pool_size: src.number("WEBFB_DB_POOL_SIZE", f.db_pool_size, 10)?,
@@ -322,6 +353,18 @@ impl Settings {
     /// The master key's bytes, for the sealing of token seeds.
     pub fn master_key_bytes(&self) -> [u8; 32] {
         *self.master_key.expose_secret()
+    }
+
+    /// The keys that seal (current) and open (current and previous) token seeds.
+    pub fn keyring(&self) -> Result<Keyring, ConfigError> {
+        let mut ring = Keyring::new(MasterKey::new(
+            self.master_key_id.clone(),
+            self.master_key_bytes(),
+        ));
+        for (id, key) in &self.previous_master_keys {
+            ring = ring.with_previous(MasterKey::new(id.clone(), *key.expose_secret()));
+        }
+        Ok(ring)
     }
 }
 

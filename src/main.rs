@@ -36,8 +36,13 @@ enum Command {
         #[command(subcommand)]
         command: OperatorCommand,
     },
-    /// Create demo data (idempotent) and print its credentials.
-    Demo,
+    /// Create demo data (idempotent) and print its credentials. Only on SQLite, unless
+    /// forced: its passwords are published.
+    Demo {
+        /// Also on a PostgreSQL database (never a production one).
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -109,7 +114,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("webfb: bank operator {} created", operator.login_id);
             Ok(())
         }
-        Command::Demo => {
+        Command::Demo { force } => {
+            let settings = Settings::from_env()?;
+            if !force && settings.database.engine() != "sqlite" {
+                anyhow::bail!(
+                    "demo data has published passwords: it is created only on SQLite (use --force for a throwaway PostgreSQL)"
+                );
+            }
             let (mut conn, services) = open()?;
             let credentials =
                 demo::seed(&mut conn, &services).map_err(|e| anyhow::anyhow!("{e}"))?;

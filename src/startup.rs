@@ -35,6 +35,17 @@ impl Application {
         let pool_size = settings.db_pool_size;
         let pool = web::block(move || database.open(pool_size)).await??;
         let services = Services::new(&settings, clock).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let checking = pool.clone();
+        let services = web::block(move || {
+            let mut conn = checking.get().map_err(crate::db::DbError::from)?;
+            crate::service::tokens::check_keyring(&mut conn, &services)?;
+            Ok::<_, AppError>(services)
+        })
+        .await?
+        .map_err(|e| match e {
+            AppError::Internal(cause) => anyhow::anyhow!(cause),
+            other => anyhow::anyhow!("{other}"),
+        })?;
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
         let port = listener.local_addr()?.port();

@@ -27,7 +27,7 @@ pub type PooledConn = PooledConnection<ConnectionManager>;
 
 /// The engine, chosen by the URL's explicit scheme — never by trial, so a typo is an error
 /// and not a new empty SQLite file.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum Database {
     Sqlite(PathBuf),
     Postgres(String),
@@ -47,6 +47,16 @@ pub enum DbError {
     Migration(String),
     #[error("database pool: {0}")]
     Pool(#[from] r2d2::PoolError),
+}
+
+/// A PostgreSQL URL carries its password: `Debug` shows it redacted.
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
+            Database::Postgres(url) => f.debug_tuple("Postgres").field(&redact_url(url)).finish(),
+        }
+    }
 }
 
 impl Database {
@@ -153,8 +163,9 @@ impl ManageConnection for ConnectionManager {
         conn.batch_execute("SELECT 1").map_err(DbError::from)
     }
 
-    fn has_broken(&self, _conn: &mut DbConn) -> bool {
-        false
+    /// A connection left inside a transaction (a panic mid-way) must not serve again.
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        std::thread::panicking() || diesel::r2d2::R2D2Connection::is_broken(conn)
     }
 }
 
@@ -205,6 +216,12 @@ mod tests {
     fn a_bare_path_is_not_taken_for_sqlite() {
         assert!(Database::parse("data/webfb.db").is_err());
         assert!(Database::parse("postgress://h/db").is_err());
+    }
+
+    #[test]
+    fn a_postgres_password_never_prints() {
+        let db = Database::parse("postgres://webfb:hunter2@db/webfb").unwrap();
+        assert!(!format!("{db:?}").contains("hunter2"));
     }
 
     #[test]

@@ -92,20 +92,22 @@ impl PayeeName {
 
     pub fn parse(value: &str) -> Result<PayeeName, Invalid> {
         let mut out = String::with_capacity(value.len());
-        for c in value.trim().chars() {
+        // Positions are those of the text as typed, not as normalised.
+        for (i, c) in value.trim().chars().enumerate() {
+            let start = out.len();
             normalise_into(c, &mut out);
+            if !out[start..].chars().all(is_zengin) {
+                return Err(Invalid::new(
+                    "invalid_character",
+                    format!(
+                        "character {} ({c:?}) is not in the Zengin set: use katakana, capital letters, digits, space and ( ) . - /",
+                        i + 1
+                    ),
+                ));
+            }
         }
         if out.is_empty() {
             return Err(Invalid::new("required", "must not be empty"));
-        }
-        if let Some((i, bad)) = out.chars().enumerate().find(|(_, c)| !is_zengin(*c)) {
-            return Err(Invalid::new(
-                "invalid_character",
-                format!(
-                    "character {} ({bad:?}) is not in the Zengin set: use katakana, capital letters, digits, space and ( ) . - /",
-                    i + 1
-                ),
-            ));
         }
         let len = out.chars().count();
         if len > Self::MAX {

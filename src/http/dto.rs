@@ -1,5 +1,6 @@
 //! Wire shapes, with their OpenAPI schemas. Requests are plain strings and numbers that
 //! `into_domain` parses into domain types, collecting every field error at once.
+//! Requests that carry a password or a code have no `Debug`, so none can reach a log.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -73,7 +74,7 @@ fn parse_stored<T: std::str::FromStr<Err = String>>(value: &str) -> Result<T, Ap
 
 // ---------------------------------------------------------------- sessions
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct LoginRequest {
     #[schema(example = "yamada.admin", min_length = 1, max_length = 64)]
     pub login_id: String,
@@ -190,7 +191,7 @@ pub fn user_views(rows: Vec<UserRow>) -> Result<Vec<UserView>, AppError> {
     rows.into_iter().map(UserView::try_from).collect()
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct CreateUserRequest {
     #[schema(
         example = "sato.keiri",
@@ -370,7 +371,7 @@ pub fn confirmation(c: TransferConfirmation) -> (ConfirmationMethod, Option<Bloc
 
 // ---------------------------------------------------------------- bank
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct NewAdminRequest {
     #[schema(
         example = "yamada.admin",
@@ -390,7 +391,7 @@ pub struct NewAdminRequest {
     pub transfer_password: String,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct CreateCompanyRequest {
     #[schema(example = "山田商事株式会社", min_length = 1, max_length = 100)]
     pub name: String,
@@ -606,7 +607,7 @@ fn approval(f: &mut Fields, value: &str) -> Result<PasswordAttempt, AppError> {
     f.check("approval_password", PasswordAttempt::parse(value))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct SetModeRequest {
     pub mode: TokenMode,
     #[schema(min_length = 1, max_length = 128, format = Password)]
@@ -622,7 +623,7 @@ impl SetModeRequest {
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct RegisterTokenRequest {
     #[schema(example = "WFBS12345674", pattern = "^[A-Z]{4}[0-9]{8}$")]
     pub token_id: String,
@@ -648,7 +649,7 @@ impl RegisterTokenRequest {
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct UnregisterRequest {
     /// Users whose tokens are unregistered, all or none.
     #[schema(min_items = 1, max_items = 100)]
@@ -686,7 +687,7 @@ impl UnregisterRequest {
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct ApprovalRequest {
     #[schema(min_length = 1, max_length = 128, format = Password)]
     pub approval_password: String,
@@ -701,7 +702,7 @@ impl ApprovalRequest {
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct StopRequest {
     /// A current code of the administrator's (or the shared) token.
     #[schema(example = "123456", pattern = "^[0-9]{6,8}$")]
@@ -720,7 +721,7 @@ impl StopRequest {
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct ExchangeRequest {
     /// A current code of the token being replaced.
     #[schema(example = "123456", pattern = "^[0-9]{6,8}$")]
@@ -935,7 +936,7 @@ impl CreateTransferRequest {
 }
 
 /// Exactly one of `otp` (OTP active) or `transfer_password` (OTP inactive).
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(untagged)]
 #[allow(dead_code)]
 pub enum ConfirmTransferBody {
@@ -944,7 +945,7 @@ pub enum ConfirmTransferBody {
 }
 
 /// Confirmation while one-time passwords are active.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct ConfirmWithOtp {
@@ -954,7 +955,7 @@ pub struct ConfirmWithOtp {
 }
 
 /// Confirmation while one-time passwords are not active.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct ConfirmWithTransferPassword {
@@ -965,7 +966,7 @@ pub struct ConfirmWithTransferPassword {
 /// The confirm body as read: both fields optional, so that any mix is answered with a
 /// field error rather than serde's "no variant matched". Documented as
 /// `ConfirmTransferBody`.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct ConfirmTransferRequest {
     pub otp: Option<String>,
     pub transfer_password: Option<String>,
@@ -1059,10 +1060,10 @@ impl TryFrom<crate::service::transfers::TransferView> for TransferView {
                 (TransferMethod::TransferPassword, None)
             }
             (None, TransferConfirmation::Blocked(reason)) => {
-                let method = if reason == BlockedReason::TransferPasswordLocked {
-                    TransferMethod::TransferPassword
-                } else {
+                let method = if v.otp_active {
                     TransferMethod::Otp
+                } else {
+                    TransferMethod::TransferPassword
                 };
                 (method, Some(Blocked::from(reason)))
             }

@@ -13,7 +13,16 @@ use crate::error::{AppError, ErrorCode, FieldError};
 /// Largest body any endpoint accepts.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-pub struct Json<T>(pub T);
+/// A JSON body, parsed but not yet judged: actix extracts a handler's arguments
+/// concurrently, so a body error is held until the handler asks for it, after the
+/// session has been checked. A caller without a session learns nothing about bodies.
+pub struct Json<T>(Result<T, AppError>);
+
+impl<T> Json<T> {
+    pub fn into_inner(self) -> Result<T, AppError> {
+        self.0
+    }
+}
 
 impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     type Error = AppError;
@@ -27,22 +36,27 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
         let body = web::Bytes::from_request(req, payload);
         Box::pin(async move {
             if !is_json {
-                return Err(AppError::malformed(
+                return Ok(Json(Err(AppError::malformed(
                     "Content-Type",
                     "unsupported_media_type",
                     "send the body as application/json",
-                ));
+                ))));
             }
-            let bytes = body.await.map_err(|e| match e.as_error::<PayloadError>() {
-                Some(PayloadError::Overflow) => AppError::new(
-                    ErrorCode::PayloadTooLarge,
-                    format!("the body must be at most {BODY_LIMIT} bytes"),
-                ),
-                _ => {
-                    AppError::malformed("body", "unreadable", "the request body could not be read")
-                }
-            })?;
-            parse(&bytes).map(Json)
+            let parsed = match body.await {
+                Ok(bytes) => parse(&bytes),
+                Err(e) => Err(match e.as_error::<PayloadError>() {
+                    Some(PayloadError::Overflow) => AppError::new(
+                        ErrorCode::PayloadTooLarge,
+                        format!("the body must be at most {BODY_LIMIT} bytes"),
+                    ),
+                    _ => AppError::malformed(
+                        "body",
+                        "unreadable",
+                        "the request body could not be read",
+                    ),
+                }),
+            };
+            Ok(Json(parsed))
         })
     }
 }

@@ -115,7 +115,7 @@ async fn login(
     req: HttpRequest,
     body: Json<LoginRequest>,
 ) -> Result<web::Json<LoginResponse>, AppError> {
-    let (login_id, password) = body.0.into_domain()?;
+    let (login_id, password) = body.into_inner()?.into_domain()?;
     let addr = client_addr(&req);
     let session = blocking(&state, move |conn, svc| {
         auth::login_person(conn, svc, &login_id, &password, addr)
@@ -180,7 +180,7 @@ async fn create_user(
     who: SignedIn,
     body: Json<CreateUserRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let new = body.0.into_domain()?;
+    let new = body.into_inner()?.into_domain()?;
     let row = blocking(&state, move |conn, svc| {
         users::create(conn, svc, &who.0, new)
     })
@@ -204,7 +204,7 @@ async fn update_user(
     path: web::Path<String>,
     body: Json<UpdateUserRequest>,
 ) -> Result<web::Json<UserView>, AppError> {
-    let patch = body.0.into_domain()?;
+    let patch = body.into_inner()?.into_domain()?;
     let id = path.into_inner();
     let row = blocking(&state, move |conn, svc| {
         users::update(conn, svc, &who.0, &id, patch)
@@ -213,7 +213,7 @@ async fn update_user(
     Ok(web::Json(row.try_into()?))
 }
 
-/// Frees a user's login locked by wrong passwords (administrator only).
+/// Frees a user's login and transfer password, locked by wrong entries (administrator only).
 #[utoipa::path(
     operation_id = "unlockUser",
     tag = "users",
@@ -250,7 +250,7 @@ async fn bank_login(
     req: HttpRequest,
     body: Json<LoginRequest>,
 ) -> Result<web::Json<OperatorLoginResponse>, AppError> {
-    let (login_id, password) = body.0.into_domain()?;
+    let (login_id, password) = body.into_inner()?.into_domain()?;
     let addr = client_addr(&req);
     let session = blocking(&state, move |conn, svc| {
         auth::login_operator(conn, svc, &login_id, &password, addr)
@@ -292,7 +292,7 @@ async fn create_company(
     who: BankOperator,
     body: Json<CreateCompanyRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let new = body.0.into_domain()?;
+    let new = body.into_inner()?.into_domain()?;
     let view = blocking(&state, move |conn, svc| {
         bank::create_company(conn, svc, &who.0, new)
     })
@@ -334,7 +334,7 @@ async fn get_company(
     Ok(web::Json(view.try_into()?))
 }
 
-/// Frees the administrator's login locked by wrong passwords.
+/// Frees the administrator's login and transfer password, locked by wrong entries.
 #[utoipa::path(
     operation_id = "unlockCompanyAdmin",
     tag = "bank",
@@ -401,7 +401,7 @@ async fn set_otp_mode(
     who: SignedIn,
     body: Json<SetModeRequest>,
 ) -> Result<web::Json<OtpSettingsView>, AppError> {
-    let (mode, approval) = body.0.into_domain()?;
+    let (mode, approval) = body.into_inner()?.into_domain()?;
     let settings = blocking(&state, move |conn, svc| {
         otp_admin::set_mode(conn, svc, &who.0, mode, &approval)
     })
@@ -424,7 +424,7 @@ async fn register_admin_token(
     who: SignedIn,
     body: Json<RegisterTokenRequest>,
 ) -> Result<web::Json<OtpSettingsView>, AppError> {
-    let (token_id, code, approval) = body.0.into_domain()?;
+    let (token_id, code, approval) = body.into_inner()?.into_domain()?;
     let settings = blocking(&state, move |conn, svc| {
         otp_admin::register_admin_token(conn, svc, &who.0, &token_id, &code, &approval)
     })
@@ -448,7 +448,7 @@ async fn register_user_token(
     path: web::Path<String>,
     body: Json<RegisterTokenRequest>,
 ) -> Result<web::Json<OtpSettingsView>, AppError> {
-    let (token_id, code, approval) = body.0.into_domain()?;
+    let (token_id, code, approval) = body.into_inner()?.into_domain()?;
     let user_id = path.into_inner();
     let settings = blocking(&state, move |conn, svc| {
         otp_admin::register_user_token(conn, svc, &who.0, &user_id, &token_id, &code, &approval)
@@ -472,7 +472,7 @@ async fn unregister_tokens(
     who: SignedIn,
     body: Json<UnregisterRequest>,
 ) -> Result<web::Json<OtpSettingsView>, AppError> {
-    let (user_ids, approval) = body.0.into_domain()?;
+    let (user_ids, approval) = body.into_inner()?.into_domain()?;
     let settings = blocking(&state, move |conn, svc| {
         otp_admin::unregister(conn, svc, &who.0, &user_ids, &approval)
     })
@@ -496,7 +496,7 @@ async fn unlock_user_token(
     path: web::Path<String>,
     body: Json<ApprovalRequest>,
 ) -> Result<web::Json<OtpSettingsView>, AppError> {
-    let approval = body.0.into_domain()?;
+    let approval = body.into_inner()?.into_domain()?;
     let user_id = path.into_inner();
     let settings = blocking(&state, move |conn, svc| {
         otp_admin::unlock_user_token(conn, svc, &who.0, &user_id, &approval)
@@ -520,7 +520,7 @@ async fn stop_otp(
     who: SignedIn,
     body: Json<StopRequest>,
 ) -> Result<web::Json<OtpSettingsView>, AppError> {
-    let (code, approval) = body.0.into_domain()?;
+    let (code, approval) = body.into_inner()?.into_domain()?;
     let settings = blocking(&state, move |conn, svc| {
         otp_admin::stop(conn, svc, &who.0, &code, &approval)
     })
@@ -543,7 +543,7 @@ async fn exchange_token(
     who: SignedIn,
     body: Json<ExchangeRequest>,
 ) -> Result<web::Json<ExchangedTokenView>, AppError> {
-    let (current, new_id, new_code) = body.0.into_domain()?;
+    let (current, new_id, new_code) = body.into_inner()?.into_domain()?;
     let token = blocking(&state, move |conn, svc| {
         otp_admin::exchange(conn, svc, &who.0, &current, &new_id, &new_code)
     })
@@ -570,7 +570,7 @@ async fn reset_admin_token(
     path: web::Path<String>,
     body: Json<BankResetRequest>,
 ) -> Result<web::Json<CompanyDetail>, AppError> {
-    let reason = body.0.into_domain()?;
+    let reason = body.into_inner()?.into_domain()?;
     let id = path.into_inner();
     let view = blocking(&state, move |conn, svc| {
         otp_admin::bank_reset_admin_token(conn, svc, &who.0, &id, &reason)?;
@@ -634,7 +634,14 @@ async fn unlock_approval(
     operation_id = "createTransfer",
     tag = "transfers",
     security(("bearer" = [])),
-    params(("Idempotency-Key" = String, Header, description = "1 to 64 visible ASCII characters, new for each new transfer")),
+params((
+        "Idempotency-Key" = String,
+        Header,
+        description = "1 to 64 visible ASCII characters, new for each new transfer; a retry repeats it",
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[!-~]{1,64}$"
+    )),
     request_body = CreateTransferRequest,
     responses((status = 201, body = TransferView))
 )]
@@ -659,10 +666,11 @@ async fn create_transfer(
         .map_err(|_| AppError::malformed("Idempotency-Key", "format", "must be visible ASCII"))?;
     let key = crate::domain::transfer::idempotency_key(key)
         .map_err(|e| AppError::malformed("Idempotency-Key", e.code, e.message))?;
+    let body = body.into_inner()?;
     let hash = transfers::request_hash(
-        &serde_json::to_string(&body.0).map_err(|e| AppError::Internal(e.to_string()))?,
+        &serde_json::to_string(&body).map_err(|e| AppError::Internal(e.to_string()))?,
     );
-    let draft = body.0.into_domain()?;
+    let draft = body.into_domain()?;
     let (view, _) = blocking(&state, move |conn, svc| {
         transfers::create(conn, svc, &who.0, &key, &hash, draft)
     })
@@ -743,7 +751,7 @@ async fn confirm_transfer(
     path: web::Path<String>,
     body: Json<ConfirmTransferRequest>,
 ) -> Result<web::Json<TransferView>, AppError> {
-    let proof = body.0.into_domain()?;
+    let proof = body.into_inner()?.into_domain()?;
     let id = path.into_inner();
     let view = blocking(&state, move |conn, svc| {
         transfers::confirm(conn, svc, &who.0, &id, proof)

@@ -256,6 +256,11 @@ pub fn login_operator(
                 )
                 .set(bank_operators::locked_at.eq(svc.now_naive()))
                 .execute(conn)?;
+                let event = Event {
+                    actor_kind: "operator",
+                    ..Event::anonymous("login_locked", Outcome::Success, client_addr.clone())
+                };
+                audit::record(conn, svc, of_operator(event))?;
             }
             Ok::<_, AppError>(locked)
         })?;

@@ -263,7 +263,8 @@ pub fn get_company(conn: &mut DbConn, company_id: &str) -> Result<CompanyView, A
     })
 }
 
-/// Frees the administrator's login locked by wrong passwords (a branch procedure).
+/// Frees the administrator's login and transfer password, locked by wrong entries (a
+/// branch procedure).
 pub fn unlock_admin(
     conn: &mut DbConn,
     svc: &Services,
@@ -276,6 +277,8 @@ pub fn unlock_admin(
             .set((
                 users::failed_logins.eq(0),
                 users::login_locked_at.eq(None::<chrono::NaiveDateTime>),
+                users::transfer_password_failures.eq(0),
+                users::transfer_password_locked_at.eq(None::<chrono::NaiveDateTime>),
             ))
             .execute(conn)?;
         audit::record(

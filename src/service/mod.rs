@@ -21,7 +21,7 @@ use crate::clock::Clock;
 use crate::config::{Policy, Settings};
 use crate::domain::Role;
 use crate::error::{AppError, ErrorCode};
-use crate::otp::seal::{Keyring, MasterKey};
+use crate::otp::seal::Keyring;
 
 pub use passwords::Passwords;
 
@@ -33,6 +33,8 @@ pub struct Services {
     pub passwords: Passwords,
     pub sessions: auth::SessionKeys,
     pub keyring: Keyring,
+    /// Keys the content hash of transfers; derived from the master key.
+    pub content_key: [u8; 32],
 }
 
 impl Services {
@@ -42,10 +44,10 @@ impl Services {
             clock,
             passwords: Passwords::new(settings.argon2)?,
             sessions: auth::SessionKeys::new(&settings.jwt_secret),
-            keyring: Keyring::new(MasterKey::new(
-                settings.master_key_id.clone(),
-                settings.master_key_bytes(),
-            )),
+            keyring: settings
+                .keyring()
+                .map_err(|e| AppError::Internal(e.to_string()))?,
+            content_key: derive_key(&settings.master_key_bytes(), b"webfb/transfer-content/v1"),
         })
     }
 
@@ -78,6 +80,15 @@ pub struct Operator {
     pub operator_id: String,
     pub session_id: String,
     pub client_addr: Option<String>,
+}
+
+/// A key for one purpose, from the master key: HMAC-SHA256(master, purpose).
+fn derive_key(master: &[u8; 32], purpose: &[u8]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(master)
+        .expect("HMAC takes a key of any length");
+    mac.update(purpose);
+    mac.finalize().into_bytes().into()
 }
 
 pub fn new_id() -> String {

@@ -476,11 +476,8 @@ pub fn exchange(
             )
         })?;
         let new = tokens::registrable(conn, svc, &who.company_id, new_token_id)?;
-        if let Err(refused) =
-            tokens::verify_code(conn, svc, who, &old.id, current, Purpose::Exchange, None)?
-        {
-            return Ok(Err(refused));
-        }
+        // The new device first: a mistyped new code then leaves the old code unspent, and
+        // the person can simply try again.
         if let Err(refused) = tokens::verify_code(
             conn,
             svc,
@@ -490,6 +487,11 @@ pub fn exchange(
             Purpose::Registration,
             None,
         )? {
+            return Ok(Err(refused));
+        }
+        if let Err(refused) =
+            tokens::verify_code(conn, svc, who, &old.id, current, Purpose::Exchange, None)?
+        {
             return Ok(Err(refused));
         }
         tokens::release(conn, svc, &who.user_id)?;

@@ -453,3 +453,28 @@ fn token_locked() -> AppError {
         "the token is locked after too many wrong codes; the administrator (or, for the administrator's or the shared token, the bank) unlocks it",
     )
 }
+
+/// At start-up: every key id the stored seeds name is configured and opens its seeds,
+/// so a wrong or missing master key stops the server instead of failing every code.
+pub fn check_keyring(conn: &mut DbConn, svc: &Services) -> Result<(), AppError> {
+    let key_ids: Vec<String> = soft_tokens::table
+        .select(soft_tokens::key_id)
+        .distinct()
+        .load(conn)?;
+    for key_id in key_ids {
+        let sample: SoftTokenRow = soft_tokens::table
+            .filter(soft_tokens::key_id.eq(&key_id))
+            .select(SoftTokenRow::as_select())
+            .first(conn)?;
+        let sealed = Sealed {
+            key_id: key_id.clone(),
+            ciphertext: sample.sealed_secret,
+        };
+        svc.keyring.open(&sample.token_id, &sealed).map_err(|e| {
+            AppError::Internal(format!(
+                "token seeds sealed with master key id {key_id:?} do not open ({e}): configure that key as WEBFB_MASTER_KEY (with its WEBFB_MASTER_KEY_ID) or in WEBFB_MASTER_KEYS_PREVIOUS"
+            ))
+        })?;
+    }
+    Ok(())
+}

@@ -11,6 +11,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use crate::db::models::{CompanyRow, TransferRow, UserRow};
@@ -30,7 +31,7 @@ use crate::error::{AppError, ErrorCode, Fields};
 use super::audit::{self, Event, Outcome};
 use super::tokens::{self, Purpose};
 use super::users::{company_admin, confirmation_of, find_in_company, token_held_by};
-use super::{Person, Services, new_id};
+use super::{Person, Services, new_id, unique_violation};
 
 /// A transfer as parsed from the wire; the checks that need the company come here.
 pub struct Draft {
@@ -57,6 +58,8 @@ pub struct TransferView {
     pub status: TransferStatus,
     /// How the creator confirms it now (or confirmed it).
     pub confirmation: TransferConfirmation,
+    /// The company's one-time passwords are active: a code is the method, even when blocked.
+    pub otp_active: bool,
 }
 
 /// Today in Japan, where the bank's calendar runs.
@@ -65,7 +68,9 @@ fn today_in_japan(svc: &Services) -> NaiveDate {
 }
 
 /// The hash of what is being authorised; re-checked at confirmation.
-fn content_hash(t: &TransferRow) -> String {
+/// Keyed, so that whoever can write the database cannot also forge the hash of an
+/// altered payee or amount.
+fn content_hash(key: &[u8; 32], t: &TransferRow) -> String {
     let content = serde_json::json!([
         t.id,
         t.company_id,
@@ -80,7 +85,10 @@ fn content_hash(t: &TransferRow) -> String {
         t.execution_date.to_string(),
         t.memo,
     ]);
-    hex(&Sha256::digest(content.to_string().as_bytes()))
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(content.to_string().as_bytes());
+    hex(&mac.finalize().into_bytes())
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -207,11 +215,18 @@ pub fn create(
         cancelled_at: None,
         cancelled_by: None,
     };
-    row.content_hash = content_hash(&row);
+    row.content_hash = content_hash(&svc.content_key, &row);
     let inserted = write_tx(conn, |conn| {
         diesel::insert_into(transfers::table)
             .values(&row)
-            .execute(conn)?;
+            .execute(conn)
+            .map_err(|e| {
+                unique_violation(
+                    e,
+                    ErrorCode::IdempotencyKeyReused,
+                    "this Idempotency-Key is in use",
+                )
+            })?;
         audit::record(
             conn,
             svc,
@@ -223,10 +238,13 @@ pub fn create(
     match inserted {
         Ok(()) => Ok((view(conn, row)?, true)),
         // A concurrent retry with the same key got in first: answer as a retry.
-        Err(_) => match by_idempotency_key(conn, who, idempotency_key)? {
-            Some(existing) => replay(conn, svc, existing, request_hash),
-            None => Err(AppError::Internal("transfer insert failed".into())),
-        },
+        Err(e) if e.code() == ErrorCode::IdempotencyKeyReused => {
+            match by_idempotency_key(conn, who, idempotency_key)? {
+                Some(existing) => replay(conn, svc, existing, request_hash),
+                None => Err(e),
+            }
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -304,24 +322,26 @@ fn view(conn: &mut DbConn, row: TransferRow) -> Result<TransferView, AppError> {
 fn view_cached(
     conn: &mut DbConn,
     row: TransferRow,
-    cache: &mut HashMap<String, TransferConfirmation>,
+    cache: &mut HashMap<String, (TransferConfirmation, bool)>,
 ) -> Result<TransferView, AppError> {
     let status: TransferStatus = row.status.parse().map_err(AppError::Internal)?;
-    let confirmation = match cache.get(&row.created_by) {
+    let (confirmation, otp_active) = match cache.get(&row.created_by) {
         Some(c) => *c,
         None => {
             let company = load_company(conn, &row.company_id)?;
             let creator = find_in_company(conn, &row.company_id, &row.created_by)?;
             let own = token_held_by(conn, &creator.id)?;
             let c = confirmation_of(conn, &company, &creator, own.as_ref())?;
-            cache.insert(row.created_by.clone(), c);
-            c
+            let active = company.otp_status == OtpStatus::Active.as_str();
+            cache.insert(row.created_by.clone(), (c, active));
+            (c, active)
         }
     };
     Ok(TransferView {
         row,
         status,
         confirmation,
+        otp_active,
     })
 }
 
@@ -431,13 +451,26 @@ pub fn confirm(
 ) -> Result<TransferView, AppError> {
     expire_due(conn, svc, &who.company_id)?;
     let row = visible(conn, who, id)?;
+    let failed = |conn: &mut DbConn, reason: &str| {
+        audit::record(
+            conn,
+            svc,
+            Event::by_person("transfer_confirmation_failed", Outcome::Failure, who)
+                .target("transfer", &row.id)
+                .detail(serde_json::json!({ "reason": reason })),
+        )
+    };
     if row.created_by != who.user_id {
+        failed(conn, "not_creator")?;
         return Err(AppError::forbidden(
             "only the person who created a transfer confirms it",
         ));
     }
-    ensure_pending(&row)?;
-    if content_hash(&row) != row.content_hash {
+    if let Err(e) = ensure_pending(&row) {
+        failed(conn, e.code().as_str())?;
+        return Err(e);
+    }
+    if content_hash(&svc.content_key, &row) != row.content_hash {
         audit::record(
             conn,
             svc,
@@ -452,20 +485,16 @@ pub fn confirm(
     }
     let company = load_company(conn, &who.company_id)?;
     let user = find_in_company(conn, &who.company_id, &who.user_id)?;
+    // The permission is judged now, not at creation: a revoked one stops the transfer.
+    if user.role != Role::Admin.as_str() && !user.can_transfer {
+        failed(conn, "no_transfer_permission")?;
+        return Err(blocked(BlockedReason::NoTransferPermission));
+    }
     let otp_active = company
         .otp_status
         .parse::<OtpStatus>()
         .map_err(AppError::Internal)?
         == OtpStatus::Active;
-    let failed = |conn: &mut DbConn, reason: &str| {
-        audit::record(
-            conn,
-            svc,
-            Event::by_person("transfer_confirmation_failed", Outcome::Failure, who)
-                .target("transfer", &row.id)
-                .detail(serde_json::json!({ "reason": reason })),
-        )
-    };
     match (otp_active, proof) {
         (true, Proof::TransferPassword(_)) => {
             failed(conn, "otp_required")?;
@@ -474,10 +503,13 @@ pub fn confirm(
                 "one-time passwords are active: confirm with a code from your token",
             ))
         }
-        (false, Proof::Otp(_)) => Err(AppError::new(
-            ErrorCode::TransferPasswordRequired,
-            "one-time passwords are not active for your company: confirm with your transfer password",
-        )),
+        (false, Proof::Otp(_)) => {
+            failed(conn, "transfer_password_required")?;
+            Err(AppError::new(
+                ErrorCode::TransferPasswordRequired,
+                "one-time passwords are not active for your company: confirm with your transfer password",
+            ))
+        }
         (true, Proof::Otp(code)) => {
             let holder = match (
                 company.otp_mode.as_deref().map(str::parse::<TokenMode>),
@@ -486,8 +518,10 @@ pub fn confirm(
                 (Some(Ok(TokenMode::Shared)), _) => company_admin(conn, &company.id)?,
                 _ => user.clone(),
             };
-            let token = token_held_by(conn, &holder.id)?
-                .ok_or_else(|| blocked(BlockedReason::TokenNotRegistered))?;
+            let Some(token) = token_held_by(conn, &holder.id)? else {
+                failed(conn, "token_not_registered")?;
+                return Err(blocked(BlockedReason::TokenNotRegistered));
+            };
             let outcome = write_tx(conn, |conn| {
                 let step = match tokens::verify_code(
                     conn,

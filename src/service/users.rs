@@ -267,7 +267,7 @@ pub fn update(
     })
 }
 
-/// Frees a user's login locked by wrong passwords.
+/// Frees a user's login and transfer password, locked by wrong entries.
 pub fn unlock(
     conn: &mut DbConn,
     svc: &Services,
@@ -287,6 +287,8 @@ pub fn unlock(
             .set((
                 users::failed_logins.eq(0),
                 users::login_locked_at.eq(None::<chrono::NaiveDateTime>),
+                users::transfer_password_failures.eq(0),
+                users::transfer_password_locked_at.eq(None::<chrono::NaiveDateTime>),
             ))
             .execute(conn)?;
         audit::record(

@@ -102,3 +102,26 @@ fn an_unknown_database_scheme_stops_start_up_with_a_clear_message() {
         "{stderr}"
     );
 }
+
+#[test]
+fn demo_refuses_a_database_other_than_sqlite_unless_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_webfb"))
+        .arg("demo")
+        .env_clear()
+        .env("DATABASE_URL", "postgres://u:p@127.0.0.1:1/webfb")
+        .env(
+            "WEBFB_JWT_SECRET",
+            "a-jwt-secret-of-at-least-thirty-two-chars",
+        )
+        .env(
+            "WEBFB_MASTER_KEY",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        )
+        .env("WEBFB_DATA_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("only on SQLite"), "{stderr}");
+}

@@ -56,7 +56,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub clock: Arc<ManualClock>,
     pub database: Database,
-    key: [u8; 32],
+    pub key: [u8; 32],
     dir: tempfile::TempDir,
 }
 
@@ -108,6 +108,7 @@ fn settings_with_key(database: Database, dir: &std::path::Path, key: [u8; 32]) -
         jwt_secret: SecretString::from(base64::engine::general_purpose::STANDARD.encode(key)),
         master_key: SecretBox::new(Box::new(key)),
         master_key_id: "test".into(),
+        previous_master_keys: vec![],
         policy: Policy::default(),
         argon2: Argon2Params::INSECURE_FAST_FOR_TESTS,
         db_pool_size: 8,

@@ -11,6 +11,7 @@ mod concurrency;
 mod oathtool;
 mod openapi;
 mod otp_management;
+mod roles;
 mod sessions;
 mod startup;
 mod token_issuance;

@@ -201,11 +201,15 @@ engine_test! {
         app.next_step();
         let session = app.token("user.one", PASSWORD).await;
         let new = app.issue_token(&session).await;
+        // Each attempt spends a fresh code of the new token, which is checked first.
         for remaining in (1..=4).rev() {
+            app.next_step();
             let p = problem(exchange(&app, &session, &old.wrong_code(&app), &new, &new.code(&app, 0)).await, 422, "otp_invalid").await;
             assert_eq!(p["remaining_attempts"], remaining);
         }
+        app.next_step();
         problem(exchange(&app, &session, &old.wrong_code(&app), &new, &new.code(&app, 0)).await, 423, "token_locked").await;
+        app.next_step();
         problem(exchange(&app, &session, &old.code(&app, 0), &new, &new.code(&app, 0)).await, 423, "token_locked").await;
         let mine = me(&app, &session).await;
         assert_eq!((mine["blocked_reason"].as_str(), mine["token"]["status"].as_str()), (Some("token_locked"), Some("locked")));
@@ -215,6 +219,7 @@ engine_test! {
         let res = app.post(&path, &json!({"approval_password": APPROVAL}), Some(&company.admin_token)).await;
         assert_eq!(res.status(), 200);
         assert_eq!(me(&app, &session).await["transfer_confirmation"], "otp");
+        app.next_step();
         let res = exchange(&app, &session, &old.code(&app, 0), &new, &new.code(&app, 0)).await;
         assert_eq!(res.status(), 200);
         assert_eq!(body(res).await["token"]["token_id_masked"], format!("WFBS****{}", &new.token_id[8..]));

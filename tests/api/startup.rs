@@ -49,3 +49,34 @@ async fn a_sqlite_path_in_a_missing_directory_is_an_error_not_a_new_file() {
     assert!(result.is_err());
     assert!(!path.exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_master_key_that_does_not_open_the_stored_seeds_stops_start_up() {
+    use crate::helpers::{Engine, spawn_app};
+    let app = spawn_app(Engine::Sqlite).await;
+    let company = app.company("acme").await;
+    app.issue_token(&company.admin_token).await;
+    let dir = tempfile::tempdir().unwrap();
+
+    let wrong = test_settings(app.database.clone(), dir.path());
+    let err = Application::build(wrong, std::sync::Arc::new(SystemClock))
+        .await
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        err.contains("do not open") && err.contains("\"test\""),
+        "{err}"
+    );
+
+    // Rotated: a new current key, the old one kept to open what it sealed.
+    let mut rotated = test_settings(app.database.clone(), dir.path());
+    rotated.master_key_id = "k2".into();
+    rotated.previous_master_keys =
+        vec![("test".into(), secrecy::SecretBox::new(Box::new(app.key)))];
+    assert!(
+        Application::build(rotated, std::sync::Arc::new(SystemClock))
+            .await
+            .is_ok()
+    );
+}

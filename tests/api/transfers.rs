@@ -383,3 +383,36 @@ engine_test! {
         }
     }
 }
+
+engine_test! {
+    async fn a_revoked_transfer_permission_stops_a_pending_transfer(app: TestApp) {
+        let company = app.company("acme").await;
+        let user = app.user(&company, "user.one").await;
+        let session = app.token("user.one", PASSWORD).await;
+        let id = create(&app, &company, &session).await;
+        app.patch(&format!("/api/v1/users/{user}"), &json!({"can_transfer": false}), Some(&company.admin_token)).await;
+        let t = body(app.get(&format!("/api/v1/transfers/{id}"), Some(&session)).await).await;
+        assert_eq!(
+            t["confirmation"],
+            json!({"method": "transfer_password", "ready": false, "blocked_reason": "no_transfer_permission"})
+        );
+        problem(confirm(&app, &session, &id, json!({"transfer_password": TRANSFER})).await, 403, "forbidden").await;
+        assert_eq!(app.audit_count("transfer_confirmation_failed", "failure").await, 1);
+        let t = body(app.get(&format!("/api/v1/transfers/{id}"), Some(&session)).await).await;
+        assert_eq!(t["status"], "pending_confirmation");
+    }
+}
+
+engine_test! {
+    async fn the_bank_frees_the_administrator_s_locked_transfer_password(app: TestApp) {
+        let company = app.company("acme").await;
+        let id = create(&app, &company, &company.admin_token).await;
+        for _ in 0..5 {
+            confirm(&app, &company.admin_token, &id, json!({"transfer_password": "Wrong-Pass-2026"})).await;
+        }
+        problem(confirm(&app, &company.admin_token, &id, json!({"transfer_password": TRANSFER})).await, 423, "transfer_password_locked").await;
+        let path = format!("/api/v1/bank/companies/{}/admin/unlock", company.id);
+        assert_eq!(app.post(&path, &json!({}), Some(&company.operator_token)).await.status(), 200);
+        assert_eq!(confirm(&app, &company.admin_token, &id, json!({"transfer_password": TRANSFER})).await.status(), 200);
+    }
+}
