@@ -893,7 +893,11 @@ pub struct CreateTransferRequest {
 }
 
 impl CreateTransferRequest {
-    pub fn into_domain(self) -> Result<crate::service::transfers::Draft, AppError> {
+    /// Every field judged in one pass, the company's limit and today's date included.
+    pub fn into_domain(
+        self,
+        ctx: &crate::service::transfers::TransferContext,
+    ) -> Result<crate::service::transfers::Draft, AppError> {
         use crate::domain::transfer as t;
         let mut f = Fields::default();
         let debit_account = f.check("debit_account", DebitAccount::parse(&self.debit_account));
@@ -907,17 +911,10 @@ impl CreateTransferRequest {
             t::AccountNumber::parse(&self.payee.account_number),
         );
         let payee_name = f.check("payee.name", t::PayeeName::parse(&self.payee.name));
-        if self.amount < 1 {
-            f.push(
-                "amount",
-                domain::Invalid::new("out_of_range", "must be at least 1 yen"),
-            );
-        }
+        let amount = f.check("amount", t::Amount::new(self.amount, ctx.limit));
         let date = f.check(
             "execution_date",
-            chrono::NaiveDate::parse_from_str(self.execution_date.trim(), "%Y-%m-%d").map_err(
-                |_| domain::Invalid::new("format", "must be a real date written YYYY-MM-DD"),
-            ),
+            t::execution_date(&self.execution_date, ctx.today),
         );
         let memo = f.check("memo", t::memo(self.memo.as_deref().unwrap_or("")));
         f.finish()?;
@@ -928,7 +925,7 @@ impl CreateTransferRequest {
             account_type: self.payee.account_type.into(),
             account_number: account_number?,
             payee_name: payee_name?,
-            amount: self.amount,
+            amount: amount?,
             execution_date: date?,
             memo: memo?,
         })

@@ -670,7 +670,12 @@ async fn create_transfer(
     let hash = transfers::request_hash(
         &serde_json::to_string(&body).map_err(|e| AppError::Internal(e.to_string()))?,
     );
-    let draft = body.into_domain()?;
+    let person = who.0.clone();
+    let ctx = blocking(&state, move |conn, svc| {
+        transfers::context(conn, svc, &person)
+    })
+    .await?;
+    let draft = body.into_domain(&ctx)?;
     let (view, _) = blocking(&state, move |conn, svc| {
         transfers::create(conn, svc, &who.0, &key, &hash, draft)
     })

@@ -20,13 +20,12 @@ use crate::db::{DbConn, write_tx};
 use crate::domain::otp_code::OtpCode;
 use crate::domain::transfer::{
     AccountNumber, AccountType, Amount, BankCode, BranchCode, PayeeName, TransferStatus,
-    execution_date,
 };
 use crate::domain::{
     BlockedReason, DebitAccount, Invalid, OtpStatus, PasswordAttempt, Role, TokenMode,
     TransferConfirmation, TransferLimit,
 };
-use crate::error::{AppError, ErrorCode, Fields};
+use crate::error::{AppError, ErrorCode};
 
 use super::audit::{self, Event, Outcome};
 use super::tokens::{self, Purpose};
@@ -41,9 +40,29 @@ pub struct Draft {
     pub account_type: AccountType,
     pub account_number: AccountNumber,
     pub payee_name: PayeeName,
-    pub amount: i64,
+    pub amount: Amount,
     pub execution_date: NaiveDate,
     pub memo: Option<String>,
+}
+
+/// What the edge needs to judge a transfer's fields in one pass.
+pub struct TransferContext {
+    pub limit: TransferLimit,
+    /// Today in Japan, where the bank's calendar runs.
+    pub today: NaiveDate,
+}
+
+pub fn context(
+    conn: &mut DbConn,
+    svc: &Services,
+    who: &Person,
+) -> Result<TransferContext, AppError> {
+    let company = load_company(conn, &who.company_id)?;
+    Ok(TransferContext {
+        limit: TransferLimit::new(company.transfer_limit)
+            .map_err(|e| AppError::Internal(e.message))?,
+        today: today_in_japan(svc),
+    })
 }
 
 /// How the creator proves the confirmation.
@@ -159,15 +178,6 @@ pub fn create(
     let user = find_in_company(conn, &who.company_id, &who.user_id)?;
     ensure_can_confirm(conn, &company, &user)?;
 
-    let mut f = Fields::default();
-    let limit =
-        TransferLimit::new(company.transfer_limit).map_err(|e| AppError::Internal(e.message))?;
-    let amount = f.check("amount", Amount::new(draft.amount, limit));
-    let date = f.check(
-        "execution_date",
-        execution_date(&draft.execution_date.to_string(), today_in_japan(svc)),
-    );
-    f.finish()?;
     let owned: i64 = company_accounts::table
         .filter(company_accounts::company_id.eq(&company.id))
         .filter(company_accounts::branch_code.eq(draft.debit_account.branch_code()))
@@ -203,8 +213,8 @@ pub fn create(
         payee_account_type: draft.account_type.as_str().to_owned(),
         payee_account_number: draft.account_number.as_str().to_owned(),
         payee_name: draft.payee_name.as_str().to_owned(),
-        amount: amount?.yen(),
-        execution_date: date?,
+        amount: draft.amount.yen(),
+        execution_date: draft.execution_date,
         memo: draft.memo,
         status: TransferStatus::PendingConfirmation.as_str().to_owned(),
         created_at: now,

@@ -416,3 +416,15 @@ engine_test! {
         assert_eq!(confirm(&app, &company.admin_token, &id, json!({"transfer_password": TRANSFER})).await.status(), 200);
     }
 }
+
+engine_test! {
+    async fn every_wrong_transfer_field_is_named_at_once(app: TestApp) {
+        let company = app.company("acme").await;
+        let mut b = transfer_body(&app, &company, 99_999_999);
+        b["execution_date"] = json!("2020-01-01");
+        b["memo"] = json!("m".repeat(60));
+        b["payee"]["bank_code"] = json!("1");
+        let p = problem(create_with(&app, &company.admin_token, "many", &b).await, 422, "validation_failed").await;
+        assert_eq!(fields(&p), ["payee.bank_code", "amount", "execution_date", "memo"]);
+    }
+}
