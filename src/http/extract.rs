@@ -4,8 +4,9 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 
+use crate::db::DbConn;
 use crate::error::{AppError, ErrorCode};
-use crate::service::{self, Operator, Person};
+use crate::service::{self, Operator, Person, Services};
 
 use super::{AppState, blocking};
 
@@ -51,21 +52,26 @@ fn state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
         .ok_or_else(|| AppError::Internal("application state is not configured".into()))
 }
 
+/// Checks the bearer token on the blocking pool with `check`, which knows the session kind.
+fn authenticate<T: Send + 'static>(
+    req: &HttpRequest,
+    check: fn(&mut DbConn, &Services, &str, Option<String>) -> Result<T, AppError>,
+) -> LocalBoxFuture<'static, Result<T, AppError>> {
+    let found = bearer(req).and_then(|token| Ok((token, state(req)?)));
+    let addr = client_addr(req);
+    Box::pin(async move {
+        let (token, state) = found?;
+        blocking(&state, move |conn, svc| check(conn, svc, &token, addr)).await
+    })
+}
+
 impl FromRequest for SignedIn {
     type Error = AppError;
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let found = bearer(req).and_then(|token| Ok((token, state(req)?)));
-        let addr = client_addr(req);
-        Box::pin(async move {
-            let (token, state) = found?;
-            let person = blocking(&state, move |conn, svc| {
-                service::auth::authenticate_person(conn, svc, &token, addr)
-            })
-            .await?;
-            Ok(SignedIn(person))
-        })
+        let person = authenticate(req, service::auth::authenticate_person);
+        Box::pin(async move { Ok(SignedIn(person.await?)) })
     }
 }
 
@@ -74,15 +80,7 @@ impl FromRequest for BankOperator {
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let found = bearer(req).and_then(|token| Ok((token, state(req)?)));
-        let addr = client_addr(req);
-        Box::pin(async move {
-            let (token, state) = found?;
-            let operator = blocking(&state, move |conn, svc| {
-                service::auth::authenticate_operator(conn, svc, &token, addr)
-            })
-            .await?;
-            Ok(BankOperator(operator))
-        })
+        let operator = authenticate(req, service::auth::authenticate_operator);
+        Box::pin(async move { Ok(BankOperator(operator.await?)) })
     }
 }

@@ -201,6 +201,33 @@ pub fn set_mode(
     settings(conn, &who.company_id)
 }
 
+/// What every registration shares: a token of the company that can still be registered,
+/// a current code of it (proof of possession), the binding, the audit event.
+fn register(
+    conn: &mut DbConn,
+    svc: &Services,
+    who: &Person,
+    token_id: &TokenId,
+    code: &OtpCode,
+    holder: &UserRow,
+) -> Result<Result<(), AppError>, AppError> {
+    let token = tokens::registrable(conn, svc, &who.company_id, token_id)?;
+    if let Err(refused) =
+        tokens::verify_code(conn, svc, who, &token.id, code, Purpose::Registration, None)?
+    {
+        return Ok(Err(refused));
+    }
+    tokens::bind(conn, svc, &token, &who.company_id, &holder.id)?;
+    audit::record(
+        conn,
+        svc,
+        Event::by_person("token_registered", Outcome::Success, who)
+            .target("user", &holder.id)
+            .detail(serde_json::json!({ "token": token.id, "role": holder.role })),
+    )?;
+    Ok(Ok(()))
+}
+
 /// Registers the administrator's token (per_user) or the shared token (shared); the
 /// first registration makes one-time passwords active for the company.
 pub fn register_admin_token(
@@ -227,20 +254,9 @@ pub fn register_admin_token(
                 "the administrator's token is registered; replacing it is a bank procedure or a token exchange",
             ));
         }
-        let token = tokens::registrable(conn, svc, &who.company_id, token_id)?;
-        if let Err(refused) =
-            tokens::verify_code(conn, svc, who, &token.id, code, Purpose::Registration, None)?
-        {
+        if let Err(refused) = register(conn, svc, who, token_id, code, &admin)? {
             return Ok(Err(refused));
         }
-        tokens::bind(conn, svc, &token, &who.company_id, &admin.id)?;
-        audit::record(
-            conn,
-            svc,
-            Event::by_person("token_registered", Outcome::Success, who)
-                .target("user", &admin.id)
-                .detail(serde_json::json!({ "token": token.id, "role": "admin" })),
-        )?;
         if status_of(&company)? == OtpStatus::Inactive {
             diesel::update(companies::table.find(&company.id))
                 .set((
@@ -299,21 +315,7 @@ pub fn register_user_token(
                 "this user already has a token: unregister it first",
             ));
         }
-        let token = tokens::registrable(conn, svc, &who.company_id, token_id)?;
-        if let Err(refused) =
-            tokens::verify_code(conn, svc, who, &token.id, code, Purpose::Registration, None)?
-        {
-            return Ok(Err(refused));
-        }
-        tokens::bind(conn, svc, &token, &who.company_id, &target.id)?;
-        audit::record(
-            conn,
-            svc,
-            Event::by_person("token_registered", Outcome::Success, who)
-                .target("user", &target.id)
-                .detail(serde_json::json!({ "token": token.id, "role": "user" })),
-        )?;
-        Ok(Ok(()))
+        register(conn, svc, who, token_id, code, &target)
     }))?;
     settings(conn, &who.company_id)
 }
