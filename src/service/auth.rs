@@ -110,6 +110,8 @@ pub fn login_person(
         e.company(user.company_id.clone())
             .target("user", user.id.clone())
     };
+    // A locked login is answered before the password is checked: no guessing continues,
+    // and the holder learns why they cannot get in.
     if user.login_locked_at.is_some() {
         audit::record(
             conn,
@@ -118,6 +120,8 @@ pub fn login_person(
         )?;
         return Err(account_locked());
     }
+    // The wrong password is counted by one atomic increment: racing guesses on several
+    // instances cannot slip past the threshold.
     if !svc.passwords.verify(&user.password_hash, password.expose()) {
         let threshold = svc.policy.login_lockout_threshold;
         let locked = write_tx(conn, |conn| {
@@ -162,6 +166,7 @@ pub fn login_person(
             invalid_credentials()
         });
     }
+    // Disabled is told only after the right password, so it reveals nothing to a guesser.
     if user.disabled {
         audit::record(
             conn,

@@ -136,6 +136,8 @@ pub fn create_company(
         updated_at: now,
     };
     write_tx(conn, |conn| {
+        // Checked inside the write transaction: the unique indexes decide races, these checks
+        // give the operator a precise conflict instead of a generic one.
         ensure_login_id_free(conn, &new.admin.login_id)?;
         for a in &accounts {
             let taken: i64 = company_accounts::table
@@ -195,6 +197,7 @@ pub fn create_company(
     })
 }
 
+// Three queries for any number of companies, joined here, rather than three per company.
 pub fn list_companies(conn: &mut DbConn) -> Result<Vec<CompanyView>, AppError> {
     let all: Vec<CompanyRow> = companies::table
         .order((companies::created_at.asc(), companies::id.asc()))

@@ -171,11 +171,15 @@ pub fn create(
     request_hash: &str,
     draft: Draft,
 ) -> Result<(TransferView, bool), AppError> {
+    // A retry is answered before anything else is judged: the first answer stands even if
+    // the person's situation changed since.
     if let Some(existing) = by_idempotency_key(conn, who, idempotency_key)? {
         return replay(conn, svc, existing, request_hash);
     }
     let company = load_company(conn, &who.company_id)?;
     let user = find_in_company(conn, &who.company_id, &who.user_id)?;
+    // Refused at creation what could not be confirmed: the screen tells the person before
+    // they type a code.
     ensure_can_confirm(conn, &company, &user)?;
 
     let owned: i64 = company_accounts::table
@@ -184,6 +188,8 @@ pub fn create(
         .filter(company_accounts::account_number.eq(draft.debit_account.account_number()))
         .count()
         .get_result(conn)?;
+    // Another company's account gets the same answer as a mistyped one: nothing about
+    // other customers' accounts can be learnt here.
     if owned == 0 {
         let mut e = AppError::new(
             ErrorCode::DebitAccountUnknown,

@@ -219,6 +219,7 @@ pub fn update(
     person_is_admin(who)?;
     write_tx(conn, |conn| {
         let target = find_in_company(conn, &who.company_id, user_id)?;
+        // The administrator is the bank's counterpart for the contract: only the bank changes it.
         if target.role == Role::Admin.as_str() {
             return Err(AppError::new(
                 ErrorCode::BankProcedureRequired,
@@ -241,6 +242,7 @@ pub fn update(
             diesel::update(target_q)
                 .set(users::disabled.eq(disabled))
                 .execute(conn)?;
+            // Disabling takes effect at once: open sessions end too, on every instance.
             if disabled && !target.disabled {
                 end_sessions_of(conn, svc.now(), &target.id)?;
             }
