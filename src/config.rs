@@ -197,10 +197,7 @@ impl Settings {
         let database = match src.string("DATABASE_URL", &f.database_url) {
             Some(url) => Database::parse(&url)?,
             None => {
-                fs::create_dir_all(&data_dir).map_err(|e| ConfigError::KeyFile {
-                    path: data_dir.display().to_string(),
-                    reason: e.to_string(),
-                })?;
+                private_dir(&data_dir)?;
                 Database::Sqlite(data_dir.join("webfb.db"))
             }
         };
@@ -445,6 +442,22 @@ fn decode_master_key(b64: &str) -> Result<[u8; 32], ConfigError> {
     })
 }
 
+/// Creates the data directory readable by this user only: it holds the database (password
+/// hashes, sealed seeds) and, for the embedded default, the keys.
+fn private_dir(dir: &Path) -> Result<(), ConfigError> {
+    let err = |e: std::io::Error| ConfigError::KeyFile {
+        path: dir.display().to_string(),
+        reason: e.to_string(),
+    };
+    if !dir.exists() {
+        fs::create_dir_all(dir).map_err(err)?;
+        #[cfg(unix)]
+        fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
 /// Reads a key from the data directory, generating it (mode 0600) on first start.
 fn generated_key(dir: &Path, name: &str) -> Result<String, ConfigError> {
     let path = dir.join(name);
@@ -507,6 +520,8 @@ mod tests {
                 .permissions()
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
+            let mode = fs::metadata(&data).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o700, "the data directory is private");
         }
     }
 
