@@ -156,9 +156,50 @@ fn security_headers(headers: &mut header::HeaderMap, docs: bool) {
     );
 }
 
-async fn not_found() -> HttpResponse {
-    actix_web::ResponseError::error_response(&AppError::new(
-        ErrorCode::NotFound,
-        "no such endpoint",
-    ))
+/// An unknown path is 404; a known path with another method is 405 with `Allow`. The
+/// routes are read from the OpenAPI document, which lists exactly what is registered.
+async fn not_found(req: actix_web::HttpRequest) -> HttpResponse {
+    static ROUTES: std::sync::OnceLock<Vec<(actix_web::dev::ResourceDef, String)>> =
+        std::sync::OnceLock::new();
+    let routes = ROUTES.get_or_init(|| {
+        crate::http::openapi()
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let methods = [
+                    ("GET", item.get.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                ];
+                let allow: Vec<&str> = methods
+                    .iter()
+                    .filter(|(_, on)| *on)
+                    .map(|(m, _)| *m)
+                    .collect();
+                (
+                    actix_web::dev::ResourceDef::new(path.as_str()),
+                    allow.join(", "),
+                )
+            })
+            .collect()
+    });
+    match routes.iter().find(|(def, _)| def.is_match(req.path())) {
+        Some((_, allow)) => {
+            let mut res = actix_web::ResponseError::error_response(&AppError::new(
+                ErrorCode::MethodNotAllowed,
+                format!("{} is not allowed here; allowed: {allow}", req.method()),
+            ));
+            if let Ok(value) = HeaderValue::from_str(allow) {
+                res.headers_mut().insert(header::ALLOW, value);
+            }
+            res
+        }
+        None => actix_web::ResponseError::error_response(&AppError::new(
+            ErrorCode::NotFound,
+            "no such endpoint",
+        )),
+    }
 }

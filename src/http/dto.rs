@@ -1207,3 +1207,11 @@ pub struct ImportResult {
     #[schema(example = json!(["VSST12345678"]))]
     pub token_ids: Vec<String>,
 }
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImportQuery {
+    /// Reserve the imported tokens for this company (recommended): no other company can
+    /// register them, or spend their wrong-code tries.
+    pub company_id: Option<String>,
+}

@@ -56,7 +56,7 @@ pub fn operation_codes(operation_id: &str) -> Option<Vec<ErrorCode>> {
         "health" | "getOpenApi" | "ready" | "metrics" => &[],
         "listAuditEvents" => &[&[Forbidden, NotFound]],
         "listBankAuditEvents" => &[&[Forbidden]],
-        "importTokens" => &[&[Forbidden, TokenInUse]],
+        "importTokens" => &[&[Forbidden, TokenInUse, NotFound]],
         "login" => &[&[InvalidCredentials, AccountLocked, AccountDisabled]],
         "bankLogin" => &[&[InvalidCredentials, AccountLocked]],
         "logout" | "getMe" | "listUsers" | "bankLogout" | "listCompanies" | "issueSoftToken"

@@ -849,11 +849,13 @@ async fn list_bank_audit_events(
 }
 
 /// Imports vendor software tokens from an RFC 6030 (PSKC) file with plain-value TOTP
-/// seeds, all or none. They keep their serials and await registration by a company.
+/// seeds, all or none. They keep their serials and await registration: by the company
+/// named in `company_id`, or else by the company that registers one first.
 #[utoipa::path(
     operation_id = "importTokens",
     tag = "bank",
     security(("bearer" = [])),
+    params(ImportQuery),
     request_body(content = String, content_type = "application/pskc+xml", description = "A PSKC KeyContainer"),
     responses((status = 201, body = ImportResult))
 )]
@@ -862,6 +864,7 @@ async fn import_tokens(
     state: State,
     who: BankOperator,
     req: HttpRequest,
+    query: web::Query<ImportQuery>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
     let xml_type = matches!(req.mime_type(), Ok(Some(m)) if m.subtype() == "xml" || m.suffix().is_some_and(|s| s == "xml"));
@@ -877,7 +880,7 @@ async fn import_tokens(
     let keys = crate::otp::pskc::parse(text)
         .map_err(|e| AppError::malformed("body", "pskc", e.to_string()))?;
     let ids = blocking(&state, move |conn, svc| {
-        tokens::import(conn, svc, &who.0, keys)
+        tokens::import(conn, svc, &who.0, keys, query.company_id.as_deref())
     })
     .await?;
     Ok(HttpResponse::Created().json(ImportResult {

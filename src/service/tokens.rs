@@ -197,13 +197,15 @@ pub fn bind(
     Ok(())
 }
 
-/// Imports vendor tokens from a PSKC file, all or none. They await registration by the
-/// company the bank hands them to.
+/// Imports vendor tokens from a PSKC file, all or none. With `company_id` they are
+/// reserved for that company at once; without, they await registration by the company the
+/// bank hands them to (until then any company that knows a serial could spend its tries).
 pub fn import(
     conn: &mut DbConn,
     svc: &Services,
     who: &Operator,
     keys: Vec<ImportedKey>,
+    company_id: Option<&str>,
 ) -> Result<Vec<TokenId>, AppError> {
     let mut rows = Vec::with_capacity(keys.len());
     let mut ids = Vec::with_capacity(keys.len());
@@ -227,7 +229,7 @@ pub fn import(
         rows.push(SoftTokenRow {
             id: new_id(),
             token_id: token_id.as_str().to_owned(),
-            company_id: None,
+            company_id: company_id.map(str::to_owned),
             source: "imported".into(),
             algorithm: key.params.algorithm.as_str().to_owned(),
             digits: key.params.digits as i32,
@@ -246,6 +248,9 @@ pub fn import(
         ids.push(token_id);
     }
     write_tx(conn, |conn| {
+        if let Some(company) = company_id {
+            super::bank::get_company(conn, company)?;
+        }
         for row in &rows {
             let exists: i64 = soft_tokens::table
                 .filter(soft_tokens::token_id.eq(&row.token_id))

@@ -122,3 +122,29 @@ engine_test! {
         assert!(text.contains("webfb_db_pool_connections{state=\"max\"} 8"));
     }
 }
+
+engine_test! {
+    async fn tokens_imported_for_a_company_serve_only_that_company(app: TestApp) {
+        let acme = app.company("acme").await;
+        let beta = app.company_by(&acme.operator_token, "beta").await;
+        let path = format!("/api/v1/bank/tokens/import?company_id={}", beta.id);
+        let res = app.client.post(app.url(&path)).bearer_auth(&acme.operator_token).header("content-type", "application/pskc+xml").body(PSKC).send().await.unwrap();
+        assert_eq!(res.status(), 201);
+        let vendor = Token { token_id: "VSST12345678".into(), seed: b"12345678901234567890".to_vec() };
+        app.set_mode(&acme, "per_user").await;
+        problem(app.register_admin_token(&acme, &vendor, &vendor.wrong_code(&app)).await, 404, "token_unknown").await;
+        app.set_mode(&beta, "per_user").await;
+        assert_eq!(app.register_admin_token(&beta, &vendor, &vendor.code(&app, 0)).await.status(), 200);
+
+        let res = app
+            .client
+            .post(app.url("/api/v1/bank/tokens/import?company_id=no-such-company"))
+            .bearer_auth(&acme.operator_token)
+            .header("content-type", "application/pskc+xml")
+            .body(PSKC.replace("VSST12345678", "VSST87654321"))
+            .send()
+            .await
+            .unwrap();
+        problem(res, 404, "not_found").await;
+    }
+}

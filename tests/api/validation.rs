@@ -213,3 +213,14 @@ engine_test! {
         problem(app.get("/api/v1/nothing-here", None).await, 404, "not_found").await;
     }
 }
+
+engine_test! {
+    async fn a_known_path_with_another_method_answers_405_with_allow(app: TestApp) {
+        let res = app.send(reqwest::Method::DELETE, "/api/v1/me", None, None).await;
+        assert_eq!(res.headers()["allow"], "GET");
+        problem(res, 405, "method_not_allowed").await;
+        let res = app.send(reqwest::Method::GET, "/api/v1/users/some-id", None, None).await;
+        assert_eq!(res.headers()["allow"], "PATCH");
+        problem(res, 405, "method_not_allowed").await;
+    }
+}
