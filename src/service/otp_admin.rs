@@ -320,6 +320,29 @@ pub fn register_user_token(
     settings(conn, &who.company_id)
 }
 
+/// A user of the company and the token they hold. The administrator's own (or the
+/// shared) token is handled by the bank, with the company seal, never here.
+fn users_token(
+    conn: &mut DbConn,
+    who: &Person,
+    user_id: &str,
+) -> Result<(UserRow, SoftTokenRow), AppError> {
+    let target = find_in_company(conn, &who.company_id, user_id)?;
+    if target.role == Role::Admin.as_str() {
+        return Err(AppError::new(
+            ErrorCode::BankProcedureRequired,
+            "the administrator's (or the shared) token is a bank procedure: visit your branch",
+        ));
+    }
+    let token = token_held_by(conn, &target.id)?.ok_or_else(|| {
+        AppError::new(
+            ErrorCode::TokenNotRegistered,
+            format!("user {} has no token", target.login_id),
+        )
+    })?;
+    Ok((target, token))
+}
+
 /// Unregisters users' tokens, all or nothing. The administrator's own (or the shared)
 /// token is a bank procedure.
 pub fn unregister(
@@ -333,19 +356,7 @@ pub fn unregister(
     write_tx(conn, |conn| {
         approved(conn, &admin)?;
         for user_id in user_ids {
-            let target = find_in_company(conn, &who.company_id, user_id)?;
-            if target.role == Role::Admin.as_str() {
-                return Err(AppError::new(
-                    ErrorCode::BankProcedureRequired,
-                    "the administrator's (or the shared) token is removed by the bank: visit your branch",
-                ));
-            }
-            let token = token_held_by(conn, &target.id)?.ok_or_else(|| {
-                AppError::new(
-                    ErrorCode::TokenNotRegistered,
-                    format!("user {} has no token", target.login_id),
-                )
-            })?;
+            let (target, token) = users_token(conn, who, user_id)?;
             tokens::release(conn, svc, &target.id)?;
             audit::record(
                 conn,
@@ -371,16 +382,7 @@ pub fn unlock_user_token(
     let admin = check_approval(conn, svc, who, approval)?;
     write_tx(conn, |conn| {
         approved(conn, &admin)?;
-        let target = find_in_company(conn, &who.company_id, user_id)?;
-        if target.role == Role::Admin.as_str() {
-            return Err(AppError::new(
-                ErrorCode::BankProcedureRequired,
-                "the administrator's (or the shared) token is unlocked by the bank",
-            ));
-        }
-        let token = token_held_by(conn, &target.id)?.ok_or_else(|| {
-            AppError::new(ErrorCode::TokenNotRegistered, "this user has no token")
-        })?;
+        let (target, token) = users_token(conn, who, user_id)?;
         tokens::unlock(conn, &token.id)?;
         audit::record(
             conn,
