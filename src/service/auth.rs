@@ -17,6 +17,7 @@ use crate::domain::{PasswordAttempt, Role};
 use crate::error::{AppError, ErrorCode};
 
 use super::audit::{self, Event, Outcome};
+use super::lockout::{Counted, Counter, count_failure};
 use super::{Operator, Person, Services, new_id};
 
 const ISSUER: &str = "webfb";
@@ -123,31 +124,20 @@ pub fn login_person(
     // The wrong password is counted by one atomic increment: racing guesses on several
     // instances cannot slip past the threshold.
     if !svc.passwords.verify(&user.password_hash, password.expose()) {
-        let threshold = svc.policy.login_lockout_threshold;
-        let locked = write_tx(conn, |conn| {
-            diesel::update(users::table.find(&user.id))
-                .set(users::failed_logins.eq(users::failed_logins + 1))
-                .execute(conn)?;
-            let failures: i32 = users::table
-                .find(&user.id)
-                .select(users::failed_logins)
-                .first(conn)?;
+        let counted = write_tx(conn, |conn| {
+            let counted = count_failure(
+                conn,
+                Counter::Login,
+                &user.id,
+                svc.policy.login_lockout_threshold,
+                svc.now_naive(),
+            )?;
             audit::record(
                 conn,
                 svc,
-                of_user(failed()).detail(
-                    serde_json::json!({ "reason": "wrong_password", "failures": failures }),
-                ),
+                of_user(failed()).detail(serde_json::json!({ "reason": "wrong_password" })),
             )?;
-            let locked = failures >= threshold;
-            if locked {
-                diesel::update(
-                    users::table
-                        .find(&user.id)
-                        .filter(users::login_locked_at.is_null()),
-                )
-                .set(users::login_locked_at.eq(svc.now_naive()))
-                .execute(conn)?;
+            if let Counted::LockedNow = counted {
                 audit::record(
                     conn,
                     svc,
@@ -158,8 +148,9 @@ pub fn login_person(
                     )),
                 )?;
             }
-            Ok::<_, AppError>(locked)
+            Ok::<_, AppError>(counted)
         })?;
+        let locked = !matches!(counted, Counted::Remaining(_));
         return Err(if locked {
             account_locked()
         } else {
@@ -242,33 +233,25 @@ pub fn login_operator(
         .passwords
         .verify(&operator.password_hash, password.expose())
     {
-        let threshold = svc.policy.login_lockout_threshold;
-        let locked = write_tx(conn, |conn| {
-            diesel::update(bank_operators::table.find(&operator.id))
-                .set(bank_operators::failed_logins.eq(bank_operators::failed_logins + 1))
-                .execute(conn)?;
-            let failures: i32 = bank_operators::table
-                .find(&operator.id)
-                .select(bank_operators::failed_logins)
-                .first(conn)?;
+        let counted = write_tx(conn, |conn| {
+            let counted = count_failure(
+                conn,
+                Counter::OperatorLogin,
+                &operator.id,
+                svc.policy.login_lockout_threshold,
+                svc.now_naive(),
+            )?;
             audit::record(conn, svc, of_operator(failed()))?;
-            let locked = failures >= threshold;
-            if locked {
-                diesel::update(
-                    bank_operators::table
-                        .find(&operator.id)
-                        .filter(bank_operators::locked_at.is_null()),
-                )
-                .set(bank_operators::locked_at.eq(svc.now_naive()))
-                .execute(conn)?;
+            if let Counted::LockedNow = counted {
                 let event = Event {
                     actor_kind: "operator",
                     ..Event::anonymous("login_locked", Outcome::Success, client_addr.clone())
                 };
                 audit::record(conn, svc, of_operator(event))?;
             }
-            Ok::<_, AppError>(locked)
+            Ok::<_, AppError>(counted)
         })?;
+        let locked = !matches!(counted, Counted::Remaining(_));
         return Err(if locked {
             account_locked()
         } else {

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod bank;
 pub mod demo;
+pub mod lockout;
 pub mod otp_admin;
 pub mod passwords;
 pub mod tokens;

@@ -15,6 +15,7 @@ use crate::error::{AppError, ErrorCode};
 
 use super::audit::{self, Event, Outcome};
 use super::auth::person_is_admin;
+use super::lockout::{Counted, Counter, count_failure};
 use super::tokens::{self, Purpose};
 use super::users::{company_admin, confirmation_of, find_in_company, token_held_by};
 use super::{Operator, Person, Services};
@@ -101,40 +102,35 @@ fn check_approval(
     if svc.passwords.verify(&hash, attempt.expose()) {
         return Ok(admin);
     }
-    let threshold = svc.policy.approval_lockout_threshold;
     write_tx(conn, |conn| {
-        diesel::update(users::table.find(&admin.id))
-            .set(users::approval_failures.eq(users::approval_failures + 1))
-            .execute(conn)?;
-        let failures: i32 = users::table
-            .find(&admin.id)
-            .select(users::approval_failures)
-            .first(conn)?;
+        let counted = count_failure(
+            conn,
+            Counter::Approval,
+            &admin.id,
+            svc.policy.approval_lockout_threshold,
+            svc.now_naive(),
+        )?;
         audit::record(
             conn,
             svc,
             Event::by_person("approval_password_failed", Outcome::Failure, who),
         )?;
-        if failures >= threshold {
-            diesel::update(
-                users::table
-                    .find(&admin.id)
-                    .filter(users::approval_locked_at.is_null()),
+        Ok::<_, AppError>(match counted {
+            Counted::Remaining(left) => Err(AppError::new(
+                ErrorCode::ApprovalPasswordInvalid,
+                "the approval password is not correct",
             )
-            .set(users::approval_locked_at.eq(svc.now_naive()))
-            .execute(conn)?;
-            audit::record(
-                conn,
-                svc,
-                Event::by_person("approval_locked", Outcome::Success, who),
-            )?;
-            return Ok(Err(approval_locked()));
-        }
-        Ok::<_, AppError>(Err(AppError::new(
-            ErrorCode::ApprovalPasswordInvalid,
-            "the approval password is not correct",
-        )
-        .with_remaining_attempts(threshold - failures)))
+            .with_remaining_attempts(left)),
+            Counted::LockedNow => {
+                audit::record(
+                    conn,
+                    svc,
+                    Event::by_person("approval_locked", Outcome::Success, who),
+                )?;
+                Err(approval_locked())
+            }
+            Counted::Locked => Err(approval_locked()),
+        })
     })?
 }
 

@@ -21,6 +21,7 @@ use crate::otp::seal::Sealed;
 use crate::otp::totp::{self, Algorithm, TotpParams};
 
 use super::audit::{self, Event, Outcome};
+use super::lockout::{Counted, Counter, count_failure};
 use super::{Operator, Person, Services, new_id};
 
 /// What a code is used for, as recorded in the ledger and the audit log.
@@ -373,43 +374,30 @@ pub fn verify_code(
     );
 
     let Some(step) = matched else {
-        // Only an unlocked token counts: a lock that landed meanwhile is the answer.
-        let counted = diesel::update(
-            soft_tokens::table
-                .find(&token.id)
-                .filter(soft_tokens::locked_at.is_null()),
-        )
-        .set(soft_tokens::failed_attempts.eq(soft_tokens::failed_attempts + 1))
-        .execute(conn)?;
-        if counted == 0 {
-            audit::record(conn, svc, event("otp_refused", Outcome::Denied))?;
-            return Ok(Err(token_locked()));
-        }
-        let failures: i32 = soft_tokens::table
-            .find(&token.id)
-            .select(soft_tokens::failed_attempts)
-            .first(conn)?;
-        let threshold = svc.policy.otp_lockout_threshold;
-        audit::record(conn, svc, event("otp_failed", Outcome::Failure))?;
-        if failures >= threshold {
-            if diesel::update(
-                soft_tokens::table
-                    .find(&token.id)
-                    .filter(soft_tokens::locked_at.is_null()),
-            )
-            .set(soft_tokens::locked_at.eq(svc.now_naive()))
-            .execute(conn)?
-                == 1
-            {
-                audit::record(conn, svc, event("token_locked", Outcome::Success))?;
+        let counted = count_failure(
+            conn,
+            Counter::TokenCode,
+            &token.id,
+            svc.policy.otp_lockout_threshold,
+            svc.now_naive(),
+        )?;
+        return Ok(Err(match counted {
+            Counted::Remaining(left) => {
+                audit::record(conn, svc, event("otp_failed", Outcome::Failure))?;
+                AppError::new(ErrorCode::OtpInvalid, "the one-time code is not correct")
+                    .with_remaining_attempts(left)
             }
-            return Ok(Err(token_locked()));
-        }
-        return Ok(Err(AppError::new(
-            ErrorCode::OtpInvalid,
-            "the one-time code is not correct",
-        )
-        .with_remaining_attempts(threshold - failures)));
+            Counted::LockedNow => {
+                audit::record(conn, svc, event("otp_failed", Outcome::Failure))?;
+                audit::record(conn, svc, event("token_locked", Outcome::Success))?;
+                token_locked()
+            }
+            // A lock that landed meanwhile is the answer; nothing was counted.
+            Counted::Locked => {
+                audit::record(conn, svc, event("otp_refused", Outcome::Denied))?;
+                token_locked()
+            }
+        }));
     };
 
     let consumed = diesel::update(

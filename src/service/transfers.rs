@@ -28,6 +28,7 @@ use crate::domain::{
 use crate::error::{AppError, ErrorCode};
 
 use super::audit::{self, Event, Outcome};
+use super::lockout::{Counted, Counter, count_failure};
 use super::tokens::{self, Purpose};
 use super::users::{company_admin, confirmation_of, find_in_company, token_held_by};
 use super::{Person, Services, new_id, unique_violation};
@@ -568,39 +569,31 @@ pub fn confirm(
                 .passwords
                 .verify(&user.transfer_password_hash, password.expose())
             {
-                let threshold = svc.policy.transfer_password_lockout_threshold;
                 return write_tx(conn, |conn| {
-                    diesel::update(users::table.find(&user.id))
-                        .set(
-                            users::transfer_password_failures
-                                .eq(users::transfer_password_failures + 1),
-                        )
-                        .execute(conn)?;
-                    let failures: i32 = users::table
-                        .find(&user.id)
-                        .select(users::transfer_password_failures)
-                        .first(conn)?;
+                    let counted = count_failure(
+                        conn,
+                        Counter::TransferPassword,
+                        &user.id,
+                        svc.policy.transfer_password_lockout_threshold,
+                        svc.now_naive(),
+                    )?;
                     failed(conn, "transfer_password_invalid")?;
-                    if failures >= threshold {
-                        diesel::update(
-                            users::table
-                                .find(&user.id)
-                                .filter(users::transfer_password_locked_at.is_null()),
+                    Ok::<_, AppError>(match counted {
+                        Counted::Remaining(left) => Err(AppError::new(
+                            ErrorCode::TransferPasswordInvalid,
+                            "the transfer password is not correct",
                         )
-                        .set(users::transfer_password_locked_at.eq(svc.now_naive()))
-                        .execute(conn)?;
-                        audit::record(
-                            conn,
-                            svc,
-                            Event::by_person("transfer_password_locked", Outcome::Success, who),
-                        )?;
-                        return Ok(Err(transfer_password_locked()));
-                    }
-                    Ok::<_, AppError>(Err(AppError::new(
-                        ErrorCode::TransferPasswordInvalid,
-                        "the transfer password is not correct",
-                    )
-                    .with_remaining_attempts(threshold - failures)))
+                        .with_remaining_attempts(left)),
+                        Counted::LockedNow => {
+                            audit::record(
+                                conn,
+                                svc,
+                                Event::by_person("transfer_password_locked", Outcome::Success, who),
+                            )?;
+                            Err(transfer_password_locked())
+                        }
+                        Counted::Locked => Err(transfer_password_locked()),
+                    })
                 })?;
             }
             let outcome = write_tx(conn, |conn| {
