@@ -4,6 +4,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::schema::*;
+use crate::domain::{OtpStatus, Role, TokenMode};
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = bank_operators)]
@@ -168,4 +169,36 @@ pub struct AuditEventRow {
     pub flagged: bool,
     pub client_addr: Option<String>,
     pub detail: Option<String>,
+}
+
+impl CompanyRow {
+    /// The OTP status. The column's CHECK constraint admits only the two values.
+    pub fn status(&self) -> OtpStatus {
+        if self.otp_status == OtpStatus::Active.as_str() {
+            OtpStatus::Active
+        } else {
+            OtpStatus::Inactive
+        }
+    }
+
+    /// The token mode, once chosen (CHECK-constrained like the status).
+    pub fn mode(&self) -> Option<TokenMode> {
+        self.otp_mode.as_deref().and_then(|m| m.parse().ok())
+    }
+}
+
+impl UserRow {
+    /// The role. The column's CHECK constraint admits only `admin` and `user`.
+    pub fn role(&self) -> Role {
+        if self.role == Role::Admin.as_str() {
+            Role::Admin
+        } else {
+            Role::User
+        }
+    }
+
+    /// The administrator always has the one-off transfer permission.
+    pub fn may_transfer(&self) -> bool {
+        self.role() == Role::Admin || self.can_transfer
+    }
 }

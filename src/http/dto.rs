@@ -174,11 +174,11 @@ impl TryFrom<UserRow> for UserView {
     type Error = AppError;
     fn try_from(r: UserRow) -> Result<Self, AppError> {
         Ok(UserView {
-            role: parse_stored::<domain::Role>(&r.role)?.into(),
+            role: r.role().into(),
+            can_transfer: r.may_transfer(),
             id: r.id,
             login_id: r.login_id,
             name: r.name,
-            can_transfer: r.can_transfer,
             disabled: r.disabled,
             login_locked: r.login_locked_at.is_some(),
             created_at: utc(r.created_at),
@@ -308,20 +308,14 @@ pub struct CompanySummary {
     pub otp_status: OtpStatus,
 }
 
-impl TryFrom<&CompanyRow> for CompanySummary {
-    type Error = AppError;
-    fn try_from(c: &CompanyRow) -> Result<Self, AppError> {
-        Ok(CompanySummary {
+impl From<&CompanyRow> for CompanySummary {
+    fn from(c: &CompanyRow) -> Self {
+        CompanySummary {
             id: c.id.clone(),
             name: c.name.clone(),
-            otp_mode: c
-                .otp_mode
-                .as_deref()
-                .map(parse_stored::<domain::TokenMode>)
-                .transpose()?
-                .map(Into::into),
-            otp_status: parse_stored::<domain::OtpStatus>(&c.otp_status)?.into(),
-        })
+            otp_mode: c.mode().map(Into::into),
+            otp_status: c.status().into(),
+        }
     }
 }
 
@@ -351,9 +345,9 @@ impl TryFrom<Profile> for MeView {
             id: user.id,
             login_id: user.login_id,
             name: user.name,
-            can_transfer: user.role == Role::Admin || user.can_transfer,
+            can_transfer: user.can_transfer,
             role: user.role,
-            company: CompanySummary::try_from(&p.company)?,
+            company: CompanySummary::from(&p.company),
             token: p.token.as_ref().map(TokenView::from),
             transfer_confirmation,
             blocked_reason,
@@ -507,7 +501,7 @@ pub struct CompanyDetail {
 impl TryFrom<CompanyView> for CompanyDetail {
     type Error = AppError;
     fn try_from(v: CompanyView) -> Result<Self, AppError> {
-        let summary = CompanySummary::try_from(&v.company)?;
+        let summary = CompanySummary::from(&v.company);
         Ok(CompanyDetail {
             id: summary.id,
             name: summary.name,
@@ -808,7 +802,7 @@ pub struct OtpSettingsView {
 impl TryFrom<crate::service::otp_admin::OtpSettings> for OtpSettingsView {
     type Error = AppError;
     fn try_from(s: crate::service::otp_admin::OtpSettings) -> Result<Self, AppError> {
-        let summary = CompanySummary::try_from(&s.company)?;
+        let summary = CompanySummary::from(&s.company);
         let mut users = Vec::with_capacity(s.users.len());
         let mut without = Vec::new();
         for u in s.users {
@@ -825,7 +819,7 @@ impl TryFrom<crate::service::otp_admin::OtpSettings> for OtpSettingsView {
                 user_id: view.id,
                 login_id: view.login_id,
                 name: view.name,
-                can_transfer: view.role == Role::Admin || view.can_transfer,
+                can_transfer: view.can_transfer,
                 role: view.role,
                 token: u.token.as_ref().map(TokenView::from),
                 ready: !matches!(method, ConfirmationMethod::Blocked),

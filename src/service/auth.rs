@@ -380,7 +380,7 @@ pub fn authenticate_person(
         .optional()?;
     match user {
         Some(u) if !u.disabled => Ok(Person {
-            role: u.role.parse().map_err(AppError::Internal)?,
+            role: u.role(),
             user_id: u.id,
             company_id: u.company_id,
             session_id: claims.sid,

@@ -17,7 +17,7 @@ use super::audit::{self, Event, Outcome};
 use super::auth::person_is_admin;
 use super::lockout::{Counted, Counter, count_failure};
 use super::tokens::{self, Purpose};
-use super::users::{company_admin, confirmation_of, find_in_company, token_held_by};
+use super::users::{company_admin, confirmation_of, find_in_company, load_company, token_held_by};
 use super::{Operator, Person, Services};
 
 /// The OTP management screen.
@@ -33,28 +33,8 @@ pub struct OtpUser {
     pub confirmation: TransferConfirmation,
 }
 
-fn company(conn: &mut DbConn, company_id: &str) -> Result<CompanyRow, AppError> {
-    Ok(companies::table
-        .find(company_id)
-        .select(CompanyRow::as_select())
-        .first(conn)?)
-}
-
-fn mode_of(company: &CompanyRow) -> Result<Option<TokenMode>, AppError> {
-    company
-        .otp_mode
-        .as_deref()
-        .map(str::parse)
-        .transpose()
-        .map_err(AppError::Internal)
-}
-
-fn status_of(company: &CompanyRow) -> Result<OtpStatus, AppError> {
-    company.otp_status.parse().map_err(AppError::Internal)
-}
-
 pub fn settings(conn: &mut DbConn, company_id: &str) -> Result<OtpSettings, AppError> {
-    let company = company(conn, company_id)?;
+    let company = load_company(conn, company_id)?;
     let admin = company_admin(conn, company_id)?;
     let admin_token = token_held_by(conn, &admin.id)?;
     let people: Vec<UserRow> = users::table
@@ -65,7 +45,7 @@ pub fn settings(conn: &mut DbConn, company_id: &str) -> Result<OtpSettings, AppE
     let mut listed = Vec::with_capacity(people.len());
     for user in people {
         let token = token_held_by(conn, &user.id)?;
-        let confirmation = confirmation_of(conn, &company, &user, token.as_ref())?;
+        let confirmation = confirmation_of(conn, &company, &user)?;
         listed.push(OtpUser {
             user,
             token,
@@ -172,8 +152,8 @@ pub fn set_mode(
     let admin = check_approval(conn, svc, who, approval)?;
     write_tx(conn, |conn| {
         approved(conn, &admin)?;
-        let company = company(conn, &who.company_id)?;
-        if status_of(&company)? == OtpStatus::Active {
+        let company = load_company(conn, &who.company_id)?;
+        if company.status() == OtpStatus::Active {
             return Err(AppError::new(
                 ErrorCode::OtpActive,
                 "the mode can be changed only while one-time passwords are not active",
@@ -237,8 +217,8 @@ pub fn register_admin_token(
     let admin = check_approval(conn, svc, who, approval)?;
     committed(write_tx(conn, |conn| {
         approved(conn, &admin)?;
-        let company = company(conn, &who.company_id)?;
-        if mode_of(&company)?.is_none() {
+        let company = load_company(conn, &who.company_id)?;
+        if company.mode().is_none() {
             return Err(AppError::new(
                 ErrorCode::ModeNotSet,
                 "choose the token mode (per_user or shared) first",
@@ -253,7 +233,7 @@ pub fn register_admin_token(
         if let Err(refused) = register(conn, svc, who, token_id, code, &admin)? {
             return Ok(Err(refused));
         }
-        if status_of(&company)? == OtpStatus::Inactive {
+        if company.status() == OtpStatus::Inactive {
             diesel::update(companies::table.find(&company.id))
                 .set((
                     companies::otp_status.eq(OtpStatus::Active.as_str()),
@@ -287,14 +267,14 @@ pub fn register_user_token(
     committed(write_tx(conn, |conn| {
         approved(conn, &admin)?;
         let target = find_in_company(conn, &who.company_id, user_id)?;
-        let company = company(conn, &who.company_id)?;
-        if mode_of(&company)? != Some(TokenMode::PerUser) {
+        let company = load_company(conn, &who.company_id)?;
+        if company.mode() != Some(TokenMode::PerUser) {
             return Err(AppError::new(
                 ErrorCode::PerUserModeRequired,
                 "users have tokens of their own only in per_user mode; in shared mode they use the shared token",
             ));
         }
-        if target.role == Role::Admin.as_str() {
+        if target.role() == Role::Admin {
             return Err(AppError::forbidden(
                 "register the administrator's token with PUT /api/v1/otp/admin-token",
             ));
@@ -324,7 +304,7 @@ fn users_token(
     user_id: &str,
 ) -> Result<(UserRow, SoftTokenRow), AppError> {
     let target = find_in_company(conn, &who.company_id, user_id)?;
-    if target.role == Role::Admin.as_str() {
+    if target.role() == Role::Admin {
         return Err(AppError::new(
             ErrorCode::BankProcedureRequired,
             "the administrator's (or the shared) token is a bank procedure: visit your branch",
@@ -402,8 +382,8 @@ pub fn stop(
     let admin = check_approval(conn, svc, who, approval)?;
     committed(write_tx(conn, |conn| {
         approved(conn, &admin)?;
-        let company = company(conn, &who.company_id)?;
-        if status_of(&company)? != OtpStatus::Active {
+        let company = load_company(conn, &who.company_id)?;
+        if company.status() != OtpStatus::Active {
             return Err(AppError::new(
                 ErrorCode::OtpInactive,
                 "one-time passwords are not active",
@@ -463,8 +443,8 @@ pub fn exchange(
     new_code: &OtpCode,
 ) -> Result<SoftTokenRow, AppError> {
     committed(write_tx(conn, |conn| {
-        let company = company(conn, &who.company_id)?;
-        if mode_of(&company)? == Some(TokenMode::Shared) && who.role != Role::Admin {
+        let company = load_company(conn, &who.company_id)?;
+        if company.mode() == Some(TokenMode::Shared) && who.role != Role::Admin {
             return Err(AppError::forbidden(
                 "in shared mode the administrator exchanges the shared token",
             ));

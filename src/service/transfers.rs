@@ -15,22 +15,22 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use crate::db::models::{CompanyRow, TransferRow, UserRow};
-use crate::db::schema::{companies, company_accounts, transfers, users};
+use crate::db::schema::{company_accounts, transfers, users};
 use crate::db::{DbConn, write_tx};
 use crate::domain::otp_code::OtpCode;
 use crate::domain::transfer::{
     AccountNumber, AccountType, Amount, BankCode, BranchCode, PayeeName, TransferStatus,
 };
 use crate::domain::{
-    BlockedReason, DebitAccount, Invalid, OtpStatus, PasswordAttempt, Role, TokenMode,
-    TransferConfirmation, TransferLimit,
+    BlockedReason, DebitAccount, Invalid, OtpStatus, PasswordAttempt, Role, TransferConfirmation,
+    TransferLimit,
 };
 use crate::error::{AppError, ErrorCode};
 
 use super::audit::{self, Event, Outcome};
 use super::lockout::{Counted, Counter, count_failure};
 use super::tokens::{self, Purpose};
-use super::users::{company_admin, confirmation_of, find_in_company, token_held_by};
+use super::users::{confirmation_of, confirming_token, find_in_company, load_company};
 use super::{Person, Services, new_id, unique_violation};
 
 /// A transfer as parsed from the wire; the checks that need the company come here.
@@ -120,21 +120,13 @@ pub fn request_hash(canonical_json: &str) -> String {
     hex(&Sha256::digest(canonical_json.as_bytes()))
 }
 
-fn load_company(conn: &mut DbConn, company_id: &str) -> Result<CompanyRow, AppError> {
-    Ok(companies::table
-        .find(company_id)
-        .select(CompanyRow::as_select())
-        .first(conn)?)
-}
-
 /// Refuses a transfer its creator could not confirm, before anything is typed.
 fn ensure_can_confirm(
     conn: &mut DbConn,
     company: &CompanyRow,
     user: &UserRow,
 ) -> Result<TransferConfirmation, AppError> {
-    let own = token_held_by(conn, &user.id)?;
-    match confirmation_of(conn, company, user, own.as_ref())? {
+    match confirmation_of(conn, company, user)? {
         TransferConfirmation::Blocked(reason) => Err(blocked(reason)),
         ok => Ok(ok),
     }
@@ -347,9 +339,8 @@ fn view_cached(
         None => {
             let company = load_company(conn, &row.company_id)?;
             let creator = find_in_company(conn, &row.company_id, &row.created_by)?;
-            let own = token_held_by(conn, &creator.id)?;
-            let c = confirmation_of(conn, &company, &creator, own.as_ref())?;
-            let active = company.otp_status == OtpStatus::Active.as_str();
+            let c = confirmation_of(conn, &company, &creator)?;
+            let active = company.status() == OtpStatus::Active;
             cache.insert(row.created_by.clone(), (c, active));
             (c, active)
         }
@@ -503,7 +494,7 @@ pub fn confirm(
     let company = load_company(conn, &who.company_id)?;
     let user = find_in_company(conn, &who.company_id, &who.user_id)?;
     // The permission is judged now, not at creation: a revoked one stops the transfer.
-    if user.role != Role::Admin.as_str() && !user.can_transfer {
+    if !user.may_transfer() {
         failed(conn, "no_transfer_permission")?;
         return Err(blocked(BlockedReason::NoTransferPermission));
     }
@@ -528,14 +519,7 @@ pub fn confirm(
             ))
         }
         (true, Proof::Otp(code)) => {
-            let holder = match (
-                company.otp_mode.as_deref().map(str::parse::<TokenMode>),
-                user.role.as_str(),
-            ) {
-                (Some(Ok(TokenMode::Shared)), _) => company_admin(conn, &company.id)?,
-                _ => user.clone(),
-            };
-            let Some(token) = token_held_by(conn, &holder.id)? else {
+            let Some(token) = confirming_token(conn, &company, &user)? else {
                 failed(conn, "token_not_registered")?;
                 return Err(blocked(BlockedReason::TokenNotRegistered));
             };

@@ -6,9 +6,7 @@ use crate::db::models::{CompanyRow, SoftTokenRow, UserRow};
 use crate::db::schema::{companies, soft_tokens, users};
 use crate::db::{DbConn, write_tx};
 use crate::domain::confirmation::{ConfirmingToken, transfer_confirmation};
-use crate::domain::{
-    LoginId, NewPassword, OtpStatus, PersonName, Role, TokenMode, TransferConfirmation,
-};
+use crate::domain::{LoginId, NewPassword, PersonName, Role, TokenMode, TransferConfirmation};
 use crate::error::{AppError, ErrorCode};
 
 use super::audit::{self, Event, Outcome};
@@ -42,20 +40,9 @@ pub struct Profile {
 
 pub fn profile(conn: &mut DbConn, who: &Person) -> Result<Profile, AppError> {
     let user = find_in_company(conn, &who.company_id, &who.user_id)?;
-    let company: CompanyRow = companies::table
-        .find(&who.company_id)
-        .select(CompanyRow::as_select())
-        .first(conn)?;
-    let own = token_held_by(conn, &user.id)?;
-    let confirmation = confirmation_of(conn, &company, &user, own.as_ref())?;
-    // In shared mode a user confirms with the company's token: that is "their" token.
-    let token = match (company.otp_mode.as_deref(), user.role.as_str()) {
-        (Some("shared"), "user") => {
-            let admin = company_admin(conn, &company.id)?;
-            token_held_by(conn, &admin.id)?
-        }
-        _ => own,
-    };
+    let company = load_company(conn, &who.company_id)?;
+    let token = confirming_token(conn, &company, &user)?;
+    let confirmation = confirmation(&company, &user, token.as_ref());
     Ok(Profile {
         user,
         company,
@@ -64,40 +51,54 @@ pub fn profile(conn: &mut DbConn, who: &Person) -> Result<Profile, AppError> {
     })
 }
 
-/// How `user` confirms a one-off transfer now (SPEC §3, rule 3).
-pub(crate) fn confirmation_of(
+pub(crate) fn load_company(conn: &mut DbConn, company_id: &str) -> Result<CompanyRow, AppError> {
+    Ok(companies::table
+        .find(company_id)
+        .select(CompanyRow::as_select())
+        .first(conn)?)
+}
+
+/// The token that confirms `user`'s transfers: their own, or in shared mode the
+/// company's token, which the administrator holds.
+pub(crate) fn confirming_token(
     conn: &mut DbConn,
     company: &CompanyRow,
     user: &UserRow,
-    own_token: Option<&SoftTokenRow>,
-) -> Result<TransferConfirmation, AppError> {
-    let status: OtpStatus = company.otp_status.parse().map_err(AppError::Internal)?;
-    let mode: Option<TokenMode> = company
-        .otp_mode
-        .as_deref()
-        .map(str::parse)
-        .transpose()
-        .map_err(AppError::Internal)?;
-    let role: Role = user.role.parse().map_err(AppError::Internal)?;
-    let confirming = match (mode, role) {
-        (Some(TokenMode::Shared), Role::User) => {
-            let admin = company_admin(conn, &company.id)?;
-            token_held_by(conn, &admin.id)?
-        }
-        _ => own_token.cloned(),
+) -> Result<Option<SoftTokenRow>, AppError> {
+    let holder = match (company.mode(), user.role()) {
+        (Some(TokenMode::Shared), Role::User) => company_admin(conn, &company.id)?.id,
+        _ => user.id.clone(),
     };
-    let token = match confirming {
+    token_held_by(conn, &holder)
+}
+
+/// How `user` confirms a one-off transfer now (SPEC §3, rule 3), given the token that
+/// would confirm it.
+pub(crate) fn confirmation(
+    company: &CompanyRow,
+    user: &UserRow,
+    token: Option<&SoftTokenRow>,
+) -> TransferConfirmation {
+    let token = match token {
         None => ConfirmingToken::None,
         Some(t) if t.locked_at.is_some() => ConfirmingToken::Locked,
         Some(_) => ConfirmingToken::Active,
     };
-    let can_transfer = role == Role::Admin || user.can_transfer;
-    Ok(transfer_confirmation(
-        status,
-        can_transfer,
+    transfer_confirmation(
+        company.status(),
+        user.may_transfer(),
         user.transfer_password_locked_at.is_some(),
         token,
-    ))
+    )
+}
+
+pub(crate) fn confirmation_of(
+    conn: &mut DbConn,
+    company: &CompanyRow,
+    user: &UserRow,
+) -> Result<TransferConfirmation, AppError> {
+    let token = confirming_token(conn, company, user)?;
+    Ok(confirmation(company, user, token.as_ref()))
 }
 
 pub(crate) fn token_held_by(
@@ -220,7 +221,7 @@ pub fn update(
     write_tx(conn, |conn| {
         let target = find_in_company(conn, &who.company_id, user_id)?;
         // The administrator is the bank's counterpart for the contract: only the bank changes it.
-        if target.role == Role::Admin.as_str() {
+        if target.role() == Role::Admin {
             return Err(AppError::new(
                 ErrorCode::BankProcedureRequired,
                 "the administrator's own settings are changed by the bank",
