@@ -1109,6 +1109,19 @@ pub struct TransferQuery {
     pub cursor: Option<String>,
 }
 
+impl TransferQuery {
+    pub fn page_size(&self) -> Result<i64, AppError> {
+        let limit = self.limit.unwrap_or(20);
+        if !(1..=100).contains(&limit) {
+            return Err(AppError::field(
+                "limit",
+                domain::Invalid::new("out_of_range", "must be 1 to 100"),
+            ));
+        }
+        Ok(limit)
+    }
+}
+
 // ---------------------------------------------------------------- audit and import
 
 /// One security event, as written in the same transaction as the action.

@@ -379,11 +379,7 @@ async fn get_otp_settings(
     state: State,
     who: SignedIn,
 ) -> Result<web::Json<OtpSettingsView>, AppError> {
-    let settings = blocking(&state, move |conn, _| {
-        auth::person_is_admin(&who.0)?;
-        otp_admin::settings(conn, &who.0.company_id)
-    })
-    .await?;
+    let settings = blocking(&state, move |conn, _| otp_admin::settings_for(conn, &who.0)).await?;
     Ok(web::Json(settings.try_into()?))
 }
 
@@ -573,8 +569,7 @@ async fn reset_admin_token(
     let reason = body.into_inner()?.into_domain()?;
     let id = path.into_inner();
     let view = blocking(&state, move |conn, svc| {
-        otp_admin::bank_reset_admin_token(conn, svc, &who.0, &id, &reason)?;
-        bank::get_company(conn, &id)
+        otp_admin::bank_reset_admin_token(conn, svc, &who.0, &id, &reason)
     })
     .await?;
     Ok(web::Json(view.try_into()?))
@@ -596,8 +591,7 @@ async fn unlock_admin_token(
 ) -> Result<web::Json<CompanyDetail>, AppError> {
     let id = path.into_inner();
     let view = blocking(&state, move |conn, svc| {
-        otp_admin::bank_unlock_admin_token(conn, svc, &who.0, &id)?;
-        bank::get_company(conn, &id)
+        otp_admin::bank_unlock_admin_token(conn, svc, &who.0, &id)
     })
     .await?;
     Ok(web::Json(view.try_into()?))
@@ -619,8 +613,7 @@ async fn unlock_approval(
 ) -> Result<web::Json<CompanyDetail>, AppError> {
     let id = path.into_inner();
     let view = blocking(&state, move |conn, svc| {
-        otp_admin::bank_unlock_approval(conn, svc, &who.0, &id)?;
-        bank::get_company(conn, &id)
+        otp_admin::bank_unlock_approval(conn, svc, &who.0, &id)
     })
     .await?;
     Ok(web::Json(view.try_into()?))
@@ -698,13 +691,7 @@ async fn list_transfers(
     query: web::Query<TransferQuery>,
 ) -> Result<web::Json<TransferList>, AppError> {
     let q = query.into_inner();
-    let limit = q.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        return Err(AppError::field(
-            "limit",
-            crate::domain::Invalid::new("out_of_range", "must be 1 to 100"),
-        ));
-    }
+    let limit = q.page_size()?;
     let status = q.status.map(Into::into);
     let (items, next_cursor) = blocking(&state, move |conn, svc| {
         transfers::list(conn, svc, &who.0, status, limit, q.cursor.as_deref())
@@ -804,16 +791,9 @@ async fn list_audit_events(
     query: web::Query<AuditQuery>,
 ) -> Result<web::Json<AuditList>, AppError> {
     let (after, limit) = query.page()?;
-    if query
-        .company_id
-        .as_deref()
-        .is_some_and(|c| c != who.0.company_id)
-    {
-        return Err(AppError::not_found("company"));
-    }
+    let company = query.company_id.clone();
     let (rows, next_cursor) = blocking(&state, move |conn, _| {
-        auth::person_is_admin(&who.0)?;
-        audit::list(conn, Some(&who.0.company_id), after, limit)
+        audit::company_log(conn, &who.0, company.as_deref(), after, limit)
     })
     .await?;
     Ok(web::Json(AuditList {

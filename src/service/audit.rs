@@ -129,6 +129,22 @@ pub fn record(conn: &mut DbConn, svc: &Services, event: Event) -> Result<(), App
     Ok(())
 }
 
+/// The administrator's view: their own company's events only; another company's
+/// does not exist for them.
+pub fn company_log(
+    conn: &mut DbConn,
+    who: &Person,
+    company_id: Option<&str>,
+    after: Option<i64>,
+    limit: i64,
+) -> Result<(Vec<AuditEventRow>, Option<i64>), AppError> {
+    super::auth::person_is_admin(who)?;
+    if company_id.is_some_and(|c| c != who.company_id) {
+        return Err(AppError::not_found("company"));
+    }
+    list(conn, Some(&who.company_id), after, limit)
+}
+
 /// A page of events in the order they happened; `after` is the last id already seen.
 pub fn list(
     conn: &mut DbConn,

@@ -15,6 +15,7 @@ use crate::error::{AppError, ErrorCode};
 
 use super::audit::{self, Event, Outcome};
 use super::auth::person_is_admin;
+use super::bank::CompanyView;
 use super::lockout::{Counted, Counter, count_failure};
 use super::tokens::{self, Purpose};
 use super::users::{company_admin, confirmation_of, find_in_company, load_company, token_held_by};
@@ -33,7 +34,13 @@ pub struct OtpUser {
     pub confirmation: TransferConfirmation,
 }
 
-pub fn settings(conn: &mut DbConn, company_id: &str) -> Result<OtpSettings, AppError> {
+/// The OTP management screen, for the administrator.
+pub fn settings_for(conn: &mut DbConn, who: &Person) -> Result<OtpSettings, AppError> {
+    person_is_admin(who)?;
+    settings(conn, &who.company_id)
+}
+
+fn settings(conn: &mut DbConn, company_id: &str) -> Result<OtpSettings, AppError> {
     let company = load_company(conn, company_id)?;
     let admin = company_admin(conn, company_id)?;
     let admin_token = token_held_by(conn, &admin.id)?;
@@ -499,7 +506,7 @@ pub fn bank_reset_admin_token(
     who: &Operator,
     company_id: &str,
     reason: &str,
-) -> Result<(), AppError> {
+) -> Result<CompanyView, AppError> {
     write_tx(conn, |conn| {
         let view = super::bank::get_company(conn, company_id)?;
         let token = view.admin_token.ok_or_else(|| {
@@ -517,7 +524,7 @@ pub fn bank_reset_admin_token(
                 .target("user", &view.admin.id)
                 .detail(serde_json::json!({ "token": token.id, "reason": reason })),
         )?;
-        Ok(())
+        super::bank::get_company(conn, company_id)
     })
 }
 
@@ -527,7 +534,7 @@ pub fn bank_unlock_admin_token(
     svc: &Services,
     who: &Operator,
     company_id: &str,
-) -> Result<(), AppError> {
+) -> Result<CompanyView, AppError> {
     write_tx(conn, |conn| {
         let view = super::bank::get_company(conn, company_id)?;
         let token = view.admin_token.ok_or_else(|| {
@@ -544,7 +551,7 @@ pub fn bank_unlock_admin_token(
                 .company(company_id)
                 .target("user", &view.admin.id),
         )?;
-        Ok(())
+        super::bank::get_company(conn, company_id)
     })
 }
 
@@ -554,7 +561,7 @@ pub fn bank_unlock_approval(
     svc: &Services,
     who: &Operator,
     company_id: &str,
-) -> Result<(), AppError> {
+) -> Result<CompanyView, AppError> {
     write_tx(conn, |conn| {
         let view = super::bank::get_company(conn, company_id)?;
         diesel::update(users::table.find(&view.admin.id))
@@ -570,6 +577,6 @@ pub fn bank_unlock_approval(
                 .company(company_id)
                 .target("user", &view.admin.id),
         )?;
-        Ok(())
+        super::bank::get_company(conn, company_id)
     })
 }
