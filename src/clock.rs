@@ -28,10 +28,6 @@ impl ManualClock {
         ManualClock(Mutex::new(start))
     }
 
-    pub fn set(&self, to: DateTime<Utc>) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = to;
-    }
-
     pub fn advance(&self, by: Duration) {
         let mut now = self.0.lock().unwrap_or_else(|e| e.into_inner());
         *now += by;

@@ -171,6 +171,18 @@ impl AppError {
         }])
     }
 
+    /// Names the field a problem is about.
+    pub fn with_field(mut self, field: &str, code: &str, message: impl Into<String>) -> Self {
+        if let AppError::Client { errors, .. } = &mut self {
+            errors.push(FieldError {
+                field: field.into(),
+                code: code.into(),
+                message: message.into(),
+            });
+        }
+        self
+    }
+
     pub fn not_found(what: &str) -> Self {
         Self::new(ErrorCode::NotFound, format!("{what} not found"))
     }
@@ -264,7 +276,7 @@ impl ResponseError for AppError {
 /// Collects every field error of a request before refusing it, so a form can show them
 /// all at once.
 #[derive(Default)]
-pub struct Fields(Vec<FieldError>);
+pub struct Fields(Vec<FieldError>, Option<ErrorCode>);
 
 impl Fields {
     /// Records a refused field. The returned `Err` is never seen by a client: `finish`
@@ -281,6 +293,20 @@ impl Fields {
         })
     }
 
+    /// Like `check`, but a refusal gives the whole problem its own code: a mistyped
+    /// token ID is `token_id_mistyped`, not merely an invalid field.
+    pub fn check_as<T>(
+        &mut self,
+        code: ErrorCode,
+        field: &str,
+        parsed: Result<T, Invalid>,
+    ) -> Result<T, AppError> {
+        if parsed.is_err() {
+            self.1 = Some(code);
+        }
+        self.check(field, parsed)
+    }
+
     pub fn push(&mut self, field: impl Into<String>, invalid: Invalid) {
         self.0.push(FieldError {
             field: field.into(),
@@ -291,10 +317,13 @@ impl Fields {
 
     pub fn finish(self) -> Result<(), AppError> {
         if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(AppError::validation(self.0))
+            return Ok(());
         }
+        let mut problem = AppError::validation(self.0);
+        if let (AppError::Client { code, .. }, Some(own)) = (&mut problem, self.1) {
+            *code = own;
+        }
+        Err(problem)
     }
 }
 

@@ -162,7 +162,7 @@ async fn not_found(req: actix_web::HttpRequest) -> HttpResponse {
     static ROUTES: std::sync::OnceLock<Vec<(actix_web::dev::ResourceDef, String)>> =
         std::sync::OnceLock::new();
     let routes = ROUTES.get_or_init(|| {
-        crate::http::openapi()
+        crate::http::openapi::document()
             .paths
             .paths
             .iter()

@@ -31,10 +31,6 @@ impl DebitAccount {
         })
     }
 
-    pub fn from_parts(branch_code: &str, account_number: &str) -> Result<DebitAccount, Invalid> {
-        Self::parse(&format!("{branch_code}-{account_number}"))
-    }
-
     pub fn branch_code(&self) -> &str {
         &self.branch_code
     }

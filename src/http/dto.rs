@@ -572,20 +572,14 @@ impl From<crate::service::tokens::IssuedToken> for IssuedTokenView {
 fn token_id(f: &mut Fields, field: &str, value: &str) -> Result<TokenId, AppError> {
     match TokenId::parse(value) {
         Ok(id) => Ok(id),
-        Err(TokenIdError::Mistyped) => {
-            let message = TokenIdError::Mistyped.to_string();
-            Err(AppError::Client {
-                code: crate::error::ErrorCode::TokenIdMistyped,
-                status: actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-                detail: message.clone(),
-                errors: vec![crate::error::FieldError {
-                    field: field.into(),
-                    code: "token_id_mistyped".into(),
-                    message,
-                }],
-                remaining_attempts: None,
-            })
-        }
+        Err(TokenIdError::Mistyped) => f.check_as(
+            crate::error::ErrorCode::TokenIdMistyped,
+            field,
+            Err(domain::Invalid::new(
+                "token_id_mistyped",
+                TokenIdError::Mistyped.to_string(),
+            )),
+        ),
         Err(e) => f.check(field, Err(domain::Invalid::new("format", e.to_string()))),
     }
 }
@@ -634,10 +628,6 @@ impl RegisterTokenRequest {
         let id = token_id(&mut f, "token_id", &self.token_id);
         let code = otp(&mut f, "otp", &self.otp);
         let approval = approval(&mut f, &self.approval_password);
-        let id = match id {
-            Err(e) if e.code() == crate::error::ErrorCode::TokenIdMistyped => return Err(e),
-            other => other,
-        };
         f.finish()?;
         Ok((id?, code?, approval?))
     }
@@ -733,10 +723,6 @@ impl ExchangeRequest {
         let current = otp(&mut f, "current_otp", &self.current_otp);
         let id = token_id(&mut f, "new_token_id", &self.new_token_id);
         let new = otp(&mut f, "new_otp", &self.new_otp);
-        let id = match id {
-            Err(e) if e.code() == crate::error::ErrorCode::TokenIdMistyped => return Err(e),
-            other => other,
-        };
         f.finish()?;
         Ok((current?, id?, new?))
     }

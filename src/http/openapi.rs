@@ -213,6 +213,13 @@ fn add_error_responses(op: &mut Operation) {
     }
 }
 
+/// The document, built once per process for the server's own use (`/openapi.json`, the
+/// 405 answers).
+pub fn document() -> &'static utoipa::openapi::OpenApi {
+    static DOC: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
+    DOC.get_or_init(openapi)
+}
+
 /// The OpenAPI document, built from the same registrations the server uses.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     use utoipa_actix_web::AppExt;

@@ -93,11 +93,10 @@ async fn ready(state: State) -> Result<web::Json<HealthView>, AppError> {
 )]
 #[get("/openapi.json")]
 async fn openapi_json() -> HttpResponse {
-    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let doc = DOC.get_or_init(|| super::openapi().to_json().unwrap_or_default());
+    let doc = serde_json::to_string(super::openapi::document()).unwrap_or_default();
     HttpResponse::Ok()
         .content_type("application/json")
-        .body(doc.as_str())
+        .body(doc)
 }
 
 // ---------------------------------------------------------------- sessions

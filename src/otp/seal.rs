@@ -10,8 +10,6 @@ use std::fmt;
 
 use aes_gcm::aead::{Aead, Payload};
 use aes_gcm::{Aes256Gcm, KeyInit, Nonce};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use rand::RngCore;
 use rand::rngs::OsRng;
 use secrecy::zeroize::Zeroize;
@@ -33,9 +31,6 @@ pub enum SealError {
     /// The sealed seed is truncated, tampered with, or belongs to another token.
     #[error("the sealed token seed is corrupt or belongs to another token")]
     Corrupt,
-    /// A master key is not valid base64 of exactly 32 bytes.
-    #[error("a master key must be 32 bytes, base64-encoded")]
-    BadKey,
     /// The operating system's random number generator failed.
     #[error("no random nonce could be drawn for sealing")]
     Random,
@@ -63,19 +58,6 @@ impl MasterKey {
             key: secret,
         }
     }
-
-    /// Decodes a key from standard base64 (with padding, surrounding whitespace ignored).
-    ///
-    /// # Errors
-    ///
-    /// [`SealError::BadKey`] unless the text decodes to exactly 32 bytes.
-    pub fn from_base64(id: impl Into<String>, b64: &str) -> Result<Self, SealError> {
-        let mut decoded = STANDARD.decode(b64.trim()).map_err(|_| SealError::BadKey)?;
-        let key = <[u8; KEY_LEN]>::try_from(decoded.as_slice()).map_err(|_| SealError::BadKey);
-        decoded.zeroize();
-        Ok(MasterKey::new(id, key?))
-    }
-
     /// The key's ID, stored with each sealed seed.
     pub fn id(&self) -> &str {
         &self.id
@@ -314,25 +296,6 @@ mod tests {
         let b = ring.seal("WFBS12345674", SEED).unwrap();
         assert_ne!(a.ciphertext[..NONCE_LEN], b.ciphertext[..NONCE_LEN]);
         assert_ne!(a.ciphertext, b.ciphertext);
-    }
-
-    #[test]
-    fn master_key_from_base64_needs_exactly_32_bytes() {
-        let b64 = STANDARD.encode([9_u8; KEY_LEN]);
-        let k = MasterKey::from_base64("k1", &format!(" {b64}\n")).unwrap();
-        assert_eq!(k.id(), "k1");
-        assert_eq!(k.key.expose_secret(), &[9_u8; KEY_LEN]);
-        for bad in [
-            STANDARD.encode([9_u8; 31]),
-            STANDARD.encode([9_u8; 33]),
-            String::from("not base64!"),
-            String::new(),
-        ] {
-            assert_eq!(
-                MasterKey::from_base64("k1", &bad).err(),
-                Some(SealError::BadKey)
-            );
-        }
     }
 
     #[test]

@@ -184,18 +184,15 @@ pub fn create(
     // Another company's account gets the same answer as a mistyped one: nothing about
     // other customers' accounts can be learnt here.
     if owned == 0 {
-        let mut e = AppError::new(
+        return Err(AppError::new(
             ErrorCode::DebitAccountUnknown,
             "the debit account is not one of your company's accounts",
-        );
-        if let AppError::Client { errors, .. } = &mut e {
-            errors.push(crate::error::FieldError {
-                field: "debit_account".into(),
-                code: "debit_account_unknown".into(),
-                message: "not one of your company's accounts".into(),
-            });
-        }
-        return Err(e);
+        )
+        .with_field(
+            "debit_account",
+            "debit_account_unknown",
+            "not one of your company's accounts",
+        ));
     }
 
     let now = svc.now_naive();
