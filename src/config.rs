@@ -576,6 +576,33 @@ mod tests {
     }
 
     #[test]
+    fn a_toml_file_sets_what_the_environment_does_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("webfb.toml");
+        fs::write(&file, "bind = \"0.0.0.0:9090\"\notp_window = 2\ncors_origins = [\"https://fb.bank.example\"]\n").unwrap();
+        let vars = |extra: &[(&str, &str)]| {
+            let mut v = env(&[
+                ("WEBFB_DATA_DIR", dir.path().to_str().unwrap()),
+                ("WEBFB_CONFIG", file.to_str().unwrap()),
+            ]);
+            v.extend(env(extra));
+            v
+        };
+        let s = Settings::load(vars(&[])).unwrap();
+        assert_eq!((s.bind.as_str(), s.policy.otp_window), ("0.0.0.0:9090", 2));
+        assert_eq!(s.cors_origins, ["https://fb.bank.example"]);
+        let s = Settings::load(vars(&[("WEBFB_BIND", "127.0.0.1:7070")])).unwrap();
+        assert_eq!(s.bind, "127.0.0.1:7070", "the environment wins");
+        fs::write(&file, "no_such_setting = 1\n").unwrap();
+        assert!(
+            Settings::load(vars(&[]))
+                .unwrap_err()
+                .to_string()
+                .contains("no_such_setting")
+        );
+    }
+
+    #[test]
     fn a_bad_number_names_its_setting() {
         let dir = tempfile::tempdir().unwrap();
         let err = Settings::load(env(&[

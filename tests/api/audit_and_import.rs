@@ -148,3 +148,32 @@ engine_test! {
         problem(res, 404, "not_found").await;
     }
 }
+
+engine_test! {
+    async fn a_token_s_own_parameters_sha256_eight_digits_sixty_seconds_are_honoured(app: TestApp) {
+        let company = app.company("acme").await;
+        let file = PSKC
+            .replace("<ResponseFormat Length=\"6\"", "<Suite>HMAC-SHA256</Suite><ResponseFormat Length=\"8\"")
+            .replace("<PlainValue>30</PlainValue>", "<PlainValue>60</PlainValue>")
+            .replace("MTIzNDU2Nzg5MDEyMzQ1Njc4OTA=", "MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI=");
+        let path = format!("/api/v1/bank/tokens/import?company_id={}", company.id);
+        let res = app.client.post(app.url(&path)).bearer_auth(&company.operator_token).header("content-type", "application/pskc+xml").body(file).send().await.unwrap();
+        assert_eq!(res.status(), 201);
+
+        let seed = b"12345678901234567890123456789012";
+        let params = webfb::otp::totp::TotpParams::new(webfb::otp::totp::Algorithm::Sha256, 8, 60).unwrap();
+        let code = |offset: i64| {
+            let step = webfb::otp::totp::step_at(&params, webfb::clock::Clock::now(&*app.clock).timestamp()) + offset;
+            webfb::otp::totp::code_at_step(seed, &params, step)
+        };
+        let vendor = Token { token_id: "VSST12345678".into(), seed: seed.to_vec() };
+        app.set_mode(&company, "per_user").await;
+        // A default (SHA1, 6 digits, 30 s) code of the same seed is wrong for this token.
+        problem(app.register_admin_token(&company, &vendor, &vendor.code(&app, 0)).await, 422, "otp_invalid").await;
+        assert_eq!(code(0).len(), 8);
+        assert_eq!(app.register_admin_token(&company, &vendor, &code(0)).await.status(), 200);
+        app.advance(chrono::Duration::seconds(60));
+        let res = app.post("/api/v1/otp/stop", &json!({"otp": code(0), "approval_password": APPROVAL}), Some(&company.admin_token)).await;
+        assert_eq!(res.status(), 200);
+    }
+}
