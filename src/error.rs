@@ -1,31 +1,32 @@
-//! One error type for the whole service, mapped to RFC 9457 `application/problem+json`
-//! with a stable `code`. Internal failures are logged with their cause and answered with
-//! a generic 500 that reveals nothing.
+//! One error type for the whole service, with a stable `code` per problem and its HTTP
+//! status. `http::problem` turns it into RFC 9457 `application/problem+json`; internal
+//! failures are logged there with their cause and answered with a generic 500.
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
-use utoipa::ToSchema;
 
 use crate::domain::Invalid;
 
 macro_rules! error_codes {
-    ($($variant:ident = $text:literal, $status:ident, $title:literal;)+) => {
+    ($($variant:ident = $text:literal, $status:literal, $title:literal;)+) => {
         /// Every error code a client can receive. Stable: front-ends switch on these.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
         #[serde(rename_all = "snake_case")]
         pub enum ErrorCode { $($variant),+ }
 
         impl ErrorCode {
+            /// Every code, in the order they are declared.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),+];
+
             pub fn as_str(self) -> &'static str {
                 match self { $(ErrorCode::$variant => $text),+ }
             }
 
-            pub fn status(self) -> StatusCode {
-                match self { $(ErrorCode::$variant => StatusCode::$status),+ }
+            /// The HTTP status this code is answered with.
+            pub fn status(self) -> u16 {
+                match self { $(ErrorCode::$variant => $status),+ }
             }
 
-            fn title(self) -> &'static str {
+            pub fn title(self) -> &'static str {
                 match self { $(ErrorCode::$variant => $title),+ }
             }
         }
@@ -33,78 +34,55 @@ macro_rules! error_codes {
 }
 
 error_codes! {
-    ValidationFailed = "validation_failed", UNPROCESSABLE_ENTITY, "The request is not valid";
-    InvalidCredentials = "invalid_credentials", UNAUTHORIZED, "Login ID or password is incorrect";
-    AccountLocked = "account_locked", LOCKED, "The login is locked";
-    AccountDisabled = "account_disabled", FORBIDDEN, "The login is disabled";
-    Unauthenticated = "unauthenticated", UNAUTHORIZED, "Sign-in required";
-    SessionExpired = "session_expired", UNAUTHORIZED, "The session has ended";
-    Forbidden = "forbidden", FORBIDDEN, "Not allowed";
-    NotFound = "not_found", NOT_FOUND, "Not found";
-    MethodNotAllowed = "method_not_allowed", METHOD_NOT_ALLOWED, "Method not allowed";
-    PayloadTooLarge = "payload_too_large", PAYLOAD_TOO_LARGE, "The request body is too large";
-    LoginIdTaken = "login_id_taken", CONFLICT, "The login ID is already in use";
-    AccountAlreadyRegistered = "account_already_registered", CONFLICT, "The account is already registered";
-    BankProcedureRequired = "bank_procedure_required", FORBIDDEN, "This change is a bank procedure";
-    OtpInvalid = "otp_invalid", UNPROCESSABLE_ENTITY, "The one-time code is not correct";
-    OtpReplayed = "otp_replayed", CONFLICT, "This code has already been used: wait for the next code";
-    TokenLocked = "token_locked", LOCKED, "The token is locked after too many wrong codes";
-    TokenNotRegistered = "token_not_registered", CONFLICT, "No token is registered";
-    TokenIdMistyped = "token_id_mistyped", UNPROCESSABLE_ENTITY, "The token ID looks mistyped";
-    TokenUnknown = "token_unknown", NOT_FOUND, "No such token for this company";
-    TokenExpired = "token_expired", UNPROCESSABLE_ENTITY, "The token was not registered in time";
-    TokenInUse = "token_in_use", CONFLICT, "The token already serves a person";
-    TokenAlreadyRegistered = "token_already_registered", CONFLICT, "This person already has a token";
-    ApprovalPasswordInvalid = "approval_password_invalid", UNPROCESSABLE_ENTITY, "The approval password is not correct";
-    ApprovalLocked = "approval_locked", LOCKED, "Approval is locked after too many wrong approval passwords";
-    ModeNotSet = "mode_not_set", CONFLICT, "Choose the token mode first";
-    OtpActive = "otp_active", CONFLICT, "One-time passwords are active";
-    OtpInactive = "otp_inactive", CONFLICT, "One-time passwords are not active";
-    AdminTokenRequired = "admin_token_required", CONFLICT, "Register the administrator's token first";
-    PerUserModeRequired = "per_user_mode_required", CONFLICT, "Only in per_user mode";
-    OtpRequired = "otp_required", UNPROCESSABLE_ENTITY, "Confirm with a one-time code";
-    TransferPasswordRequired = "transfer_password_required", UNPROCESSABLE_ENTITY, "Confirm with the transfer password";
-    TransferPasswordInvalid = "transfer_password_invalid", UNPROCESSABLE_ENTITY, "The transfer password is not correct";
-    TransferPasswordLocked = "transfer_password_locked", LOCKED, "The transfer password is locked";
-    TransferExpired = "transfer_expired", CONFLICT, "The transfer expired";
-    TransferNotPending = "transfer_not_pending", CONFLICT, "The transfer is not waiting for confirmation";
-    DebitAccountUnknown = "debit_account_unknown", UNPROCESSABLE_ENTITY, "Unknown debit account";
-    IdempotencyKeyReused = "idempotency_key_reused", UNPROCESSABLE_ENTITY, "The Idempotency-Key was used for another request";
-    InternalError = "internal_error", INTERNAL_SERVER_ERROR, "Internal error";
-    ServiceUnavailable = "service_unavailable", SERVICE_UNAVAILABLE, "Service unavailable";
+    ValidationFailed = "validation_failed", 422, "The request is not valid";
+    InvalidCredentials = "invalid_credentials", 401, "Login ID or password is incorrect";
+    AccountLocked = "account_locked", 423, "The login is locked";
+    AccountDisabled = "account_disabled", 403, "The login is disabled";
+    Unauthenticated = "unauthenticated", 401, "Sign-in required";
+    SessionExpired = "session_expired", 401, "The session has ended";
+    Forbidden = "forbidden", 403, "Not allowed";
+    NotFound = "not_found", 404, "Not found";
+    MethodNotAllowed = "method_not_allowed", 405, "Method not allowed";
+    PayloadTooLarge = "payload_too_large", 413, "The request body is too large";
+    LoginIdTaken = "login_id_taken", 409, "The login ID is already in use";
+    AccountAlreadyRegistered = "account_already_registered", 409, "The account is already registered";
+    BankProcedureRequired = "bank_procedure_required", 403, "This change is a bank procedure";
+    OtpInvalid = "otp_invalid", 422, "The one-time code is not correct";
+    OtpReplayed = "otp_replayed", 409, "This code has already been used: wait for the next code";
+    TokenLocked = "token_locked", 423, "The token is locked after too many wrong codes";
+    TokenNotRegistered = "token_not_registered", 409, "No token is registered";
+    TokenIdMistyped = "token_id_mistyped", 422, "The token ID looks mistyped";
+    TokenUnknown = "token_unknown", 404, "No such token for this company";
+    TokenExpired = "token_expired", 422, "The token was not registered in time";
+    TokenInUse = "token_in_use", 409, "The token already serves a person";
+    TokenAlreadyRegistered = "token_already_registered", 409, "This person already has a token";
+    ApprovalPasswordInvalid = "approval_password_invalid", 422, "The approval password is not correct";
+    ApprovalLocked = "approval_locked", 423, "Approval is locked after too many wrong approval passwords";
+    ModeNotSet = "mode_not_set", 409, "Choose the token mode first";
+    OtpActive = "otp_active", 409, "One-time passwords are active";
+    OtpInactive = "otp_inactive", 409, "One-time passwords are not active";
+    AdminTokenRequired = "admin_token_required", 409, "Register the administrator's token first";
+    PerUserModeRequired = "per_user_mode_required", 409, "Only in per_user mode";
+    OtpRequired = "otp_required", 422, "Confirm with a one-time code";
+    TransferPasswordRequired = "transfer_password_required", 422, "Confirm with the transfer password";
+    TransferPasswordInvalid = "transfer_password_invalid", 422, "The transfer password is not correct";
+    TransferPasswordLocked = "transfer_password_locked", 423, "The transfer password is locked";
+    TransferExpired = "transfer_expired", 409, "The transfer expired";
+    TransferNotPending = "transfer_not_pending", 409, "The transfer is not waiting for confirmation";
+    DebitAccountUnknown = "debit_account_unknown", 422, "Unknown debit account";
+    IdempotencyKeyReused = "idempotency_key_reused", 422, "The Idempotency-Key was used for another request";
+    InternalError = "internal_error", 500, "Internal error";
+    ServiceUnavailable = "service_unavailable", 503, "Service unavailable";
 }
 
-/// One failing field of a request.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+/// One failing field of a request (its schema is in `http::problem`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FieldError {
     /// JSON path of the field, e.g. `admin.login_id` or `accounts[1]`.
-    #[schema(example = "login_id")]
     pub field: String,
     /// Machine-readable reason, e.g. `required`, `too_long`, `format`.
-    #[schema(example = "too_long")]
     pub code: String,
-    #[schema(example = "must be at most 32 characters")]
     pub message: String,
-}
-
-/// RFC 9457 problem details.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Problem {
-    /// A URI naming the problem type.
-    #[schema(example = "urn:webfb:problem:validation_failed")]
-    #[serde(rename = "type")]
-    pub type_: String,
-    pub title: String,
-    #[schema(example = 422)]
-    pub status: u16,
-    pub detail: String,
-    pub code: ErrorCode,
-    /// The failing fields (`validation_failed` only).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<FieldError>,
-    /// Wrong attempts left before a lock (OTP and password failures).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub remaining_attempts: Option<i32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -112,7 +90,7 @@ pub enum AppError {
     #[error("{code:?}: {detail}")]
     Client {
         code: ErrorCode,
-        status: StatusCode,
+        status: u16,
         detail: String,
         errors: Vec<FieldError>,
         remaining_attempts: Option<i32>,
@@ -140,7 +118,7 @@ impl AppError {
         };
         AppError::Client {
             code: ErrorCode::ValidationFailed,
-            status: StatusCode::UNPROCESSABLE_ENTITY,
+            status: 422,
             detail,
             errors,
             remaining_attempts: None,
@@ -152,7 +130,7 @@ impl AppError {
         let message = message.into();
         AppError::Client {
             code: ErrorCode::ValidationFailed,
-            status: StatusCode::BAD_REQUEST,
+            status: 400,
             detail: message.clone(),
             errors: vec![FieldError {
                 field: field.into(),
@@ -208,31 +186,19 @@ impl AppError {
         }
     }
 
-    pub fn to_problem(&self) -> Problem {
-        let (code, detail, errors, remaining_attempts) = match self {
-            AppError::Client {
-                code,
-                detail,
-                errors,
-                remaining_attempts,
-                ..
-            } => (*code, detail.clone(), errors.clone(), *remaining_attempts),
-            AppError::Internal(_) => (
-                ErrorCode::InternalError,
-                "the request could not be completed".into(),
-                vec![],
-                None,
-            ),
-        };
-        let status = self.status_code();
-        Problem {
-            type_: format!("urn:webfb:problem:{}", code.as_str()),
-            title: code.title().to_owned(),
-            status: status.as_u16(),
-            detail,
-            code,
-            errors,
-            remaining_attempts,
+    /// What a person is told: the detail of a client problem, or a generic sentence.
+    pub fn detail(&self) -> &str {
+        match self {
+            AppError::Client { detail, .. } => detail,
+            AppError::Internal(_) => "the request could not be completed",
+        }
+    }
+
+    /// The HTTP status of the answer.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::Client { status, .. } => *status,
+            AppError::Internal(_) => 500,
         }
     }
 }
@@ -252,24 +218,6 @@ impl From<crate::db::DbError> for AppError {
             ),
             other => AppError::Internal(other.to_string()),
         }
-    }
-}
-
-impl ResponseError for AppError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            AppError::Client { status, .. } => *status,
-            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        if let AppError::Internal(cause) = self {
-            tracing::error!(%cause, "request failed");
-        }
-        HttpResponse::build(self.status_code())
-            .content_type("application/problem+json")
-            .json(self.to_problem())
     }
 }
 
@@ -332,18 +280,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_internal_error_reveals_nothing() {
-        let p = AppError::Internal("connection refused at 10.0.0.5".into()).to_problem();
-        assert_eq!(p.status, 500);
-        assert!(!p.detail.contains("10.0.0.5"));
+    fn an_internal_error_is_a_500() {
+        let e = AppError::Internal("connection refused at 10.0.0.5".into());
+        assert_eq!(e.status(), 500);
+        assert_eq!(e.code(), ErrorCode::InternalError);
     }
 
     #[test]
     fn codes_are_snake_case_on_the_wire() {
         assert_eq!(ErrorCode::LoginIdTaken.as_str(), "login_id_taken");
-        let p = AppError::new(ErrorCode::AccountLocked, "x").to_problem();
-        assert_eq!(p.type_, "urn:webfb:problem:account_locked");
-        assert_eq!(p.status, 423);
+        assert_eq!(AppError::new(ErrorCode::AccountLocked, "x").status(), 423);
     }
 
     #[test]

@@ -110,7 +110,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("password refused: {}", e.message))?;
             let (mut conn, services) = open()?;
             let operator = bank::create_operator(&mut conn, &services, &login_id, &name, &password)
-                .map_err(|e| anyhow::anyhow!("{}", e.to_problem().detail))?;
+                .map_err(|e| anyhow::anyhow!("{}", e.detail()))?;
             eprintln!("webfb: bank operator {} created", operator.login_id);
             Ok(())
         }

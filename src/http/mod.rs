@@ -1,23 +1,80 @@
-//! The HTTP edge: extract, call one use case on the blocking pool, map the result.
+//! The HTTP edge, one file per business area: extract, call one use case on the blocking
+//! pool, map the result. Wire types live beside their handlers.
 
-pub mod dto;
+mod audit;
+mod bank;
 pub mod extract;
 pub mod json;
 pub mod metrics;
 pub mod openapi;
-mod routes;
+mod ops;
+mod otp;
+mod people;
+pub mod problem;
+mod sessions;
+mod transfers;
+mod wire;
 
 use actix_web::web;
+use utoipa_actix_web::scope;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::db::{DbConn, DbError, DbPool};
 use crate::error::AppError;
 use crate::service::Services;
 
-pub use routes::configure;
+pub use openapi::{ApiDoc, openapi};
 
 pub struct AppState {
     pub pool: DbPool,
     pub services: Services,
+}
+
+type State = web::Data<AppState>;
+
+/// Every endpoint, registered through utoipa-actix-web so the document and the router
+/// are one list.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(ops::health)
+        .service(ops::ready)
+        .service(ops::openapi_json)
+        .service(ops::metrics)
+        .service(
+            scope("/api/v1")
+                .service(sessions::login)
+                .service(sessions::logout)
+                .service(people::get_me)
+                .service(people::list_users)
+                .service(people::create_user)
+                .service(people::update_user)
+                .service(people::unlock_user)
+                .service(sessions::bank_login)
+                .service(sessions::bank_logout)
+                .service(bank::create_company)
+                .service(bank::list_companies)
+                .service(bank::get_company)
+                .service(bank::unlock_admin)
+                .service(otp::issue_soft_token)
+                .service(otp::get_otp_settings)
+                .service(otp::set_otp_mode)
+                .service(otp::register_admin_token)
+                .service(otp::register_user_token)
+                .service(otp::unregister_tokens)
+                .service(otp::unlock_user_token)
+                .service(otp::stop_otp)
+                .service(otp::exchange_token)
+                .service(bank::reset_admin_token)
+                .service(bank::unlock_admin_token)
+                .service(bank::unlock_approval)
+                .service(transfers::create_transfer)
+                .service(transfers::list_transfers)
+                .service(transfers::get_transfer)
+                .service(transfers::confirm_transfer)
+                .service(transfers::cancel_transfer)
+                .service(audit::list_audit_events)
+                .service(audit::list_bank_audit_events)
+                .service(bank::import_tokens),
+        );
 }
 
 /// Runs database and argon2 work on actix's blocking pool, never on an async worker.
@@ -34,5 +91,3 @@ where
     .await
     .map_err(|e| AppError::Internal(format!("blocking task: {e}")))?
 }
-
-pub use openapi::{ApiDoc, openapi};

@@ -20,7 +20,7 @@ use crate::error::ErrorCode::{self, *};
         license(name = "Proprietary")
     ),
     modifiers(&BearerAuth),
-    components(schemas(crate::error::Problem, crate::error::FieldError, crate::error::ErrorCode)),
+    components(schemas(super::problem::Problem, crate::error::FieldError, crate::error::ErrorCode)),
     tags(
         (name = "auth", description = "Sign-in and sign-out"),
         (name = "me", description = "The signed-in person"),
@@ -167,7 +167,7 @@ fn common_codes(op: &Operation) -> Vec<ErrorCode> {
 fn statuses(code: ErrorCode) -> Vec<u16> {
     match code {
         ValidationFailed => vec![400, 422],
-        other => vec![other.status().as_u16()],
+        other => vec![other.status()],
     }
 }
 

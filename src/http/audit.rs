@@ -1,0 +1,150 @@
+//! Reading the audit log: the administrator's company, or the whole bank.
+
+use actix_web::{get, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain;
+use crate::error::{AppError, Fields};
+use crate::service::audit;
+
+use super::extract::{BankOperator, SignedIn};
+use super::wire::*;
+use super::{State, blocking};
+
+/// One security event, as written in the same transaction as the action.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEventView {
+    /// Increasing: pass the last one seen as `after`.
+    pub id: i64,
+    pub occurred_at: DateTime<Utc>,
+    pub company_id: Option<String>,
+    /// `person`, `operator`, `anonymous` (a failed sign-in) or `system`.
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    /// What happened, e.g. `login`, `token_registered`, `otp_replayed`, `transfer_confirmed`.
+    pub action: String,
+    pub target_kind: Option<String>,
+    pub target_id: Option<String>,
+    /// `success`, `failure` or `denied`.
+    pub outcome: String,
+    /// Marked for a security officer's attention (a replayed code, a tampered seed).
+    pub flagged: bool,
+    pub client_addr: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub detail: Option<serde_json::Value>,
+}
+
+impl From<crate::db::models::AuditEventRow> for AuditEventView {
+    fn from(r: crate::db::models::AuditEventRow) -> Self {
+        AuditEventView {
+            id: r.id,
+            occurred_at: utc(r.occurred_at),
+            company_id: r.company_id,
+            actor_kind: r.actor_kind,
+            actor_id: r.actor_id,
+            action: r.action,
+            target_kind: r.target_kind,
+            target_id: r.target_id,
+            outcome: r.outcome,
+            flagged: r.flagged,
+            client_addr: r.client_addr,
+            detail: r.detail.and_then(|d| serde_json::from_str(&d).ok()),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditList {
+    pub items: Vec<AuditEventView>,
+    /// Pass as `after` for the next page; null on the last page.
+    pub next_cursor: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Only events of this company (bank operators only; the administrator always sees
+    /// their own company's).
+    pub company_id: Option<String>,
+    /// Events after this id.
+    #[param(minimum = 0)]
+    pub after: Option<i64>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+}
+
+impl AuditQuery {
+    pub fn page(&self) -> Result<(Option<i64>, i64), AppError> {
+        let limit = self.limit.unwrap_or(50);
+        let mut f = Fields::default();
+        if !(1..=200).contains(&limit) {
+            f.push(
+                "limit",
+                domain::Invalid::new("out_of_range", "must be 1 to 200"),
+            );
+        }
+        if self.after.is_some_and(|a| a < 0) {
+            f.push(
+                "after",
+                domain::Invalid::new("out_of_range", "must not be negative"),
+            );
+        }
+        f.finish()?;
+        Ok((self.after, limit))
+    }
+}
+
+/// The company's audit log, oldest first (administrator only).
+#[utoipa::path(
+    operation_id = "listAuditEvents",
+    tag = "me",
+    security(("bearer" = [])),
+    params(AuditQuery),
+    responses((status = 200, body = AuditList))
+)]
+#[get("/audit-events")]
+pub(super) async fn list_audit_events(
+    state: State,
+    who: SignedIn,
+    query: web::Query<AuditQuery>,
+) -> Result<web::Json<AuditList>, AppError> {
+    let (after, limit) = query.page()?;
+    let company = query.company_id.clone();
+    let (rows, next_cursor) = blocking(&state, move |conn, _| {
+        audit::company_log(conn, &who.0, company.as_deref(), after, limit)
+    })
+    .await?;
+    Ok(web::Json(AuditList {
+        items: rows.into_iter().map(Into::into).collect(),
+        next_cursor,
+    }))
+}
+
+/// The bank's audit log, oldest first, optionally of one company.
+#[utoipa::path(
+    operation_id = "listBankAuditEvents",
+    tag = "bank",
+    security(("bearer" = [])),
+    params(AuditQuery),
+    responses((status = 200, body = AuditList))
+)]
+#[get("/bank/audit-events")]
+pub(super) async fn list_bank_audit_events(
+    state: State,
+    _who: BankOperator,
+    query: web::Query<AuditQuery>,
+) -> Result<web::Json<AuditList>, AppError> {
+    let (after, limit) = query.page()?;
+    let company = query.company_id.clone();
+    let (rows, next_cursor) = blocking(&state, move |conn, _| {
+        audit::list(conn, company.as_deref(), after, limit)
+    })
+    .await?;
+    Ok(web::Json(AuditList {
+        items: rows.into_iter().map(Into::into).collect(),
+        next_cursor,
+    }))
+}

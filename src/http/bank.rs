@@ -1,0 +1,412 @@
+//! The bank's back office: companies, their administrators, bank procedures, token import.
+
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::db::models::AccountRow;
+use crate::domain::{
+    self, CompanyName, DebitAccount, LoginId, NewPassword, PersonName, TransferLimit,
+};
+use crate::error::{AppError, Fields};
+use crate::service::bank::{self, CompanyView, NewAdmin, NewCompany};
+use crate::service::{otp_admin, tokens};
+
+use super::extract::BankOperator;
+use super::json::Json;
+use super::otp::TokenView;
+use super::people::CompanySummary;
+use super::wire::*;
+use super::{State, blocking};
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewAdminRequest {
+    #[schema(
+        example = "yamada.admin",
+        min_length = 4,
+        max_length = 32,
+        pattern = r"^[A-Za-z0-9][A-Za-z0-9._@-]{3,31}$"
+    )]
+    pub login_id: String,
+    #[schema(example = "山田 太郎", min_length = 1, max_length = 64)]
+    pub name: String,
+    #[schema(min_length = 10, max_length = 128, format = Password)]
+    pub password: String,
+    /// Approval password (承認用パスワード): approves token administration.
+    #[schema(min_length = 10, max_length = 128, format = Password)]
+    pub approval_password: String,
+    #[schema(min_length = 10, max_length = 128, format = Password)]
+    pub transfer_password: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateCompanyRequest {
+    #[schema(example = "山田商事株式会社", min_length = 1, max_length = 100)]
+    pub name: String,
+    /// Most one one-off transfer may move, in yen.
+    #[schema(example = 5000000, minimum = 1, maximum = 1_000_000_000_000_i64)]
+    pub transfer_limit: i64,
+    /// Debit accounts: branch code, hyphen, account number.
+    #[schema(example = json!(["001-1234567"]), min_items = 1, max_items = 50)]
+    pub accounts: Vec<String>,
+    pub admin: NewAdminRequest,
+}
+
+impl CreateCompanyRequest {
+    pub fn into_domain(self) -> Result<NewCompany, AppError> {
+        let mut f = Fields::default();
+        let name = f.check("name", CompanyName::parse(&self.name));
+        let transfer_limit = f.check("transfer_limit", TransferLimit::new(self.transfer_limit));
+        let mut accounts = Vec::with_capacity(self.accounts.len());
+        if self.accounts.is_empty() {
+            f.push(
+                "accounts",
+                domain::Invalid::new("required", "at least one debit account is required"),
+            );
+        }
+        if self.accounts.len() > 50 {
+            f.push(
+                "accounts",
+                domain::Invalid::new("too_many", "at most 50 debit accounts"),
+            );
+        }
+        for (i, raw) in self.accounts.iter().enumerate() {
+            if let Ok(account) = f.check(&format!("accounts[{i}]"), DebitAccount::parse(raw)) {
+                if accounts.contains(&account) {
+                    f.push(
+                        format!("accounts[{i}]"),
+                        domain::Invalid::new("duplicate", "this account is listed twice"),
+                    );
+                }
+                accounts.push(account);
+            }
+        }
+        let a = &self.admin;
+        let login_id = f.check("admin.login_id", LoginId::parse(&a.login_id));
+        let id = login_id.as_ref().ok();
+        let admin_name = f.check("admin.name", PersonName::parse(&a.name));
+        let password = f.check("admin.password", NewPassword::parse(&a.password, id));
+        let approval_password = f.check(
+            "admin.approval_password",
+            NewPassword::parse(&a.approval_password, id),
+        );
+        let transfer_password = f.check(
+            "admin.transfer_password",
+            NewPassword::parse(&a.transfer_password, id),
+        );
+        if approval_password.is_ok() && a.approval_password == a.password {
+            f.push(
+                "admin.approval_password",
+                domain::Invalid::new("same_as_password", "must differ from the login password"),
+            );
+        }
+        if transfer_password.is_ok() && a.transfer_password == a.password {
+            f.push(
+                "admin.transfer_password",
+                domain::Invalid::new("same_as_password", "must differ from the login password"),
+            );
+        }
+        f.finish()?;
+        Ok(NewCompany {
+            name: name?,
+            transfer_limit: transfer_limit?,
+            accounts,
+            admin: NewAdmin {
+                login_id: login_id?,
+                name: admin_name?,
+                password: password?,
+                approval_password: approval_password?,
+                transfer_password: transfer_password?,
+            },
+        })
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminView {
+    #[schema(format = Uuid)]
+    pub id: String,
+    pub login_id: String,
+    pub name: String,
+    pub login_locked: bool,
+    /// The approval function is locked after too many wrong approval passwords.
+    pub approval_locked: bool,
+    /// The administrator's token (per_user) or the shared token (shared).
+    pub token: Option<TokenView>,
+}
+
+/// A company as the bank sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CompanyDetail {
+    #[schema(format = Uuid)]
+    pub id: String,
+    pub name: String,
+    #[schema(example = 5000000)]
+    pub transfer_limit: i64,
+    #[schema(example = json!(["001-1234567"]))]
+    pub accounts: Vec<String>,
+    pub otp_mode: Option<TokenMode>,
+    pub otp_status: OtpStatus,
+    pub otp_activated_at: Option<DateTime<Utc>>,
+    pub admin: AdminView,
+    pub created_at: DateTime<Utc>,
+}
+
+impl TryFrom<CompanyView> for CompanyDetail {
+    type Error = AppError;
+    fn try_from(v: CompanyView) -> Result<Self, AppError> {
+        let summary = CompanySummary::from(&v.company);
+        Ok(CompanyDetail {
+            id: summary.id,
+            name: summary.name,
+            transfer_limit: v.company.transfer_limit,
+            accounts: v.accounts.iter().map(account_text).collect(),
+            otp_mode: summary.otp_mode,
+            otp_status: summary.otp_status,
+            otp_activated_at: v.company.otp_activated_at.map(utc),
+            admin: AdminView {
+                id: v.admin.id,
+                login_id: v.admin.login_id,
+                name: v.admin.name,
+                login_locked: v.admin.login_locked_at.is_some(),
+                approval_locked: v.admin.approval_locked_at.is_some(),
+                token: v.admin_token.as_ref().map(TokenView::from),
+            },
+            created_at: utc(v.company.created_at),
+        })
+    }
+}
+
+fn account_text(a: &AccountRow) -> String {
+    format!("{}-{}", a.branch_code, a.account_number)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CompanyList {
+    pub items: Vec<CompanyDetail>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct BankResetRequest {
+    /// Why the token is reset (e.g. the administrator's phone was lost), for the audit log.
+    #[schema(
+        example = "administrator's phone lost; identity checked at the branch",
+        min_length = 1,
+        max_length = 200
+    )]
+    pub reason: String,
+}
+
+impl BankResetRequest {
+    pub fn into_domain(self) -> Result<String, AppError> {
+        let mut f = Fields::default();
+        let reason = f.check("reason", domain::text_field(&self.reason, 200));
+        f.finish()?;
+        reason
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportResult {
+    pub imported: usize,
+    #[schema(example = json!(["VSST12345678"]))]
+    pub token_ids: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImportQuery {
+    /// Reserve the imported tokens for this company (recommended): no other company can
+    /// register them, or spend their wrong-code tries.
+    pub company_id: Option<String>,
+}
+
+/// Opens a company contract with its administrator and debit accounts.
+#[utoipa::path(
+    operation_id = "createCompany",
+    tag = "bank",
+    security(("bearer" = [])),
+    request_body = CreateCompanyRequest,
+    responses((status = 201, body = CompanyDetail))
+)]
+#[post("/bank/companies")]
+pub(super) async fn create_company(
+    state: State,
+    who: BankOperator,
+    body: Json<CreateCompanyRequest>,
+) -> Result<HttpResponse, AppError> {
+    let new = body.into_inner()?.into_domain()?;
+    let view = blocking(&state, move |conn, svc| {
+        bank::create_company(conn, svc, &who.0, new)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(CompanyDetail::try_from(view)?))
+}
+
+/// Every company of the bank.
+#[utoipa::path(operation_id = "listCompanies", tag = "bank", security(("bearer" = [])), responses((status = 200, body = CompanyList)))]
+#[get("/bank/companies")]
+pub(super) async fn list_companies(
+    state: State,
+    _who: BankOperator,
+) -> Result<web::Json<CompanyList>, AppError> {
+    let views = blocking(&state, |conn, _| bank::list_companies(conn)).await?;
+    let items = views
+        .into_iter()
+        .map(CompanyDetail::try_from)
+        .collect::<Result<_, _>>()?;
+    Ok(web::Json(CompanyList { items }))
+}
+
+/// One company with its OTP state.
+#[utoipa::path(
+    operation_id = "getCompany",
+    tag = "bank",
+    security(("bearer" = [])),
+    params(("company_id" = String, Path, description = "The company's id")),
+    responses((status = 200, body = CompanyDetail))
+)]
+#[get("/bank/companies/{company_id}")]
+pub(super) async fn get_company(
+    state: State,
+    _who: BankOperator,
+    path: web::Path<String>,
+) -> Result<web::Json<CompanyDetail>, AppError> {
+    let id = path.into_inner();
+    let view = blocking(&state, move |conn, _| bank::get_company(conn, &id)).await?;
+    Ok(web::Json(view.try_into()?))
+}
+
+/// Frees the administrator's login and transfer password, locked by wrong entries.
+#[utoipa::path(
+    operation_id = "unlockCompanyAdmin",
+    tag = "bank",
+    security(("bearer" = [])),
+    params(("company_id" = String, Path, description = "The company's id")),
+    responses((status = 200, body = CompanyDetail))
+)]
+#[post("/bank/companies/{company_id}/admin/unlock")]
+pub(super) async fn unlock_admin(
+    state: State,
+    who: BankOperator,
+    path: web::Path<String>,
+) -> Result<web::Json<CompanyDetail>, AppError> {
+    let id = path.into_inner();
+    let view = blocking(&state, move |conn, svc| {
+        bank::unlock_admin(conn, svc, &who.0, &id)
+    })
+    .await?;
+    Ok(web::Json(view.try_into()?))
+}
+
+/// Bank procedure: removes the administrator's (or the shared) token. The company stays
+/// active; the administrator registers a new token.
+#[utoipa::path(
+    operation_id = "resetAdminToken",
+    tag = "bank",
+    security(("bearer" = [])),
+    params(("company_id" = String, Path, description = "The company's id")),
+    request_body = BankResetRequest,
+    responses((status = 200, body = CompanyDetail))
+)]
+#[post("/bank/companies/{company_id}/admin-token/reset")]
+pub(super) async fn reset_admin_token(
+    state: State,
+    who: BankOperator,
+    path: web::Path<String>,
+    body: Json<BankResetRequest>,
+) -> Result<web::Json<CompanyDetail>, AppError> {
+    let reason = body.into_inner()?.into_domain()?;
+    let id = path.into_inner();
+    let view = blocking(&state, move |conn, svc| {
+        otp_admin::bank_reset_admin_token(conn, svc, &who.0, &id, &reason)
+    })
+    .await?;
+    Ok(web::Json(view.try_into()?))
+}
+
+/// Bank procedure: frees the administrator's (or the shared) token locked by wrong codes.
+#[utoipa::path(
+    operation_id = "unlockAdminToken",
+    tag = "bank",
+    security(("bearer" = [])),
+    params(("company_id" = String, Path, description = "The company's id")),
+    responses((status = 200, body = CompanyDetail))
+)]
+#[post("/bank/companies/{company_id}/admin-token/unlock")]
+pub(super) async fn unlock_admin_token(
+    state: State,
+    who: BankOperator,
+    path: web::Path<String>,
+) -> Result<web::Json<CompanyDetail>, AppError> {
+    let id = path.into_inner();
+    let view = blocking(&state, move |conn, svc| {
+        otp_admin::bank_unlock_admin_token(conn, svc, &who.0, &id)
+    })
+    .await?;
+    Ok(web::Json(view.try_into()?))
+}
+
+/// Bank procedure: frees the administrator's approval password locked by wrong entries.
+#[utoipa::path(
+    operation_id = "unlockApproval",
+    tag = "bank",
+    security(("bearer" = [])),
+    params(("company_id" = String, Path, description = "The company's id")),
+    responses((status = 200, body = CompanyDetail))
+)]
+#[post("/bank/companies/{company_id}/approval/unlock")]
+pub(super) async fn unlock_approval(
+    state: State,
+    who: BankOperator,
+    path: web::Path<String>,
+) -> Result<web::Json<CompanyDetail>, AppError> {
+    let id = path.into_inner();
+    let view = blocking(&state, move |conn, svc| {
+        otp_admin::bank_unlock_approval(conn, svc, &who.0, &id)
+    })
+    .await?;
+    Ok(web::Json(view.try_into()?))
+}
+
+/// Imports vendor software tokens from an RFC 6030 (PSKC) file with plain-value TOTP
+/// seeds, all or none. They keep their serials and await registration: by the company
+/// named in `company_id`, or else by the company that registers one first.
+#[utoipa::path(
+    operation_id = "importTokens",
+    tag = "bank",
+    security(("bearer" = [])),
+    params(ImportQuery),
+    request_body(content = String, content_type = "application/pskc+xml", description = "A PSKC KeyContainer"),
+    responses((status = 201, body = ImportResult))
+)]
+#[post("/bank/tokens/import")]
+pub(super) async fn import_tokens(
+    state: State,
+    who: BankOperator,
+    req: HttpRequest,
+    query: web::Query<ImportQuery>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let xml_type = matches!(req.mime_type(), Ok(Some(m)) if m.subtype() == "xml" || m.suffix().is_some_and(|s| s == "xml"));
+    if !xml_type {
+        return Err(AppError::malformed(
+            "Content-Type",
+            "unsupported_media_type",
+            "send the file as application/pskc+xml",
+        ));
+    }
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| AppError::malformed("body", "encoding", "the file must be UTF-8"))?;
+    let keys = crate::otp::pskc::parse(text)
+        .map_err(|e| AppError::malformed("body", "pskc", e.to_string()))?;
+    let ids = blocking(&state, move |conn, svc| {
+        tokens::import(conn, svc, &who.0, keys, query.company_id.as_deref())
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(ImportResult {
+        imported: ids.len(),
+        token_ids: ids.iter().map(|id| id.as_str().to_owned()).collect(),
+    }))
+}

@@ -1,0 +1,512 @@
+//! Software tokens and OTP management (ワンタイムパスワード認証情報管理).
+
+use actix_web::{HttpResponse, get, post, put, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::db::models::SoftTokenRow;
+use crate::domain::otp_code::OtpCode;
+use crate::domain::token_id::{TokenId, TokenIdError};
+use crate::domain::{self, PasswordAttempt};
+use crate::error::{AppError, Fields};
+use crate::service::{otp_admin, tokens};
+
+use super::extract::SignedIn;
+use super::json::Json;
+use super::people::{CompanySummary, UserView, confirmation};
+use super::wire::*;
+use super::{State, blocking};
+
+/// A token as shown after issuance: never its full ID nor its secret.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenView {
+    #[schema(example = "WFBS****5674")]
+    pub token_id_masked: String,
+    pub status: TokenStatus,
+    pub registered_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenStatus {
+    Active,
+    Locked,
+}
+
+impl From<&SoftTokenRow> for TokenView {
+    fn from(t: &SoftTokenRow) -> Self {
+        let masked = domain::token_id::TokenId::parse(&t.token_id)
+            .map(|id| id.masked())
+            .unwrap_or_else(|_| "****".to_owned());
+        TokenView {
+            token_id_masked: masked,
+            status: if t.locked_at.is_some() {
+                TokenStatus::Locked
+            } else {
+                TokenStatus::Active
+            },
+            registered_at: t.registered_at.map(utc),
+        }
+    }
+}
+
+/// A new software token. Add `otpauth_uri` (or scan the QR code) in any RFC 6238
+/// authenticator app; the secret is never shown again.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IssuedTokenView {
+    #[schema(example = "WFBS12345674", pattern = r"^[A-Z]{4}[0-9]{8}$")]
+    pub token_id: String,
+    #[schema(
+        example = "otpauth://totp/webfb:WFBS12345674?secret=JBSWY3DPEHPK3PXP&issuer=webfb&algorithm=SHA1&digits=6&period=30"
+    )]
+    pub otpauth_uri: String,
+    /// PNG image of the QR code of `otpauth_uri`, base64.
+    pub qr_png_base64: String,
+    /// Register the token before this time, or it can no longer be registered.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl From<crate::service::tokens::IssuedToken> for IssuedTokenView {
+    fn from(t: crate::service::tokens::IssuedToken) -> Self {
+        IssuedTokenView {
+            token_id: t.token_id.as_str().to_owned(),
+            otpauth_uri: t.otpauth_uri,
+            qr_png_base64: t.qr_png_base64,
+            expires_at: t.expires_at,
+        }
+    }
+}
+
+fn token_id(f: &mut Fields, field: &str, value: &str) -> Result<TokenId, AppError> {
+    match TokenId::parse(value) {
+        Ok(id) => Ok(id),
+        Err(TokenIdError::Mistyped) => f.check_as(
+            crate::error::ErrorCode::TokenIdMistyped,
+            field,
+            Err(domain::Invalid::new(
+                "token_id_mistyped",
+                TokenIdError::Mistyped.to_string(),
+            )),
+        ),
+        Err(e) => f.check(field, Err(domain::Invalid::new("format", e.to_string()))),
+    }
+}
+
+pub(super) fn otp(f: &mut Fields, field: &str, value: &str) -> Result<OtpCode, AppError> {
+    f.check(
+        field,
+        OtpCode::parse(value).map_err(|e| domain::Invalid::new("format", e.to_string())),
+    )
+}
+
+fn approval(f: &mut Fields, value: &str) -> Result<PasswordAttempt, AppError> {
+    f.check("approval_password", PasswordAttempt::parse(value))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct SetModeRequest {
+    pub mode: TokenMode,
+    #[schema(min_length = 1, max_length = 128, format = Password)]
+    pub approval_password: String,
+}
+
+impl SetModeRequest {
+    pub fn into_domain(self) -> Result<(domain::TokenMode, PasswordAttempt), AppError> {
+        let mut f = Fields::default();
+        let approval = approval(&mut f, &self.approval_password);
+        f.finish()?;
+        Ok((self.mode.into(), approval?))
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RegisterTokenRequest {
+    #[schema(example = "WFBS12345674", pattern = "^[A-Z]{4}[0-9]{8}$")]
+    pub token_id: String,
+    /// The code the token shows now: proof of possession.
+    #[schema(example = "123456", pattern = "^[0-9]{6,8}$")]
+    pub otp: String,
+    #[schema(min_length = 1, max_length = 128, format = Password)]
+    pub approval_password: String,
+}
+
+impl RegisterTokenRequest {
+    pub fn into_domain(self) -> Result<(TokenId, OtpCode, PasswordAttempt), AppError> {
+        let mut f = Fields::default();
+        let id = token_id(&mut f, "token_id", &self.token_id);
+        let code = otp(&mut f, "otp", &self.otp);
+        let approval = approval(&mut f, &self.approval_password);
+        f.finish()?;
+        Ok((id?, code?, approval?))
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct UnregisterRequest {
+    /// Users whose tokens are unregistered, all or none.
+    #[schema(min_items = 1, max_items = 100)]
+    pub user_ids: Vec<String>,
+    #[schema(min_length = 1, max_length = 128, format = Password)]
+    pub approval_password: String,
+}
+
+impl UnregisterRequest {
+    pub fn into_domain(self) -> Result<(Vec<String>, PasswordAttempt), AppError> {
+        let mut f = Fields::default();
+        if self.user_ids.is_empty() {
+            f.push(
+                "user_ids",
+                domain::Invalid::new("required", "name at least one user"),
+            );
+        }
+        if self.user_ids.len() > 100 {
+            f.push(
+                "user_ids",
+                domain::Invalid::new("too_many", "at most 100 users at once"),
+            );
+        }
+        for (i, id) in self.user_ids.iter().enumerate() {
+            if self.user_ids[..i].contains(id) {
+                f.push(
+                    format!("user_ids[{i}]"),
+                    domain::Invalid::new("duplicate", "this user is listed twice"),
+                );
+            }
+        }
+        let approval = approval(&mut f, &self.approval_password);
+        f.finish()?;
+        Ok((self.user_ids, approval?))
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ApprovalRequest {
+    #[schema(min_length = 1, max_length = 128, format = Password)]
+    pub approval_password: String,
+}
+
+impl ApprovalRequest {
+    pub fn into_domain(self) -> Result<PasswordAttempt, AppError> {
+        let mut f = Fields::default();
+        let approval = approval(&mut f, &self.approval_password);
+        f.finish()?;
+        approval
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct StopRequest {
+    /// A current code of the administrator's (or the shared) token.
+    #[schema(example = "123456", pattern = "^[0-9]{6,8}$")]
+    pub otp: String,
+    #[schema(min_length = 1, max_length = 128, format = Password)]
+    pub approval_password: String,
+}
+
+impl StopRequest {
+    pub fn into_domain(self) -> Result<(OtpCode, PasswordAttempt), AppError> {
+        let mut f = Fields::default();
+        let code = otp(&mut f, "otp", &self.otp);
+        let approval = approval(&mut f, &self.approval_password);
+        f.finish()?;
+        Ok((code?, approval?))
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ExchangeRequest {
+    /// A current code of the token being replaced.
+    #[schema(example = "123456", pattern = "^[0-9]{6,8}$")]
+    pub current_otp: String,
+    #[schema(example = "WFBS12345674", pattern = "^[A-Z]{4}[0-9]{8}$")]
+    pub new_token_id: String,
+    /// A current code of the new token.
+    #[schema(example = "654321", pattern = "^[0-9]{6,8}$")]
+    pub new_otp: String,
+}
+
+impl ExchangeRequest {
+    pub fn into_domain(self) -> Result<(OtpCode, TokenId, OtpCode), AppError> {
+        let mut f = Fields::default();
+        let current = otp(&mut f, "current_otp", &self.current_otp);
+        let id = token_id(&mut f, "new_token_id", &self.new_token_id);
+        let new = otp(&mut f, "new_otp", &self.new_otp);
+        f.finish()?;
+        Ok((current?, id?, new?))
+    }
+}
+
+/// A person on the OTP management screen.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OtpUserView {
+    #[schema(format = Uuid)]
+    pub user_id: String,
+    pub login_id: String,
+    pub name: String,
+    pub role: Role,
+    pub can_transfer: bool,
+    /// The person's own token (per_user); null in shared mode for users.
+    pub token: Option<TokenView>,
+    /// The person can confirm one-off transfers now.
+    pub ready: bool,
+    pub blocked_reason: Option<Blocked>,
+}
+
+/// A user who may transfer but cannot, for want of a token.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserRef {
+    #[schema(format = Uuid)]
+    pub user_id: String,
+    pub login_id: String,
+    pub name: String,
+}
+
+/// The OTP management screen (ワンタイムパスワード認証情報管理).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OtpSettingsView {
+    pub mode: Option<TokenMode>,
+    pub status: OtpStatus,
+    /// The administrator's token (per_user) or the shared token (shared).
+    pub admin_token: Option<TokenView>,
+    pub users: Vec<OtpUserView>,
+    /// People with the transfer permission who are blocked for want of a token.
+    pub users_without_token: Vec<UserRef>,
+}
+
+impl TryFrom<crate::service::otp_admin::OtpSettings> for OtpSettingsView {
+    type Error = AppError;
+    fn try_from(s: crate::service::otp_admin::OtpSettings) -> Result<Self, AppError> {
+        let summary = CompanySummary::from(&s.company);
+        let mut users = Vec::with_capacity(s.users.len());
+        let mut without = Vec::new();
+        for u in s.users {
+            let (method, blocked_reason) = confirmation(u.confirmation);
+            if blocked_reason == Some(Blocked::TokenNotRegistered) {
+                without.push(UserRef {
+                    user_id: u.user.id.clone(),
+                    login_id: u.user.login_id.clone(),
+                    name: u.user.name.clone(),
+                });
+            }
+            let view = UserView::try_from(u.user)?;
+            users.push(OtpUserView {
+                user_id: view.id,
+                login_id: view.login_id,
+                name: view.name,
+                can_transfer: view.can_transfer,
+                role: view.role,
+                token: u.token.as_ref().map(TokenView::from),
+                ready: !matches!(method, ConfirmationMethod::Blocked),
+                blocked_reason,
+            });
+        }
+        Ok(OtpSettingsView {
+            mode: summary.otp_mode,
+            status: summary.otp_status,
+            admin_token: s.admin_token.as_ref().map(TokenView::from),
+            users,
+            users_without_token: without,
+        })
+    }
+}
+
+/// The caller's token after an exchange.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExchangedTokenView {
+    pub token: TokenView,
+}
+
+/// Issues a new software token for any RFC 6238 authenticator app, bound to the
+/// caller's company. Its secret is shown only in this answer.
+#[utoipa::path(
+    operation_id = "issueSoftToken",
+    tag = "soft-tokens",
+    security(("bearer" = [])),
+    responses((status = 201, body = IssuedTokenView))
+)]
+#[post("/soft-tokens")]
+pub(super) async fn issue_soft_token(
+    state: State,
+    who: SignedIn,
+) -> Result<HttpResponse, AppError> {
+    let issued = blocking(&state, move |conn, svc| tokens::issue(conn, svc, &who.0)).await?;
+    Ok(HttpResponse::Created().json(IssuedTokenView::from(issued)))
+}
+
+/// The OTP management screen: mode, status, tokens and who is ready (administrator only).
+#[utoipa::path(operation_id = "getOtpSettings", tag = "otp", security(("bearer" = [])), responses((status = 200, body = OtpSettingsView)))]
+#[get("/otp")]
+pub(super) async fn get_otp_settings(
+    state: State,
+    who: SignedIn,
+) -> Result<web::Json<OtpSettingsView>, AppError> {
+    let settings = blocking(&state, move |conn, _| otp_admin::settings_for(conn, &who.0)).await?;
+    Ok(web::Json(settings.try_into()?))
+}
+
+/// Chooses the token mode (利用形態設定); only while OTP is inactive.
+#[utoipa::path(
+    operation_id = "setOtpMode",
+    tag = "otp",
+    security(("bearer" = [])),
+    request_body = SetModeRequest,
+    responses((status = 200, body = OtpSettingsView))
+)]
+#[put("/otp/mode")]
+pub(super) async fn set_otp_mode(
+    state: State,
+    who: SignedIn,
+    body: Json<SetModeRequest>,
+) -> Result<web::Json<OtpSettingsView>, AppError> {
+    let (mode, approval) = body.into_inner()?.into_domain()?;
+    let settings = blocking(&state, move |conn, svc| {
+        otp_admin::set_mode(conn, svc, &who.0, mode, &approval)
+    })
+    .await?;
+    Ok(web::Json(settings.try_into()?))
+}
+
+/// Registers the administrator's token (per_user) or the shared token (shared) with its
+/// token ID, a current code and the approval password; OTP becomes active.
+#[utoipa::path(
+    operation_id = "registerAdminToken",
+    tag = "otp",
+    security(("bearer" = [])),
+    request_body = RegisterTokenRequest,
+    responses((status = 200, body = OtpSettingsView))
+)]
+#[put("/otp/admin-token")]
+pub(super) async fn register_admin_token(
+    state: State,
+    who: SignedIn,
+    body: Json<RegisterTokenRequest>,
+) -> Result<web::Json<OtpSettingsView>, AppError> {
+    let (token_id, code, approval) = body.into_inner()?.into_domain()?;
+    let settings = blocking(&state, move |conn, svc| {
+        otp_admin::register_admin_token(conn, svc, &who.0, &token_id, &code, &approval)
+    })
+    .await?;
+    Ok(web::Json(settings.try_into()?))
+}
+
+/// Registers a user's own token (per_user mode, after the administrator's token).
+#[utoipa::path(
+    operation_id = "registerUserToken",
+    tag = "otp",
+    security(("bearer" = [])),
+    params(("user_id" = String, Path, description = "The user's id")),
+    request_body = RegisterTokenRequest,
+    responses((status = 200, body = OtpSettingsView))
+)]
+#[put("/otp/users/{user_id}/token")]
+pub(super) async fn register_user_token(
+    state: State,
+    who: SignedIn,
+    path: web::Path<String>,
+    body: Json<RegisterTokenRequest>,
+) -> Result<web::Json<OtpSettingsView>, AppError> {
+    let (token_id, code, approval) = body.into_inner()?.into_domain()?;
+    let user_id = path.into_inner();
+    let settings = blocking(&state, move |conn, svc| {
+        otp_admin::register_user_token(conn, svc, &who.0, &user_id, &token_id, &code, &approval)
+    })
+    .await?;
+    Ok(web::Json(settings.try_into()?))
+}
+
+/// Unregisters users' tokens, all or none. The administrator's own token is a bank
+/// procedure (`bank_procedure_required`).
+#[utoipa::path(
+    operation_id = "unregisterTokens",
+    tag = "otp",
+    security(("bearer" = [])),
+    request_body = UnregisterRequest,
+    responses((status = 200, body = OtpSettingsView))
+)]
+#[post("/otp/unregistrations")]
+pub(super) async fn unregister_tokens(
+    state: State,
+    who: SignedIn,
+    body: Json<UnregisterRequest>,
+) -> Result<web::Json<OtpSettingsView>, AppError> {
+    let (user_ids, approval) = body.into_inner()?.into_domain()?;
+    let settings = blocking(&state, move |conn, svc| {
+        otp_admin::unregister(conn, svc, &who.0, &user_ids, &approval)
+    })
+    .await?;
+    Ok(web::Json(settings.try_into()?))
+}
+
+/// Frees a user's token locked by wrong codes.
+#[utoipa::path(
+    operation_id = "unlockUserToken",
+    tag = "otp",
+    security(("bearer" = [])),
+    params(("user_id" = String, Path, description = "The user's id")),
+    request_body = ApprovalRequest,
+    responses((status = 200, body = OtpSettingsView))
+)]
+#[post("/otp/users/{user_id}/token/unlock")]
+pub(super) async fn unlock_user_token(
+    state: State,
+    who: SignedIn,
+    path: web::Path<String>,
+    body: Json<ApprovalRequest>,
+) -> Result<web::Json<OtpSettingsView>, AppError> {
+    let approval = body.into_inner()?.into_domain()?;
+    let user_id = path.into_inner();
+    let settings = blocking(&state, move |conn, svc| {
+        otp_admin::unlock_user_token(conn, svc, &who.0, &user_id, &approval)
+    })
+    .await?;
+    Ok(web::Json(settings.try_into()?))
+}
+
+/// Stops one-time passwords (利用停止): every token is unregistered and the fixed
+/// transfer passwords apply again.
+#[utoipa::path(
+    operation_id = "stopOtp",
+    tag = "otp",
+    security(("bearer" = [])),
+    request_body = StopRequest,
+    responses((status = 200, body = OtpSettingsView))
+)]
+#[post("/otp/stop")]
+pub(super) async fn stop_otp(
+    state: State,
+    who: SignedIn,
+    body: Json<StopRequest>,
+) -> Result<web::Json<OtpSettingsView>, AppError> {
+    let (code, approval) = body.into_inner()?.into_domain()?;
+    let settings = blocking(&state, move |conn, svc| {
+        otp_admin::stop(conn, svc, &who.0, &code, &approval)
+    })
+    .await?;
+    Ok(web::Json(settings.try_into()?))
+}
+
+/// Exchanges one's token for a new one (device change): a code of the old token, the
+/// new token's ID and a code of it.
+#[utoipa::path(
+    operation_id = "exchangeToken",
+    tag = "me",
+    security(("bearer" = [])),
+    request_body = ExchangeRequest,
+    responses((status = 200, body = ExchangedTokenView))
+)]
+#[post("/me/token/exchange")]
+pub(super) async fn exchange_token(
+    state: State,
+    who: SignedIn,
+    body: Json<ExchangeRequest>,
+) -> Result<web::Json<ExchangedTokenView>, AppError> {
+    let (current, new_id, new_code) = body.into_inner()?.into_domain()?;
+    let token = blocking(&state, move |conn, svc| {
+        otp_admin::exchange(conn, svc, &who.0, &current, &new_id, &new_code)
+    })
+    .await?;
+    Ok(web::Json(ExchangedTokenView {
+        token: TokenView::from(&token),
+    }))
+}

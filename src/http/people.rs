@@ -1,0 +1,282 @@
+//! The signed-in person and the administrator's user administration.
+
+use actix_web::{HttpResponse, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::db::models::{CompanyRow, UserRow};
+use crate::domain::{self, LoginId, NewPassword, PersonName, TransferConfirmation};
+use crate::error::{AppError, Fields};
+use crate::service::users::{self, NewUser, Profile, UserPatch};
+
+use super::extract::SignedIn;
+use super::json::Json;
+use super::otp::TokenView;
+use super::wire::*;
+use super::{State, blocking};
+
+/// A person of the company.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    #[schema(format = Uuid)]
+    pub id: String,
+    pub login_id: String,
+    pub name: String,
+    pub role: Role,
+    /// One-off transfer permission (都度振込権限); always true for the administrator.
+    pub can_transfer: bool,
+    pub disabled: bool,
+    /// The login is locked after too many wrong passwords.
+    pub login_locked: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<UserRow> for UserView {
+    type Error = AppError;
+    fn try_from(r: UserRow) -> Result<Self, AppError> {
+        Ok(UserView {
+            role: r.role().into(),
+            can_transfer: r.may_transfer(),
+            id: r.id,
+            login_id: r.login_id,
+            name: r.name,
+            disabled: r.disabled,
+            login_locked: r.login_locked_at.is_some(),
+            created_at: utc(r.created_at),
+            updated_at: utc(r.updated_at),
+        })
+    }
+}
+
+pub fn user_views(rows: Vec<UserRow>) -> Result<Vec<UserView>, AppError> {
+    rows.into_iter().map(UserView::try_from).collect()
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateUserRequest {
+    #[schema(
+        example = "sato.keiri",
+        min_length = 4,
+        max_length = 32,
+        pattern = r"^[A-Za-z0-9][A-Za-z0-9._@-]{3,31}$"
+    )]
+    pub login_id: String,
+    #[schema(example = "佐藤 花子", min_length = 1, max_length = 64)]
+    pub name: String,
+    /// Login password: 10–128 characters with letters and digits.
+    #[schema(min_length = 10, max_length = 128, format = Password)]
+    pub password: String,
+    /// Transfer confirmation password (都度振込送信確認パスワード), used while OTP is inactive.
+    #[schema(min_length = 10, max_length = 128, format = Password)]
+    pub transfer_password: String,
+    pub can_transfer: bool,
+}
+
+impl CreateUserRequest {
+    pub fn into_domain(self) -> Result<NewUser, AppError> {
+        let mut f = Fields::default();
+        let login_id = f.check("login_id", LoginId::parse(&self.login_id));
+        let id = login_id.as_ref().ok();
+        let name = f.check("name", PersonName::parse(&self.name));
+        let password = f.check("password", NewPassword::parse(&self.password, id));
+        let transfer_password = f.check(
+            "transfer_password",
+            NewPassword::parse(&self.transfer_password, id),
+        );
+        if transfer_password.is_ok() && self.password == self.transfer_password {
+            f.push(
+                "transfer_password",
+                domain::Invalid::new("same_as_password", "must differ from the login password"),
+            );
+        }
+        f.finish()?;
+        Ok(NewUser {
+            login_id: login_id?,
+            name: name?,
+            password: password?,
+            transfer_password: transfer_password?,
+            can_transfer: self.can_transfer,
+        })
+    }
+}
+
+/// Only the fields sent are changed.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdateUserRequest {
+    #[schema(min_length = 1, max_length = 64)]
+    pub name: Option<String>,
+    pub can_transfer: Option<bool>,
+    /// A disabled user cannot sign in; their sessions end at once.
+    pub disabled: Option<bool>,
+}
+
+impl UpdateUserRequest {
+    pub fn into_domain(self) -> Result<UserPatch, AppError> {
+        let mut f = Fields::default();
+        let name = self
+            .name
+            .as_deref()
+            .map(|n| f.check("name", PersonName::parse(n)));
+        f.finish()?;
+        Ok(UserPatch {
+            name: name.transpose()?,
+            can_transfer: self.can_transfer,
+            disabled: self.disabled,
+        })
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CompanySummary {
+    #[schema(format = Uuid)]
+    pub id: String,
+    pub name: String,
+    /// Not set until the administrator chooses a mode.
+    pub otp_mode: Option<TokenMode>,
+    pub otp_status: OtpStatus,
+}
+
+impl From<&CompanyRow> for CompanySummary {
+    fn from(c: &CompanyRow) -> Self {
+        CompanySummary {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            otp_mode: c.mode().map(Into::into),
+            otp_status: c.status().into(),
+        }
+    }
+}
+
+/// The signed-in person, and what their next one-off transfer needs.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeView {
+    #[schema(format = Uuid)]
+    pub id: String,
+    pub login_id: String,
+    pub name: String,
+    pub role: Role,
+    pub can_transfer: bool,
+    pub company: CompanySummary,
+    /// The person's own registered token, if any.
+    pub token: Option<TokenView>,
+    pub transfer_confirmation: ConfirmationMethod,
+    /// Set when `transfer_confirmation` is `blocked`.
+    pub blocked_reason: Option<Blocked>,
+}
+
+impl TryFrom<Profile> for MeView {
+    type Error = AppError;
+    fn try_from(p: Profile) -> Result<Self, AppError> {
+        let (transfer_confirmation, blocked_reason) = confirmation(p.confirmation);
+        let user = UserView::try_from(p.user)?;
+        Ok(MeView {
+            id: user.id,
+            login_id: user.login_id,
+            name: user.name,
+            can_transfer: user.can_transfer,
+            role: user.role,
+            company: CompanySummary::from(&p.company),
+            token: p.token.as_ref().map(TokenView::from),
+            transfer_confirmation,
+            blocked_reason,
+        })
+    }
+}
+
+pub(super) fn confirmation(c: TransferConfirmation) -> (ConfirmationMethod, Option<Blocked>) {
+    match c {
+        TransferConfirmation::Otp => (ConfirmationMethod::Otp, None),
+        TransferConfirmation::TransferPassword => (ConfirmationMethod::TransferPassword, None),
+        TransferConfirmation::Blocked(reason) => (ConfirmationMethod::Blocked, Some(reason.into())),
+    }
+}
+
+/// The signed-in person: role, company, token and how a transfer is confirmed.
+#[utoipa::path(operation_id = "getMe", tag = "me", security(("bearer" = [])), responses((status = 200, body = MeView)))]
+#[get("/me")]
+pub(super) async fn get_me(state: State, who: SignedIn) -> Result<web::Json<MeView>, AppError> {
+    let profile = blocking(&state, move |conn, _| users::profile(conn, &who.0)).await?;
+    Ok(web::Json(profile.try_into()?))
+}
+
+/// The company's people (administrator only).
+#[utoipa::path(operation_id = "listUsers", tag = "users", security(("bearer" = [])), responses((status = 200, body = Vec<UserView>)))]
+#[get("/users")]
+pub(super) async fn list_users(
+    state: State,
+    who: SignedIn,
+) -> Result<web::Json<Vec<UserView>>, AppError> {
+    let rows = blocking(&state, move |conn, _| users::list(conn, &who.0)).await?;
+    Ok(web::Json(user_views(rows)?))
+}
+
+/// Adds a user to the company (administrator only).
+#[utoipa::path(
+    operation_id = "createUser",
+    tag = "users",
+    security(("bearer" = [])),
+    request_body = CreateUserRequest,
+    responses((status = 201, body = UserView))
+)]
+#[post("/users")]
+pub(super) async fn create_user(
+    state: State,
+    who: SignedIn,
+    body: Json<CreateUserRequest>,
+) -> Result<HttpResponse, AppError> {
+    let new = body.into_inner()?.into_domain()?;
+    let row = blocking(&state, move |conn, svc| {
+        users::create(conn, svc, &who.0, new)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(UserView::try_from(row)?))
+}
+
+/// Changes a user's name, transfer permission or disabled state (administrator only).
+#[utoipa::path(
+    operation_id = "updateUser",
+    tag = "users",
+    security(("bearer" = [])),
+    params(("user_id" = String, Path, description = "The user's id")),
+    request_body = UpdateUserRequest,
+    responses((status = 200, body = UserView))
+)]
+#[patch("/users/{user_id}")]
+pub(super) async fn update_user(
+    state: State,
+    who: SignedIn,
+    path: web::Path<String>,
+    body: Json<UpdateUserRequest>,
+) -> Result<web::Json<UserView>, AppError> {
+    let patch = body.into_inner()?.into_domain()?;
+    let id = path.into_inner();
+    let row = blocking(&state, move |conn, svc| {
+        users::update(conn, svc, &who.0, &id, patch)
+    })
+    .await?;
+    Ok(web::Json(row.try_into()?))
+}
+
+/// Frees a user's login and transfer password, locked by wrong entries (administrator only).
+#[utoipa::path(
+    operation_id = "unlockUser",
+    tag = "users",
+    security(("bearer" = [])),
+    params(("user_id" = String, Path, description = "The user's id")),
+    responses((status = 200, body = UserView))
+)]
+#[post("/users/{user_id}/unlock")]
+pub(super) async fn unlock_user(
+    state: State,
+    who: SignedIn,
+    path: web::Path<String>,
+) -> Result<web::Json<UserView>, AppError> {
+    let id = path.into_inner();
+    let row = blocking(&state, move |conn, svc| {
+        users::unlock(conn, svc, &who.0, &id)
+    })
+    .await?;
+    Ok(web::Json(row.try_into()?))
+}

@@ -1,0 +1,447 @@
+//! One-off transfers (都度振込) and their confirmation.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::{self, DebitAccount, PasswordAttempt, TransferConfirmation};
+use crate::error::{AppError, Fields};
+use crate::service::transfers;
+
+use super::extract::SignedIn;
+use super::json::Json;
+use super::otp::otp;
+use super::wire::*;
+use super::{State, blocking};
+
+wire_enum!(
+    /// The payee's account type (預金種目).
+    AccountType from crate::domain::transfer::AccountType { Ordinary, Current, Savings }
+);
+wire_enum!(
+    /// `pending_confirmation` → `confirmed` | `cancelled` | `expired`.
+    TransferStatus from crate::domain::transfer::TransferStatus { PendingConfirmation, Confirmed, Cancelled, Expired }
+);
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PayeeRequest {
+    /// Financial institution code (4 digits).
+    #[schema(example = "0001", pattern = "^[0-9]{4}$")]
+    pub bank_code: String,
+    #[schema(example = "123", pattern = "^[0-9]{3}$")]
+    pub branch_code: String,
+    pub account_type: AccountType,
+    #[schema(example = "7654321", pattern = "^[0-9]{7}$")]
+    pub account_number: String,
+    /// In the Zengin set: half-width katakana, capital letters, digits, space and
+    /// `( ) . - /`, at most 30 characters. Full-width katakana and letters are accepted
+    /// and normalised.
+    #[schema(example = "ｶ)ﾔﾏﾀﾞｼﾖｳｼﾞ", min_length = 1, max_length = 60)]
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CreateTransferRequest {
+    /// One of the company's debit accounts (branch code - account number).
+    #[schema(example = "001-1234567", pattern = "^[0-9]{3}-[0-9]{7}$")]
+    pub debit_account: String,
+    pub payee: PayeeRequest,
+    /// Yen, at least 1 and at most the company's per-transfer limit.
+    #[schema(example = 150000, minimum = 1)]
+    pub amount: i64,
+    /// From today (Japan) up to 60 days ahead.
+    #[schema(example = "2026-12-01", format = Date)]
+    pub execution_date: String,
+    #[schema(example = "November invoice", max_length = 50)]
+    pub memo: Option<String>,
+}
+
+impl CreateTransferRequest {
+    /// Every field judged in one pass, the company's limit and today's date included.
+    pub fn into_domain(
+        self,
+        ctx: &crate::service::transfers::TransferContext,
+    ) -> Result<crate::service::transfers::Draft, AppError> {
+        use crate::domain::transfer as t;
+        let mut f = Fields::default();
+        let debit_account = f.check("debit_account", DebitAccount::parse(&self.debit_account));
+        let bank_code = f.check("payee.bank_code", t::BankCode::parse(&self.payee.bank_code));
+        let branch_code = f.check(
+            "payee.branch_code",
+            t::BranchCode::parse(&self.payee.branch_code),
+        );
+        let account_number = f.check(
+            "payee.account_number",
+            t::AccountNumber::parse(&self.payee.account_number),
+        );
+        let payee_name = f.check("payee.name", t::PayeeName::parse(&self.payee.name));
+        let amount = f.check("amount", t::Amount::new(self.amount, ctx.limit));
+        let date = f.check(
+            "execution_date",
+            t::execution_date(&self.execution_date, ctx.today),
+        );
+        let memo = f.check("memo", t::memo(self.memo.as_deref().unwrap_or("")));
+        f.finish()?;
+        Ok(crate::service::transfers::Draft {
+            debit_account: debit_account?,
+            bank_code: bank_code?,
+            branch_code: branch_code?,
+            account_type: self.payee.account_type.into(),
+            account_number: account_number?,
+            payee_name: payee_name?,
+            amount: amount?,
+            execution_date: date?,
+            memo: memo?,
+        })
+    }
+}
+
+/// Exactly one of `otp` (OTP active) or `transfer_password` (OTP inactive).
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum ConfirmTransferBody {
+    WithOtp(ConfirmWithOtp),
+    WithTransferPassword(ConfirmWithTransferPassword),
+}
+
+/// Confirmation while one-time passwords are active.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct ConfirmWithOtp {
+    /// A current code of the creator's token (per_user) or the shared token (shared).
+    #[schema(example = "123456", pattern = "^[0-9]{6,8}$")]
+    pub otp: String,
+}
+
+/// Confirmation while one-time passwords are not active.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct ConfirmWithTransferPassword {
+    #[schema(min_length = 1, max_length = 128, format = Password)]
+    pub transfer_password: String,
+}
+
+/// The confirm body as read: both fields optional, so that any mix is answered with a
+/// field error rather than serde's "no variant matched". Documented as
+/// `ConfirmTransferBody`.
+#[derive(Deserialize)]
+pub struct ConfirmTransferRequest {
+    pub otp: Option<String>,
+    pub transfer_password: Option<String>,
+}
+
+impl ConfirmTransferRequest {
+    pub fn into_domain(self) -> Result<crate::service::transfers::Proof, AppError> {
+        use crate::service::transfers::Proof;
+        let mut f = Fields::default();
+        let proof = match (self.otp, self.transfer_password) {
+            (Some(code), None) => otp(&mut f, "otp", &code).map(Proof::Otp),
+            (None, Some(p)) => f
+                .check("transfer_password", PasswordAttempt::parse(&p))
+                .map(Proof::TransferPassword),
+            _ => {
+                let invalid = domain::Invalid::new(
+                    "one_required",
+                    "send exactly one of otp or transfer_password",
+                );
+                f.check("otp", Err(invalid))
+            }
+        };
+        f.finish()?;
+        proof
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Payee {
+    pub bank_code: String,
+    pub branch_code: String,
+    pub account_type: AccountType,
+    pub account_number: String,
+    /// As normalised to the Zengin set.
+    pub name: String,
+}
+
+/// What confirming the transfer needs now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransferConfirmationView {
+    /// `otp` once one-time passwords are active, else `transfer_password`; for a confirmed
+    /// transfer, the method that confirmed it.
+    pub method: TransferMethod,
+    /// The transfer can be confirmed now by its creator.
+    pub ready: bool,
+    pub blocked_reason: Option<Blocked>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferMethod {
+    Otp,
+    TransferPassword,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransferView {
+    #[schema(format = Uuid)]
+    pub id: String,
+    pub status: TransferStatus,
+    #[schema(example = 150000)]
+    pub amount: i64,
+    pub payee: Payee,
+    #[schema(example = "001-1234567")]
+    pub debit_account: String,
+    #[schema(format = Date, example = "2026-12-01")]
+    pub execution_date: String,
+    pub memo: Option<String>,
+    /// The user who created it.
+    #[schema(format = Uuid)]
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    /// A pending transfer not confirmed by then expires.
+    pub expires_at: DateTime<Utc>,
+    pub confirmation: TransferConfirmationView,
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<crate::service::transfers::TransferView> for TransferView {
+    type Error = AppError;
+    fn try_from(v: crate::service::transfers::TransferView) -> Result<Self, AppError> {
+        use crate::domain::transfer::TransferStatus as S;
+        let r = v.row;
+        let pending = v.status == S::PendingConfirmation;
+        let (method, blocked_reason) = match (r.confirmation_method.as_deref(), v.confirmation) {
+            (Some("otp"), _) => (TransferMethod::Otp, None),
+            (Some(_), _) => (TransferMethod::TransferPassword, None),
+            (None, TransferConfirmation::Otp) => (TransferMethod::Otp, None),
+            (None, TransferConfirmation::TransferPassword) => {
+                (TransferMethod::TransferPassword, None)
+            }
+            (None, TransferConfirmation::Blocked(reason)) => {
+                let method = if v.otp_active {
+                    TransferMethod::Otp
+                } else {
+                    TransferMethod::TransferPassword
+                };
+                (method, Some(Blocked::from(reason)))
+            }
+        };
+        Ok(TransferView {
+            id: r.id,
+            status: v.status.into(),
+            amount: r.amount,
+            payee: Payee {
+                bank_code: r.payee_bank_code,
+                branch_code: r.payee_branch_code,
+                account_type: parse_stored::<crate::domain::transfer::AccountType>(
+                    &r.payee_account_type,
+                )?
+                .into(),
+                account_number: r.payee_account_number,
+                name: r.payee_name,
+            },
+            debit_account: r.debit_account,
+            execution_date: r.execution_date.to_string(),
+            memo: r.memo,
+            created_by: r.created_by,
+            created_at: utc(r.created_at),
+            expires_at: utc(r.expires_at),
+            confirmation: TransferConfirmationView {
+                method,
+                ready: pending && blocked_reason.is_none(),
+                blocked_reason,
+            },
+            confirmed_at: r.confirmed_at.map(utc),
+            cancelled_at: r.cancelled_at.map(utc),
+        })
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransferList {
+    pub items: Vec<TransferView>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TransferQuery {
+    /// Only transfers in this state.
+    pub status: Option<TransferStatus>,
+    /// Page size, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+    /// From a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+impl TransferQuery {
+    pub fn page_size(&self) -> Result<i64, AppError> {
+        let limit = self.limit.unwrap_or(20);
+        if !(1..=100).contains(&limit) {
+            return Err(AppError::field(
+                "limit",
+                domain::Invalid::new("out_of_range", "must be 1 to 100"),
+            ));
+        }
+        Ok(limit)
+    }
+}
+
+/// Creates a one-off transfer waiting for its creator's confirmation. A retry with the
+/// same `Idempotency-Key` and body answers the first result.
+#[utoipa::path(
+    operation_id = "createTransfer",
+    tag = "transfers",
+    security(("bearer" = [])),
+params((
+        "Idempotency-Key" = String,
+        Header,
+        description = "1 to 64 visible ASCII characters, new for each new transfer; a retry repeats it",
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[!-~]{1,64}$"
+    )),
+    request_body = CreateTransferRequest,
+    responses((status = 201, body = TransferView))
+)]
+#[post("/transfers")]
+pub(super) async fn create_transfer(
+    state: State,
+    who: SignedIn,
+    req: HttpRequest,
+    body: Json<CreateTransferRequest>,
+) -> Result<HttpResponse, AppError> {
+    let key = req
+        .headers()
+        .get("Idempotency-Key")
+        .ok_or_else(|| {
+            AppError::malformed(
+                "Idempotency-Key",
+                "required",
+                "send an Idempotency-Key header",
+            )
+        })?
+        .to_str()
+        .map_err(|_| AppError::malformed("Idempotency-Key", "format", "must be visible ASCII"))?;
+    let key = crate::domain::transfer::idempotency_key(key)
+        .map_err(|e| AppError::malformed("Idempotency-Key", e.code, e.message))?;
+    let body = body.into_inner()?;
+    let hash = transfers::request_hash(
+        &serde_json::to_string(&body).map_err(|e| AppError::Internal(e.to_string()))?,
+    );
+    let person = who.0.clone();
+    let ctx = blocking(&state, move |conn, svc| {
+        transfers::context(conn, svc, &person)
+    })
+    .await?;
+    let draft = body.into_domain(&ctx)?;
+    let (view, _) = blocking(&state, move |conn, svc| {
+        transfers::create(conn, svc, &who.0, &key, &hash, draft)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(TransferView::try_from(view)?))
+}
+
+/// Transfers: the caller's own, or the company's for the administrator; newest first.
+#[utoipa::path(
+    operation_id = "listTransfers",
+    tag = "transfers",
+    security(("bearer" = [])),
+    params(TransferQuery),
+    responses((status = 200, body = TransferList))
+)]
+#[get("/transfers")]
+pub(super) async fn list_transfers(
+    state: State,
+    who: SignedIn,
+    query: web::Query<TransferQuery>,
+) -> Result<web::Json<TransferList>, AppError> {
+    let q = query.into_inner();
+    let limit = q.page_size()?;
+    let status = q.status.map(Into::into);
+    let (items, next_cursor) = blocking(&state, move |conn, svc| {
+        transfers::list(conn, svc, &who.0, status, limit, q.cursor.as_deref())
+    })
+    .await?;
+    let items = items
+        .into_iter()
+        .map(TransferView::try_from)
+        .collect::<Result<_, _>>()?;
+    Ok(web::Json(TransferList { items, next_cursor }))
+}
+
+/// One transfer.
+#[utoipa::path(
+    operation_id = "getTransfer",
+    tag = "transfers",
+    security(("bearer" = [])),
+    params(("transfer_id" = String, Path, description = "The transfer's id")),
+    responses((status = 200, body = TransferView))
+)]
+#[get("/transfers/{transfer_id}")]
+pub(super) async fn get_transfer(
+    state: State,
+    who: SignedIn,
+    path: web::Path<String>,
+) -> Result<web::Json<TransferView>, AppError> {
+    let id = path.into_inner();
+    let view = blocking(&state, move |conn, svc| {
+        transfers::get(conn, svc, &who.0, &id)
+    })
+    .await?;
+    Ok(web::Json(view.try_into()?))
+}
+
+/// Confirms a transfer by its creator: with a current code (OTP active) or the transfer
+/// password (OTP inactive). A transfer is confirmed at most once.
+#[utoipa::path(
+    operation_id = "confirmTransfer",
+    tag = "transfers",
+    security(("bearer" = [])),
+    params(("transfer_id" = String, Path, description = "The transfer's id")),
+    request_body = ConfirmTransferBody,
+    responses((status = 200, body = TransferView))
+)]
+#[post("/transfers/{transfer_id}/confirm")]
+pub(super) async fn confirm_transfer(
+    state: State,
+    who: SignedIn,
+    path: web::Path<String>,
+    body: Json<ConfirmTransferRequest>,
+) -> Result<web::Json<TransferView>, AppError> {
+    let proof = body.into_inner()?.into_domain()?;
+    let id = path.into_inner();
+    let view = blocking(&state, move |conn, svc| {
+        transfers::confirm(conn, svc, &who.0, &id, proof)
+    })
+    .await?;
+    Ok(web::Json(view.try_into()?))
+}
+
+/// Cancels a pending transfer (its creator or the administrator).
+#[utoipa::path(
+    operation_id = "cancelTransfer",
+    tag = "transfers",
+    security(("bearer" = [])),
+    params(("transfer_id" = String, Path, description = "The transfer's id")),
+    responses((status = 200, body = TransferView))
+)]
+#[post("/transfers/{transfer_id}/cancel")]
+pub(super) async fn cancel_transfer(
+    state: State,
+    who: SignedIn,
+    path: web::Path<String>,
+) -> Result<web::Json<TransferView>, AppError> {
+    let id = path.into_inner();
+    let view = blocking(&state, move |conn, svc| {
+        transfers::cancel(conn, svc, &who.0, &id)
+    })
+    .await?;
+    Ok(web::Json(view.try_into()?))
+}
