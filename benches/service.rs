@@ -101,7 +101,7 @@ async fn http(database: Database, label: &str) {
         let mut conn = db.connect().unwrap();
         let id = LoginId::parse("bench.operator").unwrap();
         bank::create_operator(
-            &mut conn,
+            &mut webfb::db::Db::single(&mut conn),
             &services,
             &id,
             &PersonName::parse("Bench").unwrap(),

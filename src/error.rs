@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::domain::Invalid;
+use crate::domain::{Invalid, Refusals};
 
 macro_rules! error_codes {
     ($($variant:ident = $text:literal, $status:literal, $title:literal;)+) => {
@@ -139,6 +139,21 @@ impl AppError {
             }],
             remaining_attempts: None,
         }
+    }
+
+    /// Every refused field of a request, judged in the domain.
+    pub fn refusals(refusals: Refusals) -> Self {
+        Self::validation(
+            refusals
+                .0
+                .into_iter()
+                .map(|(field, invalid)| FieldError {
+                    field,
+                    code: invalid.code.into(),
+                    message: invalid.message,
+                })
+                .collect(),
+        )
     }
 
     pub fn field(field: impl Into<String>, invalid: Invalid) -> Self {

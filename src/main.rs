@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 use webfb::clock::SystemClock;
 use webfb::config::Settings;
+use webfb::db::Db;
 use webfb::domain::{LoginId, NewPassword, PersonName};
 use webfb::service::{Services, bank, demo};
 use webfb::startup::Application;
@@ -109,8 +110,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let password = NewPassword::parse(line, Some(&login_id))
                 .map_err(|e| anyhow::anyhow!("password refused: {}", e.message))?;
             let (mut conn, services) = open()?;
-            let operator = bank::create_operator(&mut conn, &services, &login_id, &name, &password)
-                .map_err(|e| anyhow::anyhow!("{}", e.detail()))?;
+            let operator = bank::create_operator(
+                &mut Db::single(&mut conn),
+                &services,
+                &login_id,
+                &name,
+                &password,
+            )
+            .map_err(|e| anyhow::anyhow!("{}", e.detail()))?;
             eprintln!("webfb: bank operator {} created", operator.login_id);
             Ok(())
         }
@@ -122,8 +129,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
             let (mut conn, services) = open()?;
-            let credentials =
-                demo::seed(&mut conn, &services).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let credentials = demo::seed(&mut Db::single(&mut conn), &services)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("Demo data is ready. Sign in with:");
             for c in credentials {
                 println!(

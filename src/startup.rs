@@ -16,6 +16,7 @@ use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::db::Db;
 use crate::error::{AppError, ErrorCode};
 use crate::http::json::BODY_LIMIT;
 use crate::http::metrics::Metrics;
@@ -37,8 +38,7 @@ impl Application {
         let services = Services::new(&settings, clock).map_err(|e| anyhow::anyhow!("{e}"))?;
         let checking = pool.clone();
         let services = web::block(move || {
-            let mut conn = checking.get().map_err(crate::db::DbError::from)?;
-            crate::service::tokens::check_keyring(&mut conn, &services)?;
+            crate::service::tokens::check_keyring(&mut Db::pooled(&checking), &services)?;
             Ok::<_, AppError>(services)
         })
         .await?

@@ -1,8 +1,17 @@
-//! The database: one connection type over SQLite and PostgreSQL, its pool, migrations and
-//! the write transaction. Nothing above this module names an engine.
+//! The database: one connection type over SQLite and PostgreSQL, its pool, migrations,
+//! the write transaction, and the queries per table. Nothing above this module names an
+//! engine, a row or a column; the queries run inside the caller's transaction.
 
-pub mod models;
+pub mod audit;
+pub mod companies;
+pub mod lockout;
+mod models;
+pub mod operators;
 pub mod schema;
+pub mod sessions;
+pub mod soft_tokens;
+pub mod transfers;
+pub mod users;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -167,6 +176,88 @@ impl ManageConnection for ConnectionManager {
     fn has_broken(&self, conn: &mut DbConn) -> bool {
         std::thread::panicking() || diesel::r2d2::R2D2Connection::is_broken(conn)
     }
+}
+
+/// Lends one connection at a time to a use case, which gives it back before slow work
+/// that needs none: a pooled connection is never held while argon2 runs.
+pub struct Db<'a>(Lender<'a>);
+
+enum Lender<'a> {
+    Pool(&'a DbPool, Option<PooledConn>),
+    One(&'a mut DbConn),
+}
+
+impl<'a> Db<'a> {
+    pub fn pooled(pool: &'a DbPool) -> Db<'a> {
+        Db(Lender::Pool(pool, None))
+    }
+
+    /// One connection for the whole use case (the command line, tests).
+    pub fn single(conn: &'a mut DbConn) -> Db<'a> {
+        Db(Lender::One(conn))
+    }
+
+    /// The connection, checked out of the pool if none is held.
+    pub fn conn(&mut self) -> Result<&mut DbConn, DbError> {
+        match &mut self.0 {
+            Lender::One(conn) => Ok(conn),
+            Lender::Pool(pool, held) => match held {
+                Some(conn) => Ok(conn),
+                None => Ok(held.insert(pool.get()?)),
+            },
+        }
+    }
+
+    /// Gives the connection back to the pool until it is asked for again.
+    pub fn release(&mut self) {
+        if let Lender::Pool(_, held) = &mut self.0 {
+            *held = None;
+        }
+    }
+}
+
+/// The database answers.
+pub fn ping(db: &mut Db) -> Result<(), DbError> {
+    Ok(db.conn()?.batch_execute("SELECT 1")?)
+}
+
+/// An insert that a unique index may refuse.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Insert {
+    Done,
+    Duplicate,
+}
+
+/// Tells a unique-index refusal (two creates racing, or a taken name) from a failure.
+fn inserted(result: QueryResult<usize>) -> QueryResult<Insert> {
+    match result {
+        Ok(_) => Ok(Insert::Done),
+        Err(e) if is_unique_violation(&e) => Ok(Insert::Duplicate),
+        Err(e) => Err(e),
+    }
+}
+
+fn is_unique_violation(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    matches!(
+        e,
+        Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+/// A row that does not make a valid entity is damaged data: a failure, never a guess.
+fn entity<R, E>(row: R) -> QueryResult<E>
+where
+    E: TryFrom<R, Error = Box<dyn std::error::Error + Send + Sync>>,
+{
+    E::try_from(row).map_err(diesel::result::Error::DeserializationError)
+}
+
+fn entities<R, E>(rows: Vec<R>) -> QueryResult<Vec<E>>
+where
+    E: TryFrom<R, Error = Box<dyn std::error::Error + Send + Sync>>,
+{
+    rows.into_iter().map(entity).collect()
 }
 
 /// Runs `f` in a write transaction. On SQLite it is `BEGIN IMMEDIATE`: a deferred

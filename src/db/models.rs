@@ -1,204 +1,302 @@
-//! Rows as stored. Services turn them into domain values; nothing here reaches the wire.
+//! Rows as stored, seen only inside `db`. Each converts into its domain entity, which
+//! carries no password hash and no sealed seed.
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::schema::*;
-use crate::domain::{OtpStatus, Role, TokenMode};
+use crate::domain::audit::AuditEvent;
+use crate::domain::soft_token::SoftToken;
+use crate::domain::transfer::{Payee, Transfer};
+use crate::domain::{BankOperator, Company, TransferLimit, User};
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = bank_operators)]
-pub struct OperatorRow {
-    pub id: String,
-    pub login_id: String,
-    pub name: String,
-    pub password_hash: String,
-    pub failed_logins: i32,
-    pub locked_at: Option<NaiveDateTime>,
-    pub created_at: NaiveDateTime,
+pub(crate) struct OperatorRow {
+    pub(crate) id: String,
+    pub(crate) login_id: String,
+    pub(crate) name: String,
+    pub(crate) password_hash: String,
+    pub(crate) failed_logins: i32,
+    pub(crate) locked_at: Option<NaiveDateTime>,
+    pub(crate) created_at: NaiveDateTime,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = companies)]
-pub struct CompanyRow {
-    pub id: String,
-    pub name: String,
-    pub transfer_limit: i64,
-    pub otp_mode: Option<String>,
-    pub otp_status: String,
-    pub otp_activated_at: Option<NaiveDateTime>,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
+pub(crate) struct CompanyRow {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) transfer_limit: i64,
+    pub(crate) otp_mode: Option<String>,
+    pub(crate) otp_status: String,
+    pub(crate) otp_activated_at: Option<NaiveDateTime>,
+    pub(crate) created_at: NaiveDateTime,
+    pub(crate) updated_at: NaiveDateTime,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = company_accounts)]
-pub struct AccountRow {
-    pub id: String,
-    pub company_id: String,
-    pub branch_code: String,
-    pub account_number: String,
+pub(crate) struct AccountRow {
+    pub(crate) id: String,
+    pub(crate) company_id: String,
+    pub(crate) branch_code: String,
+    pub(crate) account_number: String,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
-pub struct UserRow {
-    pub id: String,
-    pub company_id: String,
-    pub login_id: String,
-    pub name: String,
-    pub role: String,
-    pub can_transfer: bool,
-    pub disabled: bool,
-    pub password_hash: String,
-    pub failed_logins: i32,
-    pub login_locked_at: Option<NaiveDateTime>,
-    pub transfer_password_hash: String,
-    pub transfer_password_failures: i32,
-    pub transfer_password_locked_at: Option<NaiveDateTime>,
-    pub approval_password_hash: Option<String>,
-    pub approval_failures: i32,
-    pub approval_locked_at: Option<NaiveDateTime>,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
+pub(crate) struct UserRow {
+    pub(crate) id: String,
+    pub(crate) company_id: String,
+    pub(crate) login_id: String,
+    pub(crate) name: String,
+    pub(crate) role: String,
+    pub(crate) can_transfer: bool,
+    pub(crate) disabled: bool,
+    pub(crate) password_hash: String,
+    pub(crate) failed_logins: i32,
+    pub(crate) login_locked_at: Option<NaiveDateTime>,
+    pub(crate) transfer_password_hash: String,
+    pub(crate) transfer_password_failures: i32,
+    pub(crate) transfer_password_locked_at: Option<NaiveDateTime>,
+    pub(crate) approval_password_hash: Option<String>,
+    pub(crate) approval_failures: i32,
+    pub(crate) approval_locked_at: Option<NaiveDateTime>,
+    pub(crate) created_at: NaiveDateTime,
+    pub(crate) updated_at: NaiveDateTime,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = sessions)]
-pub struct SessionRow {
-    pub id: String,
-    pub kind: String,
-    pub subject_id: String,
-    pub created_at: NaiveDateTime,
-    pub last_seen_at: NaiveDateTime,
-    pub expires_at: NaiveDateTime,
-    pub ended_at: Option<NaiveDateTime>,
+pub(crate) struct SessionRow {
+    pub(crate) id: String,
+    pub(crate) kind: String,
+    pub(crate) subject_id: String,
+    pub(crate) created_at: NaiveDateTime,
+    pub(crate) last_seen_at: NaiveDateTime,
+    pub(crate) expires_at: NaiveDateTime,
+    pub(crate) ended_at: Option<NaiveDateTime>,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = soft_tokens)]
-pub struct SoftTokenRow {
-    pub id: String,
-    pub token_id: String,
-    pub company_id: Option<String>,
-    pub source: String,
-    pub algorithm: String,
-    pub digits: i32,
-    pub period: i32,
-    pub key_id: String,
-    pub sealed_secret: Vec<u8>,
-    pub issued_by: Option<String>,
-    pub issued_at: NaiveDateTime,
-    pub expires_at: Option<NaiveDateTime>,
-    pub holder_id: Option<String>,
-    pub registered_at: Option<NaiveDateTime>,
-    pub last_used_step: i64,
-    pub failed_attempts: i32,
-    pub locked_at: Option<NaiveDateTime>,
+pub(crate) struct SoftTokenRow {
+    pub(crate) id: String,
+    pub(crate) token_id: String,
+    pub(crate) company_id: Option<String>,
+    pub(crate) source: String,
+    pub(crate) algorithm: String,
+    pub(crate) digits: i32,
+    pub(crate) period: i32,
+    pub(crate) key_id: String,
+    pub(crate) sealed_secret: Vec<u8>,
+    pub(crate) issued_by: Option<String>,
+    pub(crate) issued_at: NaiveDateTime,
+    pub(crate) expires_at: Option<NaiveDateTime>,
+    pub(crate) holder_id: Option<String>,
+    pub(crate) registered_at: Option<NaiveDateTime>,
+    pub(crate) last_used_step: i64,
+    pub(crate) failed_attempts: i32,
+    pub(crate) locked_at: Option<NaiveDateTime>,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = otp_step_uses)]
-pub struct OtpStepUseRow {
-    pub id: String,
-    pub soft_token_id: String,
-    pub step: i64,
-    pub used_by: String,
-    pub purpose: String,
-    pub transfer_id: Option<String>,
-    pub used_at: NaiveDateTime,
+pub(crate) struct OtpStepUseRow {
+    pub(crate) id: String,
+    pub(crate) soft_token_id: String,
+    pub(crate) step: i64,
+    pub(crate) used_by: String,
+    pub(crate) purpose: String,
+    pub(crate) transfer_id: Option<String>,
+    pub(crate) used_at: NaiveDateTime,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = transfers)]
-pub struct TransferRow {
-    pub id: String,
-    pub company_id: String,
-    pub created_by: String,
-    pub idempotency_key: String,
-    pub request_hash: String,
-    pub content_hash: String,
-    pub debit_account: String,
-    pub payee_bank_code: String,
-    pub payee_branch_code: String,
-    pub payee_account_type: String,
-    pub payee_account_number: String,
-    pub payee_name: String,
-    pub amount: i64,
-    pub execution_date: NaiveDate,
-    pub memo: Option<String>,
-    pub status: String,
-    pub created_at: NaiveDateTime,
-    pub expires_at: NaiveDateTime,
-    pub confirmed_at: Option<NaiveDateTime>,
-    pub confirmation_method: Option<String>,
-    pub confirmed_step: Option<i64>,
-    pub cancelled_at: Option<NaiveDateTime>,
-    pub cancelled_by: Option<String>,
+pub(crate) struct TransferRow {
+    pub(crate) id: String,
+    pub(crate) company_id: String,
+    pub(crate) created_by: String,
+    pub(crate) idempotency_key: String,
+    pub(crate) request_hash: String,
+    pub(crate) content_hash: String,
+    pub(crate) debit_account: String,
+    pub(crate) payee_bank_code: String,
+    pub(crate) payee_branch_code: String,
+    pub(crate) payee_account_type: String,
+    pub(crate) payee_account_number: String,
+    pub(crate) payee_name: String,
+    pub(crate) amount: i64,
+    pub(crate) execution_date: NaiveDate,
+    pub(crate) memo: Option<String>,
+    pub(crate) status: String,
+    pub(crate) created_at: NaiveDateTime,
+    pub(crate) expires_at: NaiveDateTime,
+    pub(crate) confirmed_at: Option<NaiveDateTime>,
+    pub(crate) confirmation_method: Option<String>,
+    pub(crate) confirmed_step: Option<i64>,
+    pub(crate) cancelled_at: Option<NaiveDateTime>,
+    pub(crate) cancelled_by: Option<String>,
 }
 
 /// An audit event as written; the id is assigned by the database, in order.
 #[derive(Clone, Debug, Insertable)]
 #[diesel(table_name = audit_events)]
-pub struct NewAuditEvent {
-    pub occurred_at: NaiveDateTime,
-    pub company_id: Option<String>,
-    pub actor_kind: String,
-    pub actor_id: Option<String>,
-    pub action: String,
-    pub target_kind: Option<String>,
-    pub target_id: Option<String>,
-    pub outcome: String,
-    pub flagged: bool,
-    pub client_addr: Option<String>,
-    pub detail: Option<String>,
+pub(crate) struct NewAuditEvent {
+    pub(crate) occurred_at: NaiveDateTime,
+    pub(crate) company_id: Option<String>,
+    pub(crate) actor_kind: String,
+    pub(crate) actor_id: Option<String>,
+    pub(crate) action: String,
+    pub(crate) target_kind: Option<String>,
+    pub(crate) target_id: Option<String>,
+    pub(crate) outcome: String,
+    pub(crate) flagged: bool,
+    pub(crate) client_addr: Option<String>,
+    pub(crate) detail: Option<String>,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = audit_events)]
-pub struct AuditEventRow {
-    pub id: i64,
-    pub occurred_at: NaiveDateTime,
-    pub company_id: Option<String>,
-    pub actor_kind: String,
-    pub actor_id: Option<String>,
-    pub action: String,
-    pub target_kind: Option<String>,
-    pub target_id: Option<String>,
-    pub outcome: String,
-    pub flagged: bool,
-    pub client_addr: Option<String>,
-    pub detail: Option<String>,
+pub(crate) struct AuditEventRow {
+    pub(crate) id: i64,
+    pub(crate) occurred_at: NaiveDateTime,
+    pub(crate) company_id: Option<String>,
+    pub(crate) actor_kind: String,
+    pub(crate) actor_id: Option<String>,
+    pub(crate) action: String,
+    pub(crate) target_kind: Option<String>,
+    pub(crate) target_id: Option<String>,
+    pub(crate) outcome: String,
+    pub(crate) flagged: bool,
+    pub(crate) client_addr: Option<String>,
+    pub(crate) detail: Option<String>,
 }
 
-impl CompanyRow {
-    /// The OTP status. The column's CHECK constraint admits only the two values.
-    pub fn status(&self) -> OtpStatus {
-        if self.otp_status == OtpStatus::Active.as_str() {
-            OtpStatus::Active
-        } else {
-            OtpStatus::Inactive
-        }
-    }
+/// A stored text that names a domain value; the columns' CHECK constraints and the code
+/// that writes them admit nothing else, so a refusal here is damaged data.
+fn stored<T: std::str::FromStr<Err = String>>(text: &str) -> diesel::deserialize::Result<T> {
+    text.parse().map_err(Into::into)
+}
 
-    /// The token mode, once chosen (CHECK-constrained like the status).
-    pub fn mode(&self) -> Option<TokenMode> {
-        self.otp_mode.as_deref().and_then(|m| m.parse().ok())
+fn utc(t: NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
+    t.and_utc()
+}
+
+impl TryFrom<CompanyRow> for Company {
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+    fn try_from(r: CompanyRow) -> Result<Company, Self::Error> {
+        Ok(Company {
+            transfer_limit: TransferLimit::new(r.transfer_limit).map_err(|e| e.message)?,
+            otp_mode: r.otp_mode.as_deref().map(stored).transpose()?,
+            otp_status: stored(&r.otp_status)?,
+            otp_activated_at: r.otp_activated_at.map(utc),
+            created_at: utc(r.created_at),
+            updated_at: utc(r.updated_at),
+            id: r.id,
+            name: r.name,
+        })
     }
 }
 
-impl UserRow {
-    /// The role. The column's CHECK constraint admits only `admin` and `user`.
-    pub fn role(&self) -> Role {
-        if self.role == Role::Admin.as_str() {
-            Role::Admin
-        } else {
-            Role::User
+impl TryFrom<UserRow> for User {
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+    fn try_from(r: UserRow) -> Result<User, Self::Error> {
+        Ok(User {
+            role: stored(&r.role)?,
+            login_locked: r.login_locked_at.is_some(),
+            transfer_password_locked: r.transfer_password_locked_at.is_some(),
+            approval_locked: r.approval_locked_at.is_some(),
+            created_at: utc(r.created_at),
+            updated_at: utc(r.updated_at),
+            id: r.id,
+            company_id: r.company_id,
+            login_id: r.login_id,
+            name: r.name,
+            can_transfer: r.can_transfer,
+            disabled: r.disabled,
+        })
+    }
+}
+
+impl From<OperatorRow> for BankOperator {
+    fn from(r: OperatorRow) -> BankOperator {
+        BankOperator {
+            locked: r.locked_at.is_some(),
+            created_at: utc(r.created_at),
+            id: r.id,
+            login_id: r.login_id,
+            name: r.name,
         }
     }
+}
 
-    /// The administrator always has the one-off transfer permission.
-    pub fn may_transfer(&self) -> bool {
-        self.role() == Role::Admin || self.can_transfer
+impl TryFrom<SoftTokenRow> for SoftToken {
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+    fn try_from(r: SoftTokenRow) -> Result<SoftToken, Self::Error> {
+        Ok(SoftToken {
+            source: stored(&r.source)?,
+            registered_at: r.registered_at.map(utc),
+            expires_at: r.expires_at.map(utc),
+            locked: r.locked_at.is_some(),
+            id: r.id,
+            token_id: r.token_id,
+            company_id: r.company_id,
+            holder_id: r.holder_id,
+        })
+    }
+}
+
+impl TryFrom<TransferRow> for Transfer {
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+    fn try_from(r: TransferRow) -> Result<Transfer, Self::Error> {
+        Ok(Transfer {
+            payee: Payee {
+                bank_code: r.payee_bank_code,
+                branch_code: r.payee_branch_code,
+                account_type: stored(&r.payee_account_type)?,
+                account_number: r.payee_account_number,
+                name: r.payee_name,
+            },
+            status: stored(&r.status)?,
+            confirmation_method: r.confirmation_method.as_deref().map(stored).transpose()?,
+            created_at: utc(r.created_at),
+            expires_at: utc(r.expires_at),
+            confirmed_at: r.confirmed_at.map(utc),
+            cancelled_at: r.cancelled_at.map(utc),
+            id: r.id,
+            company_id: r.company_id,
+            created_by: r.created_by,
+            idempotency_key: r.idempotency_key,
+            request_hash: r.request_hash,
+            content_hash: r.content_hash,
+            debit_account: r.debit_account,
+            amount: r.amount,
+            execution_date: r.execution_date,
+            memo: r.memo,
+            confirmed_step: r.confirmed_step,
+            cancelled_by: r.cancelled_by,
+        })
+    }
+}
+
+impl From<AuditEventRow> for AuditEvent {
+    fn from(r: AuditEventRow) -> AuditEvent {
+        AuditEvent {
+            id: r.id,
+            occurred_at: utc(r.occurred_at),
+            company_id: r.company_id,
+            actor_kind: r.actor_kind,
+            actor_id: r.actor_id,
+            action: r.action,
+            target_kind: r.target_kind,
+            target_id: r.target_id,
+            outcome: r.outcome,
+            flagged: r.flagged,
+            client_addr: r.client_addr,
+            detail: r.detail,
+        }
     }
 }

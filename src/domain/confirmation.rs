@@ -1,45 +1,9 @@
-//! Roles, token modes, OTP status, and the rule that decides how a person confirms a
-//! one-off transfer (SPEC §3).
+//! The rule that decides how a person confirms a one-off transfer (SPEC §3).
 
-use std::str::FromStr;
+use super::company::OtpStatus;
+use super::text_enum;
 
-macro_rules! wire_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, String> {
-                match s {
-                    $($text => Ok($name::$variant),)+
-                    other => Err(format!("unknown {} {other:?}", stringify!($name))),
-                }
-            }
-        }
-    };
-}
-
-wire_enum!(
-    /// A company person's role.
-    Role { Admin = "admin", User = "user" }
-);
-wire_enum!(
-    /// 利用形態: every person has a token, or the company shares one.
-    TokenMode { PerUser = "per_user", Shared = "shared" }
-);
-wire_enum!(
-    /// `active` once the administrator's (or the shared) token is registered.
-    OtpStatus { Inactive = "inactive", Active = "active" }
-);
-wire_enum!(
+text_enum!(
     /// Why a person cannot confirm a transfer right now.
     BlockedReason {
         NoTransferPermission = "no_transfer_permission",
@@ -120,13 +84,5 @@ mod tests {
             c,
             TransferConfirmation::Blocked(BlockedReason::NoTransferPermission)
         );
-    }
-
-    #[test]
-    fn wire_names_round_trip() {
-        for m in [TokenMode::PerUser, TokenMode::Shared] {
-            assert_eq!(m.as_str().parse::<TokenMode>().unwrap(), m);
-        }
-        assert!("PER_USER".parse::<TokenMode>().is_err());
     }
 }

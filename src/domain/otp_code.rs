@@ -6,8 +6,6 @@
 
 use std::fmt;
 
-use serde::Deserialize;
-
 /// Fewest digits a one-time code may have (RFC 4226 section 5.3).
 pub const MIN_DIGITS: usize = 6;
 /// Most digits a one-time code may have.
@@ -22,8 +20,7 @@ pub enum OtpCodeError {
 }
 
 /// A syntactically valid one-time code (surrounding whitespace removed).
-#[derive(Clone, Deserialize)]
-#[serde(try_from = "String")]
+#[derive(Clone)]
 pub struct OtpCode(String);
 
 impl OtpCode {
@@ -51,14 +48,6 @@ impl OtpCode {
 impl fmt::Debug for OtpCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("OtpCode(******)")
-    }
-}
-
-impl TryFrom<String> for OtpCode {
-    type Error = OtpCodeError;
-
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        OtpCode::parse(&s)
     }
 }
 
@@ -95,14 +84,5 @@ mod tests {
         let shown = format!("{code:?}");
         assert_eq!(shown, "OtpCode(******)");
         assert!(!shown.contains("987654"));
-    }
-
-    #[test]
-    fn string_conversion_validates_like_parse() {
-        assert!(OtpCode::try_from(String::from("123456")).is_ok());
-        assert_eq!(
-            OtpCode::try_from(String::from("12345")).err(),
-            Some(OtpCodeError::Malformed)
-        );
     }
 }

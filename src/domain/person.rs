@@ -1,4 +1,4 @@
-//! People and companies: login IDs, names and the passwords they choose.
+//! What people type about themselves: login IDs, names and passwords.
 
 use std::fmt;
 
@@ -55,20 +55,6 @@ pub struct PersonName(String);
 impl PersonName {
     pub fn parse(value: &str) -> Result<PersonName, Invalid> {
         text_field(value, 64).map(PersonName)
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// A company's registered name.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CompanyName(String);
-
-impl CompanyName {
-    pub fn parse(value: &str) -> Result<CompanyName, Invalid> {
-        text_field(value, 100).map(CompanyName)
     }
 
     pub fn as_str(&self) -> &str {
@@ -205,10 +191,6 @@ mod tests {
         assert_eq!(
             PersonName::parse(&"あ".repeat(65)).unwrap_err().code,
             "too_long"
-        );
-        assert_eq!(
-            CompanyName::parse("Acme\u{7}").unwrap_err().code,
-            "invalid_character"
         );
     }
 }

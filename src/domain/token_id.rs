@@ -6,11 +6,9 @@
 //! token vendors (for example `VSST12345678`) keep their own numbering and have no check digit.
 
 use std::fmt;
-use std::str::FromStr;
 
 use rand::Rng;
 use rand::rngs::OsRng;
-use serde::{Deserialize, Serialize};
 
 /// Prefix of the token IDs that this bank issues; only these carry a check digit.
 pub const ISSUED_PREFIX: &str = "WFBS";
@@ -34,8 +32,7 @@ pub enum TokenIdError {
 }
 
 /// A validated token ID in canonical form (upper-case letters, no surrounding whitespace).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TokenId(String);
 
 impl TokenId {
@@ -126,34 +123,6 @@ impl fmt::Display for TokenId {
     }
 }
 
-impl FromStr for TokenId {
-    type Err = TokenIdError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        TokenId::parse(s)
-    }
-}
-
-impl TryFrom<String> for TokenId {
-    type Error = TokenIdError;
-
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        TokenId::parse(&s)
-    }
-}
-
-impl From<TokenId> for String {
-    fn from(id: TokenId) -> String {
-        id.0
-    }
-}
-
-impl AsRef<str> for TokenId {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,13 +195,6 @@ mod tests {
         assert_eq!(luhn_check_digit(b"7992739871"), b'3');
         assert_eq!(luhn_check_digit(b"1234567"), b'4');
         assert_eq!(luhn_check_digit(b"0000000"), b'0');
-    }
-
-    #[test]
-    fn string_conversions_validate_like_parse() {
-        let id: TokenId = String::from("wfbs12345674").try_into().unwrap();
-        assert_eq!(String::from(id), "WFBS12345674");
-        assert!(TokenId::try_from(String::from("WFBS12345670")).is_err());
     }
 
     #[test]

@@ -6,11 +6,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain;
+use crate::domain::audit::AuditEvent;
 use crate::error::{AppError, Fields};
 use crate::service::audit;
 
 use super::extract::{BankOperator, SignedIn};
-use super::wire::*;
 use super::{State, blocking};
 
 /// One security event, as written in the same transaction as the action.
@@ -36,11 +36,20 @@ pub struct AuditEventView {
     pub detail: Option<serde_json::Value>,
 }
 
-impl From<crate::db::models::AuditEventRow> for AuditEventView {
-    fn from(r: crate::db::models::AuditEventRow) -> Self {
+impl From<audit::Page> for AuditList {
+    fn from(page: audit::Page) -> Self {
+        AuditList {
+            items: page.events.into_iter().map(Into::into).collect(),
+            next_cursor: page.next,
+        }
+    }
+}
+
+impl From<AuditEvent> for AuditEventView {
+    fn from(r: AuditEvent) -> Self {
         AuditEventView {
             id: r.id,
-            occurred_at: utc(r.occurred_at),
+            occurred_at: r.occurred_at,
             company_id: r.company_id,
             actor_kind: r.actor_kind,
             actor_id: r.actor_id,
@@ -113,14 +122,11 @@ pub(super) async fn list_audit_events(
 ) -> Result<web::Json<AuditList>, AppError> {
     let (after, limit) = query.page()?;
     let company = query.company_id.clone();
-    let (rows, next_cursor) = blocking(&state, move |conn, _| {
-        audit::company_log(conn, &who.0, company.as_deref(), after, limit)
+    let page = blocking(&state, move |db, _| {
+        audit::company_log(db, &who.0, company.as_deref(), after, limit)
     })
     .await?;
-    Ok(web::Json(AuditList {
-        items: rows.into_iter().map(Into::into).collect(),
-        next_cursor,
-    }))
+    Ok(web::Json(page.into()))
 }
 
 /// The bank's audit log, oldest first, optionally of one company.
@@ -139,12 +145,9 @@ pub(super) async fn list_bank_audit_events(
 ) -> Result<web::Json<AuditList>, AppError> {
     let (after, limit) = query.page()?;
     let company = query.company_id.clone();
-    let (rows, next_cursor) = blocking(&state, move |conn, _| {
-        audit::list(conn, company.as_deref(), after, limit)
+    let page = blocking(&state, move |db, _| {
+        audit::bank_log(db, company.as_deref(), after, limit)
     })
     .await?;
-    Ok(web::Json(AuditList {
-        items: rows.into_iter().map(Into::into).collect(),
-        next_cursor,
-    }))
+    Ok(web::Json(page.into()))
 }

@@ -5,13 +5,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::models::AccountRow;
 use crate::domain::{
     self, CompanyName, DebitAccount, LoginId, NewPassword, PersonName, TransferLimit,
 };
 use crate::error::{AppError, Fields};
-use crate::service::bank::{self, CompanyView, NewAdmin, NewCompany};
-use crate::service::{otp_admin, tokens};
+use crate::service::bank::{self, CompanyFile, NewAdmin, NewCompany};
+use crate::service::tokens;
 
 use super::extract::BankOperator;
 use super::json::Json;
@@ -153,33 +152,28 @@ pub struct CompanyDetail {
     pub created_at: DateTime<Utc>,
 }
 
-impl TryFrom<CompanyView> for CompanyDetail {
-    type Error = AppError;
-    fn try_from(v: CompanyView) -> Result<Self, AppError> {
+impl From<CompanyFile> for CompanyDetail {
+    fn from(v: CompanyFile) -> Self {
         let summary = CompanySummary::from(&v.company);
-        Ok(CompanyDetail {
+        CompanyDetail {
             id: summary.id,
             name: summary.name,
-            transfer_limit: v.company.transfer_limit,
-            accounts: v.accounts.iter().map(account_text).collect(),
+            transfer_limit: v.company.transfer_limit.yen(),
+            accounts: v.accounts.iter().map(ToString::to_string).collect(),
             otp_mode: summary.otp_mode,
             otp_status: summary.otp_status,
-            otp_activated_at: v.company.otp_activated_at.map(utc),
+            otp_activated_at: v.company.otp_activated_at,
             admin: AdminView {
                 id: v.admin.id,
                 login_id: v.admin.login_id,
                 name: v.admin.name,
-                login_locked: v.admin.login_locked_at.is_some(),
-                approval_locked: v.admin.approval_locked_at.is_some(),
+                login_locked: v.admin.login_locked,
+                approval_locked: v.admin.approval_locked,
                 token: v.admin_token.as_ref().map(TokenView::from),
             },
-            created_at: utc(v.company.created_at),
-        })
+            created_at: v.company.created_at,
+        }
     }
-}
-
-fn account_text(a: &AccountRow) -> String {
-    format!("{}-{}", a.branch_code, a.account_number)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -237,11 +231,11 @@ pub(super) async fn create_company(
     body: Json<CreateCompanyRequest>,
 ) -> Result<HttpResponse, AppError> {
     let new = body.into_inner()?.into_domain()?;
-    let view = blocking(&state, move |conn, svc| {
-        bank::create_company(conn, svc, &who.0, new)
+    let view = blocking(&state, move |db, svc| {
+        bank::create_company(db, svc, &who.0, new)
     })
     .await?;
-    Ok(HttpResponse::Created().json(CompanyDetail::try_from(view)?))
+    Ok(HttpResponse::Created().json(CompanyDetail::from(view)))
 }
 
 /// Every company of the bank.
@@ -251,11 +245,8 @@ pub(super) async fn list_companies(
     state: State,
     _who: BankOperator,
 ) -> Result<web::Json<CompanyList>, AppError> {
-    let views = blocking(&state, |conn, _| bank::list_companies(conn)).await?;
-    let items = views
-        .into_iter()
-        .map(CompanyDetail::try_from)
-        .collect::<Result<_, _>>()?;
+    let views = blocking(&state, |db, _| bank::list_companies(db)).await?;
+    let items = views.into_iter().map(Into::into).collect();
     Ok(web::Json(CompanyList { items }))
 }
 
@@ -274,8 +265,8 @@ pub(super) async fn get_company(
     path: web::Path<String>,
 ) -> Result<web::Json<CompanyDetail>, AppError> {
     let id = path.into_inner();
-    let view = blocking(&state, move |conn, _| bank::get_company(conn, &id)).await?;
-    Ok(web::Json(view.try_into()?))
+    let view = blocking(&state, move |db, _| bank::get_company(db, &id)).await?;
+    Ok(web::Json(view.into()))
 }
 
 /// Frees the administrator's login and transfer password, locked by wrong entries.
@@ -293,11 +284,11 @@ pub(super) async fn unlock_admin(
     path: web::Path<String>,
 ) -> Result<web::Json<CompanyDetail>, AppError> {
     let id = path.into_inner();
-    let view = blocking(&state, move |conn, svc| {
-        bank::unlock_admin(conn, svc, &who.0, &id)
+    let view = blocking(&state, move |db, svc| {
+        bank::unlock_admin(db, svc, &who.0, &id)
     })
     .await?;
-    Ok(web::Json(view.try_into()?))
+    Ok(web::Json(view.into()))
 }
 
 /// Bank procedure: removes the administrator's (or the shared) token. The company stays
@@ -319,11 +310,11 @@ pub(super) async fn reset_admin_token(
 ) -> Result<web::Json<CompanyDetail>, AppError> {
     let reason = body.into_inner()?.into_domain()?;
     let id = path.into_inner();
-    let view = blocking(&state, move |conn, svc| {
-        otp_admin::bank_reset_admin_token(conn, svc, &who.0, &id, &reason)
+    let view = blocking(&state, move |db, svc| {
+        bank::reset_admin_token(db, svc, &who.0, &id, &reason)
     })
     .await?;
-    Ok(web::Json(view.try_into()?))
+    Ok(web::Json(view.into()))
 }
 
 /// Bank procedure: frees the administrator's (or the shared) token locked by wrong codes.
@@ -341,11 +332,11 @@ pub(super) async fn unlock_admin_token(
     path: web::Path<String>,
 ) -> Result<web::Json<CompanyDetail>, AppError> {
     let id = path.into_inner();
-    let view = blocking(&state, move |conn, svc| {
-        otp_admin::bank_unlock_admin_token(conn, svc, &who.0, &id)
+    let view = blocking(&state, move |db, svc| {
+        bank::unlock_admin_token(db, svc, &who.0, &id)
     })
     .await?;
-    Ok(web::Json(view.try_into()?))
+    Ok(web::Json(view.into()))
 }
 
 /// Bank procedure: frees the administrator's approval password locked by wrong entries.
@@ -363,11 +354,11 @@ pub(super) async fn unlock_approval(
     path: web::Path<String>,
 ) -> Result<web::Json<CompanyDetail>, AppError> {
     let id = path.into_inner();
-    let view = blocking(&state, move |conn, svc| {
-        otp_admin::bank_unlock_approval(conn, svc, &who.0, &id)
+    let view = blocking(&state, move |db, svc| {
+        bank::unlock_approval(db, svc, &who.0, &id)
     })
     .await?;
-    Ok(web::Json(view.try_into()?))
+    Ok(web::Json(view.into()))
 }
 
 /// Imports vendor software tokens from an RFC 6030 (PSKC) file with plain-value TOTP
@@ -389,24 +380,27 @@ pub(super) async fn import_tokens(
     query: web::Query<ImportQuery>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let xml_type = matches!(req.mime_type(), Ok(Some(m)) if m.subtype() == "xml" || m.suffix().is_some_and(|s| s == "xml"));
-    if !xml_type {
-        return Err(AppError::malformed(
-            "Content-Type",
-            "unsupported_media_type",
-            "send the file as application/pskc+xml",
-        ));
-    }
-    let text = std::str::from_utf8(&body)
-        .map_err(|_| AppError::malformed("body", "encoding", "the file must be UTF-8"))?;
-    let keys = crate::otp::pskc::parse(text)
-        .map_err(|e| AppError::malformed("body", "pskc", e.to_string()))?;
-    let ids = blocking(&state, move |conn, svc| {
-        tokens::import(conn, svc, &who.0, keys, query.company_id.as_deref())
+    let file = pskc_text(&req, body)?;
+    let ids = blocking(&state, move |db, svc| {
+        tokens::import(db, svc, &who.0, &file, query.company_id.as_deref())
     })
     .await?;
     Ok(HttpResponse::Created().json(ImportResult {
         imported: ids.len(),
         token_ids: ids.iter().map(|id| id.as_str().to_owned()).collect(),
     }))
+}
+
+/// The body of an import: XML, in UTF-8.
+fn pskc_text(req: &HttpRequest, body: web::Bytes) -> Result<String, AppError> {
+    let xml = matches!(req.mime_type(), Ok(Some(m)) if m.subtype() == "xml" || m.suffix().is_some_and(|s| s == "xml"));
+    if !xml {
+        return Err(AppError::malformed(
+            "Content-Type",
+            "unsupported_media_type",
+            "send the file as application/pskc+xml",
+        ));
+    }
+    String::from_utf8(body.to_vec())
+        .map_err(|_| AppError::malformed("body", "encoding", "the file must be UTF-8"))
 }

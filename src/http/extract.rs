@@ -4,7 +4,7 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 
-use crate::db::DbConn;
+use crate::db::Db;
 use crate::error::{AppError, ErrorCode};
 use crate::service::{self, Operator, Person, Services};
 
@@ -55,13 +55,13 @@ fn state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
 /// Checks the bearer token on the blocking pool with `check`, which knows the session kind.
 fn authenticate<T: Send + 'static>(
     req: &HttpRequest,
-    check: fn(&mut DbConn, &Services, &str, Option<String>) -> Result<T, AppError>,
+    check: fn(&mut Db, &Services, &str, Option<String>) -> Result<T, AppError>,
 ) -> LocalBoxFuture<'static, Result<T, AppError>> {
     let found = bearer(req).and_then(|token| Ok((token, state(req)?)));
     let addr = client_addr(req);
     Box::pin(async move {
         let (token, state) = found?;
-        blocking(&state, move |conn, svc| check(conn, svc, &token, addr)).await
+        blocking(&state, move |db, svc| check(db, svc, &token, addr)).await
     })
 }
 
@@ -70,7 +70,7 @@ impl FromRequest for SignedIn {
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let person = authenticate(req, service::auth::authenticate_person);
+        let person = authenticate(req, service::sessions::authenticate_person);
         Box::pin(async move { Ok(SignedIn(person.await?)) })
     }
 }
@@ -80,7 +80,7 @@ impl FromRequest for BankOperator {
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let operator = authenticate(req, service::auth::authenticate_operator);
+        let operator = authenticate(req, service::sessions::authenticate_operator);
         Box::pin(async move { Ok(BankOperator(operator.await?)) })
     }
 }

@@ -19,7 +19,7 @@ use actix_web::web;
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::db::{DbConn, DbError, DbPool};
+use crate::db::{Db, DbPool};
 use crate::error::AppError;
 use crate::service::Services;
 
@@ -77,17 +77,15 @@ pub fn configure(cfg: &mut ServiceConfig) {
         );
 }
 
-/// Runs database and argon2 work on actix's blocking pool, never on an async worker.
+/// Runs a use case on actix's blocking pool, never on an async worker. It borrows pooled
+/// connections as it needs them.
 pub async fn blocking<T, F>(state: &web::Data<AppState>, f: F) -> Result<T, AppError>
 where
-    F: FnOnce(&mut DbConn, &Services) -> Result<T, AppError> + Send + 'static,
+    F: FnOnce(&mut Db, &Services) -> Result<T, AppError> + Send + 'static,
     T: Send + 'static,
 {
     let state = state.clone();
-    web::block(move || {
-        let mut conn = state.pool.get().map_err(DbError::from)?;
-        f(&mut conn, &state.services)
-    })
-    .await
-    .map_err(|e| AppError::Internal(format!("blocking task: {e}")))?
+    web::block(move || f(&mut Db::pooled(&state.pool), &state.services))
+        .await
+        .map_err(|e| AppError::Internal(format!("blocking task: {e}")))?
 }

@@ -31,8 +31,7 @@ pub(super) async fn health() -> web::Json<HealthView> {
 )]
 #[get("/ready")]
 pub(super) async fn ready(state: State) -> Result<web::Json<HealthView>, AppError> {
-    use diesel::connection::SimpleConnection;
-    blocking(&state, |conn, _| Ok(conn.batch_execute("SELECT 1")?)).await?;
+    blocking(&state, |db, _| Ok(crate::db::ping(db)?)).await?;
     Ok(web::Json(HealthView {
         status: "ready".into(),
     }))

@@ -5,12 +5,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::models::SoftTokenRow;
+use crate::domain::SoftToken;
 use crate::domain::otp_code::OtpCode;
 use crate::domain::token_id::{TokenId, TokenIdError};
 use crate::domain::{self, PasswordAttempt};
 use crate::error::{AppError, Fields};
-use crate::service::{otp_admin, tokens};
+use crate::service::otp_management::{self, OtpSettings};
+use crate::service::tokens;
 
 use super::extract::SignedIn;
 use super::json::Json;
@@ -34,19 +35,16 @@ pub enum TokenStatus {
     Locked,
 }
 
-impl From<&SoftTokenRow> for TokenView {
-    fn from(t: &SoftTokenRow) -> Self {
-        let masked = domain::token_id::TokenId::parse(&t.token_id)
-            .map(|id| id.masked())
-            .unwrap_or_else(|_| "****".to_owned());
+impl From<&SoftToken> for TokenView {
+    fn from(t: &SoftToken) -> Self {
         TokenView {
-            token_id_masked: masked,
-            status: if t.locked_at.is_some() {
+            token_id_masked: t.masked_id(),
+            status: if t.locked {
                 TokenStatus::Locked
             } else {
                 TokenStatus::Active
             },
-            registered_at: t.registered_at.map(utc),
+            registered_at: t.registered_at,
         }
     }
 }
@@ -274,9 +272,8 @@ pub struct OtpSettingsView {
     pub users_without_token: Vec<UserRef>,
 }
 
-impl TryFrom<crate::service::otp_admin::OtpSettings> for OtpSettingsView {
-    type Error = AppError;
-    fn try_from(s: crate::service::otp_admin::OtpSettings) -> Result<Self, AppError> {
+impl From<OtpSettings> for OtpSettingsView {
+    fn from(s: OtpSettings) -> Self {
         let summary = CompanySummary::from(&s.company);
         let mut users = Vec::with_capacity(s.users.len());
         let mut without = Vec::new();
@@ -289,7 +286,7 @@ impl TryFrom<crate::service::otp_admin::OtpSettings> for OtpSettingsView {
                     name: u.user.name.clone(),
                 });
             }
-            let view = UserView::try_from(u.user)?;
+            let view = UserView::from(u.user);
             users.push(OtpUserView {
                 user_id: view.id,
                 login_id: view.login_id,
@@ -301,13 +298,13 @@ impl TryFrom<crate::service::otp_admin::OtpSettings> for OtpSettingsView {
                 blocked_reason,
             });
         }
-        Ok(OtpSettingsView {
+        OtpSettingsView {
             mode: summary.otp_mode,
             status: summary.otp_status,
             admin_token: s.admin_token.as_ref().map(TokenView::from),
             users,
             users_without_token: without,
-        })
+        }
     }
 }
 
@@ -330,7 +327,7 @@ pub(super) async fn issue_soft_token(
     state: State,
     who: SignedIn,
 ) -> Result<HttpResponse, AppError> {
-    let issued = blocking(&state, move |conn, svc| tokens::issue(conn, svc, &who.0)).await?;
+    let issued = blocking(&state, move |db, svc| tokens::issue(db, svc, &who.0)).await?;
     Ok(HttpResponse::Created().json(IssuedTokenView::from(issued)))
 }
 
@@ -341,8 +338,11 @@ pub(super) async fn get_otp_settings(
     state: State,
     who: SignedIn,
 ) -> Result<web::Json<OtpSettingsView>, AppError> {
-    let settings = blocking(&state, move |conn, _| otp_admin::settings_for(conn, &who.0)).await?;
-    Ok(web::Json(settings.try_into()?))
+    let settings = blocking(&state, move |db, _| {
+        otp_management::settings_for(db, &who.0)
+    })
+    .await?;
+    Ok(web::Json(settings.into()))
 }
 
 /// Chooses the token mode (利用形態設定); only while OTP is inactive.
@@ -360,11 +360,11 @@ pub(super) async fn set_otp_mode(
     body: Json<SetModeRequest>,
 ) -> Result<web::Json<OtpSettingsView>, AppError> {
     let (mode, approval) = body.into_inner()?.into_domain()?;
-    let settings = blocking(&state, move |conn, svc| {
-        otp_admin::set_mode(conn, svc, &who.0, mode, &approval)
+    let settings = blocking(&state, move |db, svc| {
+        otp_management::set_mode(db, svc, &who.0, mode, &approval)
     })
     .await?;
-    Ok(web::Json(settings.try_into()?))
+    Ok(web::Json(settings.into()))
 }
 
 /// Registers the administrator's token (per_user) or the shared token (shared) with its
@@ -383,11 +383,11 @@ pub(super) async fn register_admin_token(
     body: Json<RegisterTokenRequest>,
 ) -> Result<web::Json<OtpSettingsView>, AppError> {
     let (token_id, code, approval) = body.into_inner()?.into_domain()?;
-    let settings = blocking(&state, move |conn, svc| {
-        otp_admin::register_admin_token(conn, svc, &who.0, &token_id, &code, &approval)
+    let settings = blocking(&state, move |db, svc| {
+        otp_management::register_admin_token(db, svc, &who.0, &token_id, &code, &approval)
     })
     .await?;
-    Ok(web::Json(settings.try_into()?))
+    Ok(web::Json(settings.into()))
 }
 
 /// Registers a user's own token (per_user mode, after the administrator's token).
@@ -408,11 +408,11 @@ pub(super) async fn register_user_token(
 ) -> Result<web::Json<OtpSettingsView>, AppError> {
     let (token_id, code, approval) = body.into_inner()?.into_domain()?;
     let user_id = path.into_inner();
-    let settings = blocking(&state, move |conn, svc| {
-        otp_admin::register_user_token(conn, svc, &who.0, &user_id, &token_id, &code, &approval)
+    let settings = blocking(&state, move |db, svc| {
+        otp_management::register_user_token(db, svc, &who.0, &user_id, &token_id, &code, &approval)
     })
     .await?;
-    Ok(web::Json(settings.try_into()?))
+    Ok(web::Json(settings.into()))
 }
 
 /// Unregisters users' tokens, all or none. The administrator's own token is a bank
@@ -431,11 +431,11 @@ pub(super) async fn unregister_tokens(
     body: Json<UnregisterRequest>,
 ) -> Result<web::Json<OtpSettingsView>, AppError> {
     let (user_ids, approval) = body.into_inner()?.into_domain()?;
-    let settings = blocking(&state, move |conn, svc| {
-        otp_admin::unregister(conn, svc, &who.0, &user_ids, &approval)
+    let settings = blocking(&state, move |db, svc| {
+        otp_management::unregister(db, svc, &who.0, &user_ids, &approval)
     })
     .await?;
-    Ok(web::Json(settings.try_into()?))
+    Ok(web::Json(settings.into()))
 }
 
 /// Frees a user's token locked by wrong codes.
@@ -456,11 +456,11 @@ pub(super) async fn unlock_user_token(
 ) -> Result<web::Json<OtpSettingsView>, AppError> {
     let approval = body.into_inner()?.into_domain()?;
     let user_id = path.into_inner();
-    let settings = blocking(&state, move |conn, svc| {
-        otp_admin::unlock_user_token(conn, svc, &who.0, &user_id, &approval)
+    let settings = blocking(&state, move |db, svc| {
+        otp_management::unlock_user_token(db, svc, &who.0, &user_id, &approval)
     })
     .await?;
-    Ok(web::Json(settings.try_into()?))
+    Ok(web::Json(settings.into()))
 }
 
 /// Stops one-time passwords (利用停止): every token is unregistered and the fixed
@@ -479,11 +479,11 @@ pub(super) async fn stop_otp(
     body: Json<StopRequest>,
 ) -> Result<web::Json<OtpSettingsView>, AppError> {
     let (code, approval) = body.into_inner()?.into_domain()?;
-    let settings = blocking(&state, move |conn, svc| {
-        otp_admin::stop(conn, svc, &who.0, &code, &approval)
+    let settings = blocking(&state, move |db, svc| {
+        otp_management::stop(db, svc, &who.0, &code, &approval)
     })
     .await?;
-    Ok(web::Json(settings.try_into()?))
+    Ok(web::Json(settings.into()))
 }
 
 /// Exchanges one's token for a new one (device change): a code of the old token, the
@@ -502,8 +502,8 @@ pub(super) async fn exchange_token(
     body: Json<ExchangeRequest>,
 ) -> Result<web::Json<ExchangedTokenView>, AppError> {
     let (current, new_id, new_code) = body.into_inner()?.into_domain()?;
-    let token = blocking(&state, move |conn, svc| {
-        otp_admin::exchange(conn, svc, &who.0, &current, &new_id, &new_code)
+    let token = blocking(&state, move |db, svc| {
+        otp_management::exchange(db, svc, &who.0, &current, &new_id, &new_code)
     })
     .await?;
     Ok(web::Json(ExchangedTokenView {

@@ -5,10 +5,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::models::{CompanyRow, UserRow};
-use crate::domain::{self, LoginId, NewPassword, PersonName, TransferConfirmation};
+use crate::domain::{self, Company, LoginId, NewPassword, PersonName, TransferConfirmation, User};
 use crate::error::{AppError, Fields};
-use crate::service::users::{self, NewUser, Profile, UserPatch};
+use crate::service::people::{self, NewUser, Profile, UserPatch};
 
 use super::extract::SignedIn;
 use super::json::Json;
@@ -33,25 +32,20 @@ pub struct UserView {
     pub updated_at: DateTime<Utc>,
 }
 
-impl TryFrom<UserRow> for UserView {
-    type Error = AppError;
-    fn try_from(r: UserRow) -> Result<Self, AppError> {
-        Ok(UserView {
-            role: r.role().into(),
-            can_transfer: r.may_transfer(),
-            id: r.id,
-            login_id: r.login_id,
-            name: r.name,
-            disabled: r.disabled,
-            login_locked: r.login_locked_at.is_some(),
-            created_at: utc(r.created_at),
-            updated_at: utc(r.updated_at),
-        })
+impl From<User> for UserView {
+    fn from(u: User) -> Self {
+        UserView {
+            role: u.role.into(),
+            can_transfer: u.may_transfer(),
+            id: u.id,
+            login_id: u.login_id,
+            name: u.name,
+            disabled: u.disabled,
+            login_locked: u.login_locked,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
     }
-}
-
-pub fn user_views(rows: Vec<UserRow>) -> Result<Vec<UserView>, AppError> {
-    rows.into_iter().map(UserView::try_from).collect()
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -138,13 +132,13 @@ pub struct CompanySummary {
     pub otp_status: OtpStatus,
 }
 
-impl From<&CompanyRow> for CompanySummary {
-    fn from(c: &CompanyRow) -> Self {
+impl From<&Company> for CompanySummary {
+    fn from(c: &Company) -> Self {
         CompanySummary {
             id: c.id.clone(),
             name: c.name.clone(),
-            otp_mode: c.mode().map(Into::into),
-            otp_status: c.status().into(),
+            otp_mode: c.otp_mode.map(Into::into),
+            otp_status: c.otp_status.into(),
         }
     }
 }
@@ -166,12 +160,11 @@ pub struct MeView {
     pub blocked_reason: Option<Blocked>,
 }
 
-impl TryFrom<Profile> for MeView {
-    type Error = AppError;
-    fn try_from(p: Profile) -> Result<Self, AppError> {
+impl From<Profile> for MeView {
+    fn from(p: Profile) -> Self {
         let (transfer_confirmation, blocked_reason) = confirmation(p.confirmation);
-        let user = UserView::try_from(p.user)?;
-        Ok(MeView {
+        let user = UserView::from(p.user);
+        MeView {
             id: user.id,
             login_id: user.login_id,
             name: user.name,
@@ -181,7 +174,7 @@ impl TryFrom<Profile> for MeView {
             token: p.token.as_ref().map(TokenView::from),
             transfer_confirmation,
             blocked_reason,
-        })
+        }
     }
 }
 
@@ -197,8 +190,8 @@ pub(super) fn confirmation(c: TransferConfirmation) -> (ConfirmationMethod, Opti
 #[utoipa::path(operation_id = "getMe", tag = "me", security(("bearer" = [])), responses((status = 200, body = MeView)))]
 #[get("/me")]
 pub(super) async fn get_me(state: State, who: SignedIn) -> Result<web::Json<MeView>, AppError> {
-    let profile = blocking(&state, move |conn, _| users::profile(conn, &who.0)).await?;
-    Ok(web::Json(profile.try_into()?))
+    let profile = blocking(&state, move |db, _| people::profile(db, &who.0)).await?;
+    Ok(web::Json(profile.into()))
 }
 
 /// The company's people (administrator only).
@@ -208,8 +201,8 @@ pub(super) async fn list_users(
     state: State,
     who: SignedIn,
 ) -> Result<web::Json<Vec<UserView>>, AppError> {
-    let rows = blocking(&state, move |conn, _| users::list(conn, &who.0)).await?;
-    Ok(web::Json(user_views(rows)?))
+    let rows = blocking(&state, move |db, _| people::list(db, &who.0)).await?;
+    Ok(web::Json(rows.into_iter().map(Into::into).collect()))
 }
 
 /// Adds a user to the company (administrator only).
@@ -227,11 +220,8 @@ pub(super) async fn create_user(
     body: Json<CreateUserRequest>,
 ) -> Result<HttpResponse, AppError> {
     let new = body.into_inner()?.into_domain()?;
-    let row = blocking(&state, move |conn, svc| {
-        users::create(conn, svc, &who.0, new)
-    })
-    .await?;
-    Ok(HttpResponse::Created().json(UserView::try_from(row)?))
+    let row = blocking(&state, move |db, svc| people::create(db, svc, &who.0, new)).await?;
+    Ok(HttpResponse::Created().json(UserView::from(row)))
 }
 
 /// Changes a user's name, transfer permission or disabled state (administrator only).
@@ -252,11 +242,11 @@ pub(super) async fn update_user(
 ) -> Result<web::Json<UserView>, AppError> {
     let patch = body.into_inner()?.into_domain()?;
     let id = path.into_inner();
-    let row = blocking(&state, move |conn, svc| {
-        users::update(conn, svc, &who.0, &id, patch)
+    let row = blocking(&state, move |db, svc| {
+        people::update(db, svc, &who.0, &id, patch)
     })
     .await?;
-    Ok(web::Json(row.try_into()?))
+    Ok(web::Json(row.into()))
 }
 
 /// Frees a user's login and transfer password, locked by wrong entries (administrator only).
@@ -274,9 +264,6 @@ pub(super) async fn unlock_user(
     path: web::Path<String>,
 ) -> Result<web::Json<UserView>, AppError> {
     let id = path.into_inner();
-    let row = blocking(&state, move |conn, svc| {
-        users::unlock(conn, svc, &who.0, &id)
-    })
-    .await?;
-    Ok(web::Json(row.try_into()?))
+    let row = blocking(&state, move |db, svc| people::unlock(db, svc, &who.0, &id)).await?;
+    Ok(web::Json(row.into()))
 }

@@ -4,11 +4,9 @@ use actix_web::{HttpRequest, HttpResponse, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::models::OperatorRow;
-use crate::domain::{self, PasswordAttempt};
+use crate::domain::{self, BankOperator as Operator, PasswordAttempt};
 use crate::error::{AppError, Fields};
-use crate::service::audit::{Event, Outcome};
-use crate::service::auth;
+use crate::service::sessions;
 
 use super::extract::{BankOperator, SignedIn, client_addr};
 use super::json::Json;
@@ -82,8 +80,8 @@ pub struct OperatorView {
     pub name: String,
 }
 
-impl From<OperatorRow> for OperatorView {
-    fn from(r: OperatorRow) -> Self {
+impl From<Operator> for OperatorView {
+    fn from(r: Operator) -> Self {
         OperatorView {
             id: r.id,
             login_id: r.login_id,
@@ -107,8 +105,8 @@ pub(super) async fn login(
 ) -> Result<web::Json<LoginResponse>, AppError> {
     let (login_id, password) = body.into_inner()?.into_domain()?;
     let addr = client_addr(&req);
-    let session = blocking(&state, move |conn, svc| {
-        auth::login_person(conn, svc, &login_id, &password, addr)
+    let session = blocking(&state, move |db, svc| {
+        sessions::login_person(db, svc, &login_id, &password, addr)
     })
     .await?;
     Ok(web::Json(LoginResponse {
@@ -116,7 +114,7 @@ pub(super) async fn login(
         token_type: "Bearer".into(),
         expires_in: session.expires_in,
         idle_timeout: session.idle_timeout,
-        user: session.subject.try_into()?,
+        user: session.subject.into(),
     }))
 }
 
@@ -129,10 +127,8 @@ pub(super) async fn login(
 )]
 #[post("/auth/logout")]
 pub(super) async fn logout(state: State, who: SignedIn) -> Result<HttpResponse, AppError> {
-    let who = who.0;
-    blocking(&state, move |conn, svc| {
-        let event = Event::by_person("logout", Outcome::Success, &who);
-        auth::logout(conn, svc, &who.session_id, event)
+    blocking(&state, move |db, svc| {
+        sessions::logout_person(db, svc, &who.0)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -153,8 +149,8 @@ pub(super) async fn bank_login(
 ) -> Result<web::Json<OperatorLoginResponse>, AppError> {
     let (login_id, password) = body.into_inner()?.into_domain()?;
     let addr = client_addr(&req);
-    let session = blocking(&state, move |conn, svc| {
-        auth::login_operator(conn, svc, &login_id, &password, addr)
+    let session = blocking(&state, move |db, svc| {
+        sessions::login_operator(db, svc, &login_id, &password, addr)
     })
     .await?;
     Ok(web::Json(OperatorLoginResponse {
@@ -170,10 +166,8 @@ pub(super) async fn bank_login(
 #[utoipa::path(operation_id = "bankLogout", tag = "bank", security(("bearer" = [])), responses((status = 204, description = "Signed out")))]
 #[post("/bank/auth/logout")]
 pub(super) async fn bank_logout(state: State, who: BankOperator) -> Result<HttpResponse, AppError> {
-    let who = who.0;
-    blocking(&state, move |conn, svc| {
-        let event = Event::by_operator("operator_logout", Outcome::Success, &who);
-        auth::logout(conn, svc, &who.session_id, event)
+    blocking(&state, move |db, svc| {
+        sessions::logout_operator(db, svc, &who.0)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

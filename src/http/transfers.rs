@@ -5,9 +5,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::domain::{self, DebitAccount, PasswordAttempt, TransferConfirmation};
+use crate::domain::transfer::DraftInput;
+use crate::domain::{self, PasswordAttempt, TransferConfirmation};
 use crate::error::{AppError, Fields};
-use crate::service::transfers;
+use crate::service::transfers::{self, TransferWithConfirmation};
 
 use super::extract::SignedIn;
 use super::json::Json;
@@ -57,43 +58,19 @@ pub struct CreateTransferRequest {
     pub memo: Option<String>,
 }
 
-impl CreateTransferRequest {
-    /// Every field judged in one pass, the company's limit and today's date included.
-    pub fn into_domain(
-        self,
-        ctx: &crate::service::transfers::TransferContext,
-    ) -> Result<crate::service::transfers::Draft, AppError> {
-        use crate::domain::transfer as t;
-        let mut f = Fields::default();
-        let debit_account = f.check("debit_account", DebitAccount::parse(&self.debit_account));
-        let bank_code = f.check("payee.bank_code", t::BankCode::parse(&self.payee.bank_code));
-        let branch_code = f.check(
-            "payee.branch_code",
-            t::BranchCode::parse(&self.payee.branch_code),
-        );
-        let account_number = f.check(
-            "payee.account_number",
-            t::AccountNumber::parse(&self.payee.account_number),
-        );
-        let payee_name = f.check("payee.name", t::PayeeName::parse(&self.payee.name));
-        let amount = f.check("amount", t::Amount::new(self.amount, ctx.limit));
-        let date = f.check(
-            "execution_date",
-            t::execution_date(&self.execution_date, ctx.today),
-        );
-        let memo = f.check("memo", t::memo(self.memo.as_deref().unwrap_or("")));
-        f.finish()?;
-        Ok(crate::service::transfers::Draft {
-            debit_account: debit_account?,
-            bank_code: bank_code?,
-            branch_code: branch_code?,
-            account_type: self.payee.account_type.into(),
-            account_number: account_number?,
-            payee_name: payee_name?,
-            amount: amount?,
-            execution_date: date?,
-            memo: memo?,
-        })
+impl From<CreateTransferRequest> for DraftInput {
+    fn from(r: CreateTransferRequest) -> Self {
+        DraftInput {
+            debit_account: r.debit_account,
+            bank_code: r.payee.bank_code,
+            branch_code: r.payee.branch_code,
+            account_type: r.payee.account_type.into(),
+            account_number: r.payee.account_number,
+            payee_name: r.payee.name,
+            amount: r.amount,
+            execution_date: r.execution_date,
+            memo: r.memo,
+        }
     }
 }
 
@@ -177,12 +154,9 @@ pub struct TransferConfirmationView {
     pub blocked_reason: Option<Blocked>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TransferMethod {
-    Otp,
-    TransferPassword,
-}
+wire_enum!(
+    TransferMethod from domain::transfer::ConfirmationMethod { Otp, TransferPassword }
+);
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TransferView {
@@ -208,15 +182,12 @@ pub struct TransferView {
     pub cancelled_at: Option<DateTime<Utc>>,
 }
 
-impl TryFrom<crate::service::transfers::TransferView> for TransferView {
-    type Error = AppError;
-    fn try_from(v: crate::service::transfers::TransferView) -> Result<Self, AppError> {
-        use crate::domain::transfer::TransferStatus as S;
-        let r = v.row;
-        let pending = v.status == S::PendingConfirmation;
-        let (method, blocked_reason) = match (r.confirmation_method.as_deref(), v.confirmation) {
-            (Some("otp"), _) => (TransferMethod::Otp, None),
-            (Some(_), _) => (TransferMethod::TransferPassword, None),
+impl From<TransferWithConfirmation> for TransferView {
+    fn from(v: TransferWithConfirmation) -> Self {
+        let t = v.transfer;
+        let pending = t.status == domain::transfer::TransferStatus::PendingConfirmation;
+        let (method, blocked_reason) = match (t.confirmation_method, v.confirmation) {
+            (Some(m), _) => (m.into(), None),
             (None, TransferConfirmation::Otp) => (TransferMethod::Otp, None),
             (None, TransferConfirmation::TransferPassword) => {
                 (TransferMethod::TransferPassword, None)
@@ -230,34 +201,31 @@ impl TryFrom<crate::service::transfers::TransferView> for TransferView {
                 (method, Some(Blocked::from(reason)))
             }
         };
-        Ok(TransferView {
-            id: r.id,
-            status: v.status.into(),
-            amount: r.amount,
+        TransferView {
+            id: t.id,
+            status: t.status.into(),
+            amount: t.amount,
             payee: Payee {
-                bank_code: r.payee_bank_code,
-                branch_code: r.payee_branch_code,
-                account_type: parse_stored::<crate::domain::transfer::AccountType>(
-                    &r.payee_account_type,
-                )?
-                .into(),
-                account_number: r.payee_account_number,
-                name: r.payee_name,
+                bank_code: t.payee.bank_code,
+                branch_code: t.payee.branch_code,
+                account_type: t.payee.account_type.into(),
+                account_number: t.payee.account_number,
+                name: t.payee.name,
             },
-            debit_account: r.debit_account,
-            execution_date: r.execution_date.to_string(),
-            memo: r.memo,
-            created_by: r.created_by,
-            created_at: utc(r.created_at),
-            expires_at: utc(r.expires_at),
+            debit_account: t.debit_account,
+            execution_date: t.execution_date.to_string(),
+            memo: t.memo,
+            created_by: t.created_by,
+            created_at: t.created_at,
+            expires_at: t.expires_at,
             confirmation: TransferConfirmationView {
                 method,
                 ready: pending && blocked_reason.is_none(),
                 blocked_reason,
             },
-            confirmed_at: r.confirmed_at.map(utc),
-            cancelled_at: r.cancelled_at.map(utc),
-        })
+            confirmed_at: t.confirmed_at,
+            cancelled_at: t.cancelled_at,
+        }
     }
 }
 
@@ -314,38 +282,47 @@ params((
 pub(super) async fn create_transfer(
     state: State,
     who: SignedIn,
-    req: HttpRequest,
+    key: IdempotencyKey,
     body: Json<CreateTransferRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let key = req
-        .headers()
-        .get("Idempotency-Key")
-        .ok_or_else(|| {
-            AppError::malformed(
-                "Idempotency-Key",
-                "required",
-                "send an Idempotency-Key header",
-            )
-        })?
-        .to_str()
-        .map_err(|_| AppError::malformed("Idempotency-Key", "format", "must be visible ASCII"))?;
-    let key = crate::domain::transfer::idempotency_key(key)
-        .map_err(|e| AppError::malformed("Idempotency-Key", e.code, e.message))?;
+    let key = key.0?;
     let body = body.into_inner()?;
     let hash = transfers::request_hash(
         &serde_json::to_string(&body).map_err(|e| AppError::Internal(e.to_string()))?,
     );
-    let person = who.0.clone();
-    let ctx = blocking(&state, move |conn, svc| {
-        transfers::context(conn, svc, &person)
+    let (view, _) = blocking(&state, move |db, svc| {
+        transfers::create(db, svc, &who.0, &key, &hash, body.into())
     })
     .await?;
-    let draft = body.into_domain(&ctx)?;
-    let (view, _) = blocking(&state, move |conn, svc| {
-        transfers::create(conn, svc, &who.0, &key, &hash, draft)
-    })
-    .await?;
-    Ok(HttpResponse::Created().json(TransferView::try_from(view)?))
+    Ok(HttpResponse::Created().json(TransferView::from(view)))
+}
+
+/// The `Idempotency-Key` header, judged when the handler asks (after the session).
+pub(super) struct IdempotencyKey(Result<String, AppError>);
+
+impl actix_web::FromRequest for IdempotencyKey {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let key = match req.headers().get("Idempotency-Key") {
+            None => Err(AppError::malformed(
+                "Idempotency-Key",
+                "required",
+                "send an Idempotency-Key header",
+            )),
+            Some(value) => value
+                .to_str()
+                .map_err(|_| {
+                    AppError::malformed("Idempotency-Key", "format", "must be visible ASCII")
+                })
+                .and_then(|key| {
+                    domain::transfer::idempotency_key(key)
+                        .map_err(|e| AppError::malformed("Idempotency-Key", e.code, e.message))
+                }),
+        };
+        std::future::ready(Ok(IdempotencyKey(key)))
+    }
 }
 
 /// Transfers: the caller's own, or the company's for the administrator; newest first.
@@ -365,14 +342,11 @@ pub(super) async fn list_transfers(
     let q = query.into_inner();
     let limit = q.page_size()?;
     let status = q.status.map(Into::into);
-    let (items, next_cursor) = blocking(&state, move |conn, svc| {
-        transfers::list(conn, svc, &who.0, status, limit, q.cursor.as_deref())
+    let (items, next_cursor) = blocking(&state, move |db, svc| {
+        transfers::list(db, svc, &who.0, status, limit, q.cursor.as_deref())
     })
     .await?;
-    let items = items
-        .into_iter()
-        .map(TransferView::try_from)
-        .collect::<Result<_, _>>()?;
+    let items = items.into_iter().map(Into::into).collect();
     Ok(web::Json(TransferList { items, next_cursor }))
 }
 
@@ -391,11 +365,8 @@ pub(super) async fn get_transfer(
     path: web::Path<String>,
 ) -> Result<web::Json<TransferView>, AppError> {
     let id = path.into_inner();
-    let view = blocking(&state, move |conn, svc| {
-        transfers::get(conn, svc, &who.0, &id)
-    })
-    .await?;
-    Ok(web::Json(view.try_into()?))
+    let view = blocking(&state, move |db, svc| transfers::get(db, svc, &who.0, &id)).await?;
+    Ok(web::Json(view.into()))
 }
 
 /// Confirms a transfer by its creator: with a current code (OTP active) or the transfer
@@ -417,11 +388,11 @@ pub(super) async fn confirm_transfer(
 ) -> Result<web::Json<TransferView>, AppError> {
     let proof = body.into_inner()?.into_domain()?;
     let id = path.into_inner();
-    let view = blocking(&state, move |conn, svc| {
-        transfers::confirm(conn, svc, &who.0, &id, proof)
+    let view = blocking(&state, move |db, svc| {
+        transfers::confirm(db, svc, &who.0, &id, proof)
     })
     .await?;
-    Ok(web::Json(view.try_into()?))
+    Ok(web::Json(view.into()))
 }
 
 /// Cancels a pending transfer (its creator or the administrator).
@@ -439,9 +410,9 @@ pub(super) async fn cancel_transfer(
     path: web::Path<String>,
 ) -> Result<web::Json<TransferView>, AppError> {
     let id = path.into_inner();
-    let view = blocking(&state, move |conn, svc| {
-        transfers::cancel(conn, svc, &who.0, &id)
+    let view = blocking(&state, move |db, svc| {
+        transfers::cancel(db, svc, &who.0, &id)
     })
     .await?;
-    Ok(web::Json(view.try_into()?))
+    Ok(web::Json(view.into()))
 }

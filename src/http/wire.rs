@@ -3,16 +3,10 @@
 //! collecting every field error at once. Requests that carry a password or a code have no
 //! `Debug`, so none can reach a log.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::{self, BlockedReason};
-use crate::error::AppError;
-
-pub(super) fn utc(t: NaiveDateTime) -> DateTime<Utc> {
-    t.and_utc()
-}
 
 macro_rules! wire_enum {
     ($(#[$m:meta])* $name:ident from $domain:ty { $($variant:ident),+ $(,)? }) => {
@@ -60,8 +54,4 @@ pub enum ConfirmationMethod {
     Otp,
     TransferPassword,
     Blocked,
-}
-
-pub(super) fn parse_stored<T: std::str::FromStr<Err = String>>(value: &str) -> Result<T, AppError> {
-    value.parse().map_err(AppError::Internal)
 }

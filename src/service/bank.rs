@@ -1,20 +1,20 @@
-//! The bank's back office: operators, companies and the procedures done at the branch.
+//! The bank's back office: operators, company contracts, and the bank procedures on an
+//! administrator's login, approval password and token (done at the branch, with the
+//! company seal).
 
-use std::collections::HashMap;
-
-use diesel::prelude::*;
-
-use crate::db::models::{AccountRow, CompanyRow, OperatorRow, SoftTokenRow, UserRow};
-use crate::db::schema::{bank_operators, companies, company_accounts, users};
-use crate::db::{DbConn, write_tx};
+use crate::db::users::PasswordHashes;
+use crate::db::{self, Db, DbConn, write_tx};
+use crate::domain::audit::{AuditAction, Outcome};
 use crate::domain::{
-    CompanyName, DebitAccount, LoginId, NewPassword, OtpStatus, PersonName, Role, TransferLimit,
+    BankOperator, Company, CompanyName, DebitAccount, LoginId, NewPassword, OtpStatus, PersonName,
+    Role, Secret, SoftToken, TransferLimit, User,
 };
 use crate::error::{AppError, ErrorCode};
 
-use super::audit::{self, Event, Outcome};
-use super::users::{company_admin, ensure_login_id_free, token_held_by};
-use super::{Operator, Services, new_id, unique_violation};
+use super::{
+    Operator, Services, audit, ensure_login_id_free, new_id, system_event, unless_duplicate,
+    unlock_login,
+};
 
 pub struct NewAdmin {
     pub login_id: LoginId,
@@ -32,265 +32,270 @@ pub struct NewCompany {
 }
 
 /// A company as the bank sees it: contract, accounts, administrator and token state.
-pub struct CompanyView {
-    pub company: CompanyRow,
-    pub accounts: Vec<AccountRow>,
-    pub admin: UserRow,
-    pub admin_token: Option<SoftTokenRow>,
+pub struct CompanyFile {
+    pub company: Company,
+    pub accounts: Vec<DebitAccount>,
+    pub admin: User,
+    /// The administrator's token (per_user) or the shared token (shared).
+    pub admin_token: Option<SoftToken>,
 }
 
+const OPERATOR_EXISTS: &str = "an operator with this login ID already exists";
+
 pub fn create_operator(
-    conn: &mut DbConn,
+    db: &mut Db,
     svc: &Services,
     login_id: &LoginId,
     name: &PersonName,
     password: &NewPassword,
-) -> Result<OperatorRow, AppError> {
-    let row = OperatorRow {
+) -> Result<BankOperator, AppError> {
+    let hash = svc.passwords.hash(password.expose())?;
+    let now = svc.now();
+    let operator = BankOperator {
         id: new_id(),
         login_id: login_id.as_str().to_owned(),
         name: name.as_str().to_owned(),
-        password_hash: svc.passwords.hash(password.expose())?,
-        failed_logins: 0,
-        locked_at: None,
-        created_at: svc.now_naive(),
+        locked: false,
+        created_at: now,
     };
-    write_tx(conn, |conn| {
-        let taken: i64 = bank_operators::table
-            .filter(bank_operators::login_id.eq(login_id.as_str()))
-            .count()
-            .get_result(conn)?;
-        if taken > 0 {
-            return Err(AppError::new(
-                ErrorCode::LoginIdTaken,
-                "an operator with this login ID already exists",
-            ));
+    write_tx(db.conn()?, |conn| {
+        if db::operators::by_login_id(conn, login_id.as_str())?.is_some() {
+            return Err(AppError::new(ErrorCode::LoginIdTaken, OPERATOR_EXISTS));
         }
-        diesel::insert_into(bank_operators::table)
-            .values(&row)
-            .execute(conn)
-            .map_err(|e| {
-                unique_violation(
-                    e,
-                    ErrorCode::LoginIdTaken,
-                    "an operator with this login ID already exists",
-                )
-            })?;
-        let event = Event {
-            actor_kind: "system",
-            ..Event::anonymous("operator_created", Outcome::Success, None)
-        };
-        audit::record(conn, svc, event.target("operator", &row.id))?;
-        Ok(row.clone())
+        let inserted = db::operators::insert(conn, &operator, hash, now)?;
+        unless_duplicate(inserted, ErrorCode::LoginIdTaken, OPERATOR_EXISTS)?;
+        audit::record(
+            conn,
+            svc,
+            system_event(AuditAction::OperatorCreated).target("operator", &operator.id),
+        )?;
+        Ok(operator)
     })
 }
 
 pub fn create_company(
-    conn: &mut DbConn,
+    db: &mut Db,
     svc: &Services,
     who: &Operator,
     new: NewCompany,
-) -> Result<CompanyView, AppError> {
-    let password_hash = svc.passwords.hash(new.admin.password.expose())?;
-    let approval_hash = svc.passwords.hash(new.admin.approval_password.expose())?;
-    let transfer_hash = svc.passwords.hash(new.admin.transfer_password.expose())?;
-    let now = svc.now_naive();
-    let company = CompanyRow {
+) -> Result<CompanyFile, AppError> {
+    let hashes = PasswordHashes {
+        login: svc.passwords.hash(new.admin.password.expose())?,
+        transfer: svc.passwords.hash(new.admin.transfer_password.expose())?,
+        approval: Some(svc.passwords.hash(new.admin.approval_password.expose())?),
+    };
+    let now = svc.now();
+    let company = Company {
         id: new_id(),
         name: new.name.as_str().to_owned(),
-        transfer_limit: new.transfer_limit.yen(),
+        transfer_limit: new.transfer_limit,
         otp_mode: None,
-        otp_status: OtpStatus::Inactive.as_str().to_owned(),
+        otp_status: OtpStatus::Inactive,
         otp_activated_at: None,
         created_at: now,
         updated_at: now,
     };
-    let accounts: Vec<AccountRow> = new
-        .accounts
-        .iter()
-        .map(|a| AccountRow {
-            id: new_id(),
-            company_id: company.id.clone(),
-            branch_code: a.branch_code().to_owned(),
-            account_number: a.account_number().to_owned(),
-        })
-        .collect();
-    let admin = UserRow {
+    let admin = User {
         id: new_id(),
         company_id: company.id.clone(),
         login_id: new.admin.login_id.as_str().to_owned(),
         name: new.admin.name.as_str().to_owned(),
-        role: Role::Admin.as_str().to_owned(),
+        role: Role::Admin,
         can_transfer: true,
         disabled: false,
-        password_hash,
-        failed_logins: 0,
-        login_locked_at: None,
-        transfer_password_hash: transfer_hash,
-        transfer_password_failures: 0,
-        transfer_password_locked_at: None,
-        approval_password_hash: Some(approval_hash),
-        approval_failures: 0,
-        approval_locked_at: None,
+        login_locked: false,
+        transfer_password_locked: false,
+        approval_locked: false,
         created_at: now,
         updated_at: now,
     };
-    write_tx(conn, |conn| {
+    write_tx(db.conn()?, |conn| {
         // Checked inside the write transaction: the unique indexes decide races, these checks
         // give the operator a precise conflict instead of a generic one.
         ensure_login_id_free(conn, &new.admin.login_id)?;
-        for a in &accounts {
-            let taken: i64 = company_accounts::table
-                .filter(company_accounts::branch_code.eq(&a.branch_code))
-                .filter(company_accounts::account_number.eq(&a.account_number))
-                .count()
-                .get_result(conn)?;
-            if taken > 0 {
-                return Err(AppError::new(
-                    ErrorCode::AccountAlreadyRegistered,
-                    format!(
-                        "account {}-{} already belongs to a company",
-                        a.branch_code, a.account_number
-                    ),
-                ));
+        for a in &new.accounts {
+            if db::companies::account_holder(conn, a)?.is_some() {
+                return Err(account_taken(&format!(
+                    "account {a} already belongs to a company"
+                )));
             }
         }
-        diesel::insert_into(companies::table)
-            .values(&company)
-            .execute(conn)?;
-        for account in &accounts {
-            diesel::insert_into(company_accounts::table)
-                .values(account)
-                .execute(conn)
-                .map_err(|e| {
-                    unique_violation(
-                        e,
-                        ErrorCode::AccountAlreadyRegistered,
-                        "an account already belongs to a company",
-                    )
-                })?;
+        db::companies::insert(conn, &company)?;
+        for a in &new.accounts {
+            let inserted = db::companies::insert_account(conn, &new_id(), &company.id, a)?;
+            unless_duplicate(
+                inserted,
+                ErrorCode::AccountAlreadyRegistered,
+                "an account already belongs to a company",
+            )?;
         }
-        diesel::insert_into(users::table)
-            .values(&admin)
-            .execute(conn)
-            .map_err(|e| {
-                unique_violation(
-                    e,
-                    ErrorCode::LoginIdTaken,
-                    "this login ID is already in use",
-                )
-            })?;
+        unless_duplicate(
+            db::users::insert(conn, &admin, hashes)?,
+            ErrorCode::LoginIdTaken,
+            "this login ID is already in use",
+        )?;
         audit::record(
             conn,
             svc,
-            Event::by_operator("company_created", Outcome::Success, who)
+            who.event(AuditAction::CompanyCreated, Outcome::Success)
                 .company(&company.id)
                 .target("company", &company.id),
-        )?;
-        Ok(())
+        )
     })?;
-    Ok(CompanyView {
+    Ok(CompanyFile {
         company,
-        accounts,
+        accounts: new.accounts,
         admin,
         admin_token: None,
     })
 }
 
-// Three queries for any number of companies, joined here, rather than three per company.
-pub fn list_companies(conn: &mut DbConn) -> Result<Vec<CompanyView>, AppError> {
-    let all: Vec<CompanyRow> = companies::table
-        .order((companies::created_at.asc(), companies::id.asc()))
-        .select(CompanyRow::as_select())
-        .load(conn)?;
-    let mut accounts: HashMap<String, Vec<AccountRow>> = HashMap::new();
-    for a in company_accounts::table
-        .order((
-            company_accounts::branch_code.asc(),
-            company_accounts::account_number.asc(),
-        ))
-        .select(AccountRow::as_select())
-        .load(conn)?
-    {
-        accounts.entry(a.company_id.clone()).or_default().push(a);
-    }
-    let mut admins: HashMap<String, UserRow> = users::table
-        .filter(users::role.eq(Role::Admin.as_str()))
-        .select(UserRow::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(|u| (u.company_id.clone(), u))
-        .collect();
-    let mut views = Vec::with_capacity(all.len());
-    for company in all {
-        let Some(admin) = admins.remove(&company.id) else {
-            return Err(AppError::Internal(format!(
-                "company {} has no administrator",
-                company.id
-            )));
-        };
-        let admin_token = token_held_by(conn, &admin.id)?;
-        let accounts = accounts.remove(&company.id).unwrap_or_default();
-        views.push(CompanyView {
-            company,
-            accounts,
-            admin,
-            admin_token,
-        });
-    }
-    Ok(views)
+fn account_taken(detail: &str) -> AppError {
+    AppError::new(ErrorCode::AccountAlreadyRegistered, detail)
 }
 
-pub fn get_company(conn: &mut DbConn, company_id: &str) -> Result<CompanyView, AppError> {
-    let company: CompanyRow = companies::table
-        .find(company_id)
-        .select(CompanyRow::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| AppError::not_found("company"))?;
-    let accounts = company_accounts::table
-        .filter(company_accounts::company_id.eq(company_id))
-        .order((
-            company_accounts::branch_code.asc(),
-            company_accounts::account_number.asc(),
-        ))
-        .select(AccountRow::as_select())
-        .load(conn)?;
-    let admin = company_admin(conn, company_id)?;
-    let admin_token = token_held_by(conn, &admin.id)?;
-    Ok(CompanyView {
-        company,
-        accounts,
+/// Every company: four queries for any number of companies (companies, accounts,
+/// administrators, their tokens), joined here.
+pub fn list_companies(db: &mut Db) -> Result<Vec<CompanyFile>, AppError> {
+    let conn = db.conn()?;
+    let companies = db::companies::all(conn)?;
+    let mut accounts = db::companies::all_accounts(conn)?;
+    let mut admins = db::users::admins(conn)?;
+    let admin_ids: Vec<&str> = admins.values().map(|a| a.id.as_str()).collect();
+    let mut tokens = db::soft_tokens::held_by_any(conn, &admin_ids)?;
+    companies
+        .into_iter()
+        .map(|company| {
+            let admin = admins.remove(&company.id).ok_or_else(|| {
+                AppError::Internal(format!("company {} has no administrator", company.id))
+            })?;
+            Ok(CompanyFile {
+                accounts: accounts.remove(&company.id).unwrap_or_default(),
+                admin_token: tokens.remove(&admin.id),
+                admin,
+                company,
+            })
+        })
+        .collect()
+}
+
+pub fn get_company(db: &mut Db, company_id: &str) -> Result<CompanyFile, AppError> {
+    company_file(db.conn()?, company_id)
+}
+
+fn company_file(conn: &mut DbConn, company_id: &str) -> Result<CompanyFile, AppError> {
+    let company =
+        db::companies::find(conn, company_id)?.ok_or_else(|| AppError::not_found("company"))?;
+    let admin = db::users::admin_of(conn, company_id)?;
+    Ok(CompanyFile {
+        accounts: db::companies::accounts(conn, company_id)?,
+        admin_token: db::soft_tokens::held_by(conn, &admin.id)?,
         admin,
-        admin_token,
+        company,
     })
 }
 
-/// Frees the administrator's login and transfer password, locked by wrong entries (a
-/// branch procedure).
+/// A bank procedure on one company: `act` runs in the transaction with the company's
+/// file, and the answer is the file as it is afterwards.
+fn procedure(
+    db: &mut Db,
+    company_id: &str,
+    act: impl FnOnce(&mut DbConn, &CompanyFile) -> Result<(), AppError>,
+) -> Result<CompanyFile, AppError> {
+    write_tx(db.conn()?, |conn| {
+        let file = company_file(conn, company_id)?;
+        act(conn, &file)?;
+        company_file(conn, company_id)
+    })
+}
+
+/// Frees the administrator's login and transfer password, locked by wrong entries.
 pub fn unlock_admin(
-    conn: &mut DbConn,
+    db: &mut Db,
     svc: &Services,
     who: &Operator,
     company_id: &str,
-) -> Result<CompanyView, AppError> {
-    write_tx(conn, |conn| {
-        let view = get_company(conn, company_id)?;
-        diesel::update(users::table.find(&view.admin.id))
-            .set((
-                users::failed_logins.eq(0),
-                users::login_locked_at.eq(None::<chrono::NaiveDateTime>),
-                users::transfer_password_failures.eq(0),
-                users::transfer_password_locked_at.eq(None::<chrono::NaiveDateTime>),
-            ))
-            .execute(conn)?;
+) -> Result<CompanyFile, AppError> {
+    procedure(db, company_id, |conn, file| {
+        unlock_login(conn, &file.admin.id)?;
         audit::record(
             conn,
             svc,
-            Event::by_operator("login_unlocked", Outcome::Success, who)
+            who.event(AuditAction::LoginUnlocked, Outcome::Success)
                 .company(company_id)
-                .target("user", &view.admin.id),
-        )?;
-        get_company(conn, company_id)
+                .target("user", &file.admin.id),
+        )
+    })
+}
+
+fn admin_token(file: &CompanyFile) -> Result<&SoftToken, AppError> {
+    file.admin_token.as_ref().ok_or_else(|| {
+        AppError::new(
+            ErrorCode::TokenNotRegistered,
+            "the administrator has no registered token",
+        )
+    })
+}
+
+/// Removes the administrator's (or the shared) token after the administrator's visit to
+/// the branch. The company stays active; the administrator registers a new token with
+/// token ID, code and approval password.
+pub fn reset_admin_token(
+    db: &mut Db,
+    svc: &Services,
+    who: &Operator,
+    company_id: &str,
+    reason: &str,
+) -> Result<CompanyFile, AppError> {
+    procedure(db, company_id, |conn, file| {
+        let token = admin_token(file)?;
+        db::soft_tokens::release(conn, &file.admin.id, svc.now())?;
+        audit::record(
+            conn,
+            svc,
+            who.event(AuditAction::TokenReset, Outcome::Success)
+                .company(company_id)
+                .target("user", &file.admin.id)
+                .detail(serde_json::json!({ "token": token.id, "reason": reason })),
+        )
+    })
+}
+
+/// Frees the administrator's (or the shared) token locked by wrong codes.
+pub fn unlock_admin_token(
+    db: &mut Db,
+    svc: &Services,
+    who: &Operator,
+    company_id: &str,
+) -> Result<CompanyFile, AppError> {
+    procedure(db, company_id, |conn, file| {
+        let token = admin_token(file)?;
+        db::lockout::unlock(conn, Secret::TokenCode, &token.id)?;
+        audit::record(
+            conn,
+            svc,
+            who.event(AuditAction::TokenUnlocked, Outcome::Success)
+                .company(company_id)
+                .target("user", &file.admin.id),
+        )
+    })
+}
+
+/// Frees the administrator's approval password locked by wrong entries.
+pub fn unlock_approval(
+    db: &mut Db,
+    svc: &Services,
+    who: &Operator,
+    company_id: &str,
+) -> Result<CompanyFile, AppError> {
+    procedure(db, company_id, |conn, file| {
+        db::lockout::unlock(conn, Secret::ApprovalPassword, &file.admin.id)?;
+        audit::record(
+            conn,
+            svc,
+            who.event(AuditAction::ApprovalUnlocked, Outcome::Success)
+                .company(company_id)
+                .target("user", &file.admin.id),
+        )
     })
 }

@@ -3,10 +3,7 @@
 //! whose otpauth URIs are printed once. Idempotent; the passwords are fixed and printed, so
 //! never run it on a real database.
 
-use diesel::prelude::*;
-
-use crate::db::DbConn;
-use crate::db::schema::{bank_operators, companies, users};
+use crate::db::{self, Db};
 use crate::domain::{
     CompanyName, DebitAccount, LoginId, NewPassword, PasswordAttempt, PersonName, Role, TokenMode,
     TransferLimit,
@@ -14,9 +11,9 @@ use crate::domain::{
 use crate::error::AppError;
 
 use super::bank::{self, NewAdmin, NewCompany};
-use super::users::{self as people, NewUser};
+use super::people::{self, NewUser};
 use super::{Operator, Person, Services};
-use super::{otp_admin, tokens};
+use super::{otp_management, tokens};
 
 /// One printed credential.
 pub struct Credential {
@@ -52,19 +49,14 @@ fn parsed<T>(value: Result<T, crate::domain::Invalid>) -> Result<T, AppError> {
     value.map_err(|e| AppError::Internal(format!("demo data is invalid: {}", e.message)))
 }
 
-pub fn seed(conn: &mut DbConn, svc: &Services) -> Result<Vec<Credential>, AppError> {
-    let operator_id: Option<String> = bank_operators::table
-        .filter(bank_operators::login_id.eq(OPERATOR.0))
-        .select(bank_operators::id)
-        .first(conn)
-        .optional()?;
-    let operator_id = match operator_id {
-        Some(id) => id,
+pub fn seed(db: &mut Db, svc: &Services) -> Result<Vec<Credential>, AppError> {
+    let operator_id = match db::operators::by_login_id(db.conn()?, OPERATOR.0)? {
+        Some(operator) => operator.id,
         None => {
             let login_id = parsed(LoginId::parse(OPERATOR.0))?;
             let password = parsed(NewPassword::parse(OPERATOR.1, None))?;
             bank::create_operator(
-                conn,
+                db,
                 svc,
                 &login_id,
                 &parsed(PersonName::parse("デモ 銀行員"))?,
@@ -79,16 +71,12 @@ pub fn seed(conn: &mut DbConn, svc: &Services) -> Result<Vec<Credential>, AppErr
         client_addr: None,
     };
 
-    let admin: Option<(String, String)> = users::table
-        .filter(users::login_id.eq(ADMIN.0))
-        .select((users::id, users::company_id))
-        .first(conn)
-        .optional()?;
+    let admin = db::users::by_login_id(db.conn()?, ADMIN.0)?;
     let (admin_id, company_id) = match admin {
-        Some(found) => found,
+        Some(found) => (found.id, found.company_id),
         None => {
-            let view = bank::create_company(
-                conn,
+            let file = bank::create_company(
+                db,
                 svc,
                 &operator,
                 NewCompany {
@@ -104,7 +92,7 @@ pub fn seed(conn: &mut DbConn, svc: &Services) -> Result<Vec<Credential>, AppErr
                     },
                 },
             )?;
-            (view.admin.id, view.company.id)
+            (file.admin.id, file.company.id)
         }
     };
     let admin = Person {
@@ -115,11 +103,7 @@ pub fn seed(conn: &mut DbConn, svc: &Services) -> Result<Vec<Credential>, AppErr
         client_addr: None,
     };
     for (login_id, name, password, transfer_password) in USERS {
-        let exists: i64 = users::table
-            .filter(users::login_id.eq(login_id))
-            .count()
-            .get_result(conn)?;
-        if exists == 0 {
+        if !db::users::login_id_taken(db.conn()?, login_id)? {
             let new = NewUser {
                 login_id: parsed(LoginId::parse(login_id))?,
                 name: parsed(PersonName::parse(name))?,
@@ -127,11 +111,11 @@ pub fn seed(conn: &mut DbConn, svc: &Services) -> Result<Vec<Credential>, AppErr
                 transfer_password: parsed(NewPassword::parse(transfer_password, None))?,
                 can_transfer: true,
             };
-            people::create(conn, svc, &admin, new)?;
+            people::create(db, svc, &admin, new)?;
         }
     }
 
-    let uris = activate_otp(conn, svc, &admin)?;
+    let uris = activate_otp(db, svc, &admin)?;
 
     let mut admin_extra = vec![
         ("approval password", ADMIN.2.to_owned()),
@@ -185,22 +169,18 @@ pub fn seed(conn: &mut DbConn, svc: &Services) -> Result<Vec<Credential>, AppErr
 /// Sets per_user mode and registers tokens for the administrator and the first user,
 /// exactly as a person would with an app. `None` when OTP was active already.
 fn activate_otp(
-    conn: &mut DbConn,
+    db: &mut Db,
     svc: &Services,
     admin: &Person,
 ) -> Result<Option<(String, String)>, AppError> {
     use crate::domain::otp_code::OtpCode;
     use crate::otp::totp::{TotpParams, code_at_step, step_at};
 
-    let status: String = companies::table
-        .find(&admin.company_id)
-        .select(companies::otp_status)
-        .first(conn)?;
-    if status == "active" {
+    if db::companies::get(db.conn()?, &admin.company_id)?.otp_active() {
         return Ok(None);
     }
     let approval = parsed(PasswordAttempt::parse(ADMIN.2))?;
-    otp_admin::set_mode(conn, svc, admin, TokenMode::PerUser, &approval)?;
+    otp_management::set_mode(db, svc, admin, TokenMode::PerUser, &approval)?;
     let current_code = |uri: &str| -> Result<OtpCode, AppError> {
         let secret = uri
             .split(['?', '&'])
@@ -217,17 +197,16 @@ fn activate_otp(
         ))
         .map_err(|e| AppError::Internal(e.to_string()))
     };
-    let admin_token = tokens::issue(conn, svc, admin)?;
+    let admin_token = tokens::issue(db, svc, admin)?;
     let code = current_code(&admin_token.otpauth_uri)?;
-    otp_admin::register_admin_token(conn, svc, admin, &admin_token.token_id, &code, &approval)?;
-    let user_id: String = users::table
-        .filter(users::login_id.eq(USERS[0].0))
-        .select(users::id)
-        .first(conn)?;
-    let user_token = tokens::issue(conn, svc, admin)?;
+    otp_management::register_admin_token(db, svc, admin, &admin_token.token_id, &code, &approval)?;
+    let user_id = db::users::by_login_id(db.conn()?, USERS[0].0)?
+        .ok_or_else(|| AppError::Internal("the demo user is missing".into()))?
+        .id;
+    let user_token = tokens::issue(db, svc, admin)?;
     let code = current_code(&user_token.otpauth_uri)?;
-    otp_admin::register_user_token(
-        conn,
+    otp_management::register_user_token(
+        db,
         svc,
         admin,
         &user_id,

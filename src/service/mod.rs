@@ -1,38 +1,43 @@
-//! Use cases. Each is a synchronous function on `&mut DbConn` that owns its transaction,
-//! writes its audit events in that same transaction, and returns domain results. The HTTP
-//! layer runs them on the blocking pool.
+//! Use cases, one file per business area. Each takes a [`Db`] lender, owns its
+//! transaction, writes its audit events in that same transaction, and returns domain
+//! entities. The HTTP layer runs them on the blocking pool.
 
 pub mod audit;
-pub mod auth;
 pub mod bank;
 pub mod demo;
 pub mod lockout;
-pub mod otp_admin;
+pub mod otp_management;
 pub mod passwords;
+pub mod people;
+pub mod sessions;
 pub mod tokens;
 pub mod transfers;
-pub mod users;
 
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use chrono::{DateTime, SubsecRound, Utc};
 
 use crate::clock::Clock;
 use crate::config::{Policy, Settings};
-use crate::domain::Role;
+use crate::db::{self, DbConn, Insert};
+use crate::domain::audit::{ActorKind, AuditAction, Event, Outcome};
+use crate::domain::confirmation::transfer_confirmation;
+use crate::domain::{
+    Company, LoginId, Role, Secret, SoftToken, TokenMode, TransferConfirmation, User,
+};
 use crate::error::{AppError, ErrorCode};
 use crate::otp::seal::Keyring;
 
+pub use crate::db::Db;
 pub use passwords::Passwords;
 
-/// What every use case may need besides the connection: the bank's policy, the clock,
+/// What every use case may need besides the database: the bank's policy, the clock,
 /// password hashing and the session keys.
 pub struct Services {
     pub policy: Policy,
     pub clock: Arc<dyn Clock>,
     pub passwords: Passwords,
-    pub sessions: auth::SessionKeys,
+    pub sessions: sessions::SessionKeys,
     pub keyring: Keyring,
     /// Keys the content hash of transfers; derived from the master key.
     pub content_key: [u8; 32],
@@ -44,7 +49,7 @@ impl Services {
             policy: settings.policy.clone(),
             clock,
             passwords: Passwords::new(settings.argon2)?,
-            sessions: auth::SessionKeys::new(&settings.jwt_secret),
+            sessions: sessions::SessionKeys::new(&settings.jwt_secret),
             keyring: settings
                 .keyring()
                 .map_err(|e| AppError::Internal(e.to_string()))?,
@@ -55,13 +60,18 @@ impl Services {
     /// Now, to the microsecond: what both engines store, so a stored time compares
     /// equal to the value it was written from (cursors depend on it).
     pub fn now(&self) -> DateTime<Utc> {
-        let now = self.clock.now();
-        now.trunc_subsecs(6)
+        self.clock.now().trunc_subsecs(6)
     }
 
-    /// The time as stored: UTC without zone.
-    pub fn now_naive(&self) -> NaiveDateTime {
-        self.now().naive_utc()
+    /// Wrong attempts that lock `secret`.
+    pub fn threshold(&self, secret: Secret) -> i32 {
+        let p = &self.policy;
+        match secret {
+            Secret::LoginPassword | Secret::OperatorPassword => p.login_lockout_threshold,
+            Secret::ApprovalPassword => p.approval_lockout_threshold,
+            Secret::TransferPassword => p.transfer_password_lockout_threshold,
+            Secret::TokenCode => p.otp_lockout_threshold,
+        }
     }
 }
 
@@ -75,6 +85,25 @@ pub struct Person {
     pub client_addr: Option<String>,
 }
 
+impl Person {
+    /// An event of this person's, in their company.
+    pub fn event(&self, action: AuditAction, outcome: Outcome) -> Event {
+        Event::new(action, outcome, ActorKind::Person)
+            .actor(&self.user_id)
+            .company(&self.company_id)
+            .from_addr(self.client_addr.clone())
+    }
+
+    pub fn require_admin(&self) -> Result<(), AppError> {
+        match self.role {
+            Role::Admin => Ok(()),
+            Role::User => Err(AppError::forbidden(
+                "only the company administrator may do this",
+            )),
+        }
+    }
+}
+
 /// A signed-in bank operator.
 #[derive(Clone, Debug)]
 pub struct Operator {
@@ -82,6 +111,23 @@ pub struct Operator {
     pub session_id: String,
     pub client_addr: Option<String>,
 }
+
+impl Operator {
+    pub fn event(&self, action: AuditAction, outcome: Outcome) -> Event {
+        Event::new(action, outcome, ActorKind::Operator)
+            .actor(&self.operator_id)
+            .from_addr(self.client_addr.clone())
+    }
+}
+
+/// The system acting on its own (expiry, the command line).
+fn system_event(action: AuditAction) -> Event {
+    Event::new(action, Outcome::Success, ActorKind::System)
+}
+
+/// A refusal whose bookkeeping (counted failures, audit events) must commit with the
+/// transaction: `Ok(Err(problem))` commits and then answers the problem; `Err` rolls back.
+type Refusable<T> = Result<Result<T, AppError>, AppError>;
 
 /// A key for one purpose, from the master key: HMAC-SHA256(master, purpose).
 fn derive_key(master: &[u8; 32], purpose: &[u8]) -> [u8; 32] {
@@ -96,12 +142,62 @@ pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-/// Maps a unique-constraint race (two creates at once) to the conflict a client expects.
-pub(crate) fn unique_violation(e: DieselError, code: ErrorCode, detail: &str) -> AppError {
-    match e {
-        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
-            AppError::new(code, detail)
-        }
-        other => other.into(),
+/// The token that confirms `user`'s transfers: their own, or in shared mode the
+/// company's token, which the administrator holds.
+fn confirming_token(
+    conn: &mut DbConn,
+    company: &Company,
+    user: &User,
+) -> Result<Option<SoftToken>, AppError> {
+    match (company.otp_mode, user.role) {
+        (Some(TokenMode::Shared), Role::User) => shared_token(conn, &company.id),
+        _ => Ok(db::soft_tokens::held_by(conn, &user.id)?),
+    }
+}
+
+fn shared_token(conn: &mut DbConn, company_id: &str) -> Result<Option<SoftToken>, AppError> {
+    let admin = db::users::admin_of(conn, company_id)?;
+    Ok(db::soft_tokens::held_by(conn, &admin.id)?)
+}
+
+/// How `user` confirms a one-off transfer now (SPEC §3, rule 3), given the token that
+/// would confirm it.
+fn confirmation(company: &Company, user: &User, token: Option<&SoftToken>) -> TransferConfirmation {
+    transfer_confirmation(
+        company.otp_status,
+        user.may_transfer(),
+        user.transfer_password_locked,
+        SoftToken::state(token),
+    )
+}
+
+/// A person of the caller's company, or 404: another company's people do not exist.
+fn in_company(conn: &mut DbConn, company_id: &str, user_id: &str) -> Result<User, AppError> {
+    db::users::in_company(conn, company_id, user_id)?.ok_or_else(|| AppError::not_found("user"))
+}
+
+const LOGIN_ID_TAKEN: &str = "this login ID is already in use";
+
+fn ensure_login_id_free(conn: &mut DbConn, login_id: &LoginId) -> Result<(), AppError> {
+    if db::users::login_id_taken(conn, login_id.as_str())? {
+        return Err(AppError::new(ErrorCode::LoginIdTaken, LOGIN_ID_TAKEN));
+    }
+    Ok(())
+}
+
+/// Frees a person's login and transfer password (the administrator's is a bank
+/// procedure, `bank::unlock_admin`).
+fn unlock_login(conn: &mut DbConn, user_id: &str) -> Result<(), AppError> {
+    db::lockout::unlock(conn, Secret::LoginPassword, user_id)?;
+    db::lockout::unlock(conn, Secret::TransferPassword, user_id)?;
+    Ok(())
+}
+
+/// A unique index refused the insert (a taken name, or two creates racing): the conflict
+/// a client expects.
+fn unless_duplicate(insert: Insert, code: ErrorCode, detail: &str) -> Result<(), AppError> {
+    match insert {
+        Insert::Done => Ok(()),
+        Insert::Duplicate => Err(AppError::new(code, detail)),
     }
 }

@@ -1,59 +1,40 @@
-//! Software tokens: issuance, binding to a person, and the one path every code takes —
-//! registration, exchange, stop and transfer confirmation alike.
+//! Software tokens: issuance, binding to a person, import, and the one path every code
+//! takes — registration, exchange, stop and transfer confirmation alike.
 //!
-//! A code is accepted once: its step is consumed by a conditional update in the caller's
+//! A code is accepted once: its step is spent by a conditional update in the caller's
 //! transaction (`last_used_step < step`, one row), so across any number of instances one
 //! request wins and every older step stays refused. Wrong codes count in the same row
 //! and lock the token at the threshold.
 
-use chrono::Duration;
-use diesel::prelude::*;
+use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
+use secrecy::ExposeSecret;
 
-use crate::db::models::{OtpStepUseRow, SoftTokenRow};
-use crate::db::schema::{otp_step_uses, soft_tokens};
-use crate::db::{DbConn, write_tx};
+use crate::db::lockout::Counted;
+use crate::db::soft_tokens::{Bind, StepUse, StoredSeed};
+use crate::db::{self, Db, DbConn, Insert, write_tx};
+use crate::domain::audit::{AuditAction, Event, Outcome};
 use crate::domain::otp_code::OtpCode;
+use crate::domain::soft_token::{Purpose, TokenSource};
 use crate::domain::token_id::TokenId;
+use crate::domain::{Invalid, Secret, SoftToken};
 use crate::error::{AppError, ErrorCode};
-use crate::otp::pskc::ImportedKey;
+use crate::otp::pskc;
 use crate::otp::seal::Sealed;
 use crate::otp::totp::{self, Algorithm, TotpParams};
 
-use super::audit::{self, Event, Outcome};
-use super::lockout::{Counted, Counter, count_failure};
-use super::{Operator, Person, Services, new_id};
-
-/// What a code is used for, as recorded in the ledger and the audit log.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Purpose {
-    Registration,
-    Exchange,
-    Stop,
-    TransferConfirmation,
-}
-
-impl Purpose {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Purpose::Registration => "registration",
-            Purpose::Exchange => "exchange",
-            Purpose::Stop => "stop",
-            Purpose::TransferConfirmation => "transfer_confirmation",
-        }
-    }
-}
+use super::{Operator, Person, Refusable, Services, audit, new_id, unless_duplicate};
 
 /// A token just issued: the only moment its secret leaves the server.
 pub struct IssuedToken {
     pub token_id: TokenId,
     pub otpauth_uri: String,
     pub qr_png_base64: String,
-    pub expires_at: chrono::DateTime<chrono::Utc>,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// Issues a new software token for any RFC 6238 app, bound to the caller's company.
-pub fn issue(conn: &mut DbConn, svc: &Services, who: &Person) -> Result<IssuedToken, AppError> {
+pub fn issue(db: &mut Db, svc: &Services, who: &Person) -> Result<IssuedToken, AppError> {
     let mut seed = [0u8; 20];
     rand::rngs::OsRng.fill_bytes(&mut seed);
     let params = TotpParams::DEFAULT;
@@ -62,61 +43,62 @@ pub fn issue(conn: &mut DbConn, svc: &Services, who: &Person) -> Result<IssuedTo
     // Ten million issued IDs: a collision is rare, and the unique index decides.
     for _ in 0..5 {
         let token_id = TokenId::generate_issued();
-        let sealed = svc
-            .keyring
-            .seal(token_id.as_str(), &seed)
-            .map_err(|e| AppError::Internal(format!("seal: {e}")))?;
-        let row = SoftTokenRow {
+        let token = SoftToken {
             id: new_id(),
             token_id: token_id.as_str().to_owned(),
             company_id: Some(who.company_id.clone()),
-            source: "issued".into(),
-            algorithm: params.algorithm.as_str().to_owned(),
-            digits: params.digits as i32,
-            period: params.period as i32,
-            key_id: sealed.key_id,
-            sealed_secret: sealed.ciphertext,
-            issued_by: Some(who.user_id.clone()),
-            issued_at: now.naive_utc(),
-            expires_at: Some(expires_at.naive_utc()),
+            source: TokenSource::Issued,
             holder_id: None,
             registered_at: None,
-            last_used_step: -1,
-            failed_attempts: 0,
-            locked_at: None,
+            expires_at: Some(expires_at),
+            locked: false,
         };
-        let inserted = crate::db::write_tx(conn, |conn| {
-            let n = diesel::insert_into(soft_tokens::table)
-                .values(&row)
-                .execute(conn)
-                .map_err(|e| {
-                    super::unique_violation(e, ErrorCode::TokenInUse, "token ID collision")
-                })?;
-            audit::record(
-                conn,
-                svc,
-                Event::by_person("token_issued", Outcome::Success, who).target("token", &row.id),
-            )?;
-            Ok::<_, AppError>(n)
-        });
-        match inserted {
-            Ok(_) => {
-                let issuer = &svc.policy.otp_issuer;
-                let uri = totp::otpauth_uri(&seed, &params, issuer, token_id.as_str());
-                let qr = totp::qr_png_base64(&seed, &params, issuer, token_id.as_str())
-                    .map_err(|e| AppError::Internal(format!("qr: {e}")))?;
-                return Ok(IssuedToken {
-                    token_id,
-                    otpauth_uri: uri,
-                    qr_png_base64: qr,
-                    expires_at,
-                });
+        let stored = sealed(svc, &token.token_id, &seed, &params)?;
+        let inserted = write_tx(db.conn()?, |conn| {
+            let inserted = db::soft_tokens::insert(conn, &token, stored, &who.user_id, now)?;
+            if inserted == Insert::Done {
+                audit::record(
+                    conn,
+                    svc,
+                    who.event(AuditAction::TokenIssued, Outcome::Success)
+                        .target("token", &token.id),
+                )?;
             }
-            Err(e) if e.code() == ErrorCode::TokenInUse => continue,
-            Err(e) => return Err(e),
+            Ok::<_, AppError>(inserted)
+        })?;
+        if inserted == Insert::Duplicate {
+            continue;
         }
+        let issuer = &svc.policy.otp_issuer;
+        return Ok(IssuedToken {
+            otpauth_uri: totp::otpauth_uri(&seed, &params, issuer, token_id.as_str()),
+            qr_png_base64: totp::qr_png_base64(&seed, &params, issuer, token_id.as_str())
+                .map_err(|e| AppError::Internal(format!("qr: {e}")))?,
+            token_id,
+            expires_at,
+        });
     }
     Err(AppError::Internal("could not find a free token ID".into()))
+}
+
+/// Seals a seed under the current master key, bound to its token ID.
+fn sealed(
+    svc: &Services,
+    token_id: &str,
+    seed: &[u8],
+    params: &TotpParams,
+) -> Result<StoredSeed, AppError> {
+    let sealed = svc
+        .keyring
+        .seal(token_id, seed)
+        .map_err(|e| AppError::Internal(format!("seal: {e}")))?;
+    Ok(StoredSeed {
+        algorithm: params.algorithm.as_str().to_owned(),
+        digits: params.digits as i32,
+        period: params.period as i32,
+        key_id: sealed.key_id,
+        sealed: sealed.ciphertext,
+    })
 }
 
 /// A token of the caller's company that can be registered now: 404 for unknown or
@@ -127,32 +109,20 @@ pub fn registrable(
     svc: &Services,
     company_id: &str,
     token_id: &TokenId,
-) -> Result<SoftTokenRow, AppError> {
+) -> Result<SoftToken, AppError> {
     // Issued tokens belong to their company; imported ones to whichever company the bank
     // handed the device, which proves it with a code at registration.
-    let token: SoftTokenRow = soft_tokens::table
-        .filter(soft_tokens::token_id.eq(token_id.as_str()))
-        .filter(
-            soft_tokens::company_id
-                .eq(company_id)
-                .or(soft_tokens::company_id.is_null()),
-        )
-        .select(SoftTokenRow::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| {
+    let token =
+        db::soft_tokens::registrable_by(conn, token_id.as_str(), company_id)?.ok_or_else(|| {
             AppError::new(
                 ErrorCode::TokenUnknown,
                 "no token with this ID was issued to your company",
             )
         })?;
     if token.holder_id.is_some() {
-        return Err(AppError::new(
-            ErrorCode::TokenInUse,
-            "this token is already registered to a person",
-        ));
+        return Err(token_in_use());
     }
-    if token.expires_at.is_some_and(|at| at <= svc.now_naive()) {
+    if token.expires_at.is_some_and(|at| at <= svc.now()) {
         return Err(AppError::new(
             ErrorCode::TokenExpired,
             "this token can no longer be registered (it expired or was unregistered): issue a new one",
@@ -161,60 +131,50 @@ pub fn registrable(
     Ok(token)
 }
 
+fn token_in_use() -> AppError {
+    AppError::new(
+        ErrorCode::TokenInUse,
+        "this token is already registered to a person",
+    )
+}
+
 /// Binds a token to a person of `company_id`. Conditional on its being free, so two
 /// racing registrations of one token cannot both succeed.
 pub fn bind(
     conn: &mut DbConn,
     svc: &Services,
-    token: &SoftTokenRow,
+    token: &SoftToken,
     company_id: &str,
     holder_id: &str,
 ) -> Result<(), AppError> {
-    let bound = diesel::update(
-        soft_tokens::table
-            .find(&token.id)
-            .filter(soft_tokens::holder_id.is_null()),
-    )
-    .set((
-        soft_tokens::holder_id.eq(holder_id),
-        soft_tokens::company_id.eq(company_id),
-        soft_tokens::registered_at.eq(svc.now_naive()),
-        soft_tokens::expires_at.eq(None::<chrono::NaiveDateTime>),
-    ))
-    .execute(conn)
-    .map_err(|e| {
-        super::unique_violation(
-            e,
+    match db::soft_tokens::bind(conn, &token.id, company_id, holder_id, svc.now())? {
+        Bind::Bound => Ok(()),
+        Bind::TokenTaken => Err(token_in_use()),
+        Bind::HolderHasOne => Err(AppError::new(
             ErrorCode::TokenAlreadyRegistered,
             "this person already has a token",
-        )
-    })?;
-    if bound == 0 {
-        return Err(AppError::new(
-            ErrorCode::TokenInUse,
-            "this token is already registered to a person",
-        ));
+        )),
     }
-    Ok(())
 }
 
 /// Imports vendor tokens from a PSKC file, all or none. With `company_id` they are
 /// reserved for that company at once; without, they await registration by the company the
 /// bank hands them to (until then any company that knows a serial could spend its tries).
 pub fn import(
-    conn: &mut DbConn,
+    db: &mut Db,
     svc: &Services,
     who: &Operator,
-    keys: Vec<ImportedKey>,
+    file: &str,
     company_id: Option<&str>,
 ) -> Result<Vec<TokenId>, AppError> {
-    let mut rows = Vec::with_capacity(keys.len());
-    let mut ids = Vec::with_capacity(keys.len());
+    let keys = pskc::parse(file).map_err(|e| AppError::malformed("body", "pskc", e.to_string()))?;
+    let mut tokens = Vec::with_capacity(keys.len());
+    let mut ids: Vec<TokenId> = Vec::with_capacity(keys.len());
     for (i, key) in keys.iter().enumerate() {
         let token_id = TokenId::parse(&key.serial).map_err(|e| {
             AppError::field(
                 format!("KeyPackage[{}].SerialNo", i + 1),
-                crate::domain::Invalid::new("format", e.to_string()),
+                Invalid::new("format", e.to_string()),
             )
         })?;
         if ids.contains(&token_id) {
@@ -223,61 +183,37 @@ pub fn import(
                 format!("serial {token_id} appears twice in the file"),
             ));
         }
-        let sealed = svc
-            .keyring
-            .seal(token_id.as_str(), &key.seed)
-            .map_err(|e| AppError::Internal(format!("seal: {e}")))?;
-        rows.push(SoftTokenRow {
+        let token = SoftToken {
             id: new_id(),
             token_id: token_id.as_str().to_owned(),
             company_id: company_id.map(str::to_owned),
-            source: "imported".into(),
-            algorithm: key.params.algorithm.as_str().to_owned(),
-            digits: key.params.digits as i32,
-            period: key.params.period as i32,
-            key_id: sealed.key_id,
-            sealed_secret: sealed.ciphertext,
-            issued_by: Some(who.operator_id.clone()),
-            issued_at: svc.now_naive(),
-            expires_at: None,
+            source: TokenSource::Imported,
             holder_id: None,
             registered_at: None,
-            last_used_step: -1,
-            failed_attempts: 0,
-            locked_at: None,
-        });
+            expires_at: None,
+            locked: false,
+        };
+        let seed = sealed(svc, &token.token_id, &key.seed, &key.params)?;
+        tokens.push((token, seed));
         ids.push(token_id);
     }
-    write_tx(conn, |conn| {
+    write_tx(db.conn()?, |conn| {
         if let Some(company) = company_id {
-            super::bank::get_company(conn, company)?;
+            db::companies::find(conn, company)?.ok_or_else(|| AppError::not_found("company"))?;
         }
-        for row in &rows {
-            let exists: i64 = soft_tokens::table
-                .filter(soft_tokens::token_id.eq(&row.token_id))
-                .count()
-                .get_result(conn)?;
-            if exists > 0 {
-                return Err(AppError::new(
-                    ErrorCode::TokenInUse,
-                    format!("a token with serial {} exists already", row.token_id),
-                ));
+        for (token, seed) in tokens {
+            let taken = format!("a token with serial {} exists already", token.token_id);
+            if db::soft_tokens::serial_taken(conn, &token.token_id)? {
+                return Err(AppError::new(ErrorCode::TokenInUse, taken));
             }
-            diesel::insert_into(soft_tokens::table)
-                .values(row)
-                .execute(conn)
-                .map_err(|e| {
-                    super::unique_violation(
-                        e,
-                        ErrorCode::TokenInUse,
-                        "a token with this serial exists already",
-                    )
-                })?;
+            let inserted =
+                db::soft_tokens::insert(conn, &token, seed, &who.operator_id, svc.now())?;
+            unless_duplicate(inserted, ErrorCode::TokenInUse, &taken)?;
             audit::record(
                 conn,
                 svc,
-                Event::by_operator("token_imported", Outcome::Success, who)
-                    .target("token", &row.id),
+                who.event(AuditAction::TokenImported, Outcome::Success)
+                    .target("token", &token.id),
             )?;
         }
         Ok(())
@@ -285,73 +221,70 @@ pub fn import(
     Ok(ids)
 }
 
-/// A released token is retired: it can never be registered again, so a device left
-/// with a former employee or a lost phone stays useless.
-pub fn release(conn: &mut DbConn, svc: &Services, holder_id: &str) -> Result<usize, AppError> {
-    Ok(
-        diesel::update(soft_tokens::table.filter(soft_tokens::holder_id.eq(holder_id)))
-            .set((
-                soft_tokens::holder_id.eq(None::<String>),
-                soft_tokens::registered_at.eq(None::<chrono::NaiveDateTime>),
-                soft_tokens::expires_at.eq(svc.now_naive()),
-                soft_tokens::failed_attempts.eq(0),
-                soft_tokens::locked_at.eq(None::<chrono::NaiveDateTime>),
-            ))
-            .execute(conn)?,
-    )
+/// A code to be checked against a token, and what it is for.
+pub struct CodeUse<'a> {
+    pub token: &'a SoftToken,
+    pub code: &'a OtpCode,
+    pub purpose: Purpose,
+    pub transfer_id: Option<&'a str>,
 }
 
-/// Frees a token locked by wrong codes.
-pub fn unlock(conn: &mut DbConn, token_row_id: &str) -> Result<(), AppError> {
-    diesel::update(soft_tokens::table.find(token_row_id))
-        .set((
-            soft_tokens::failed_attempts.eq(0),
-            soft_tokens::locked_at.eq(None::<chrono::NaiveDateTime>),
-        ))
-        .execute(conn)?;
-    Ok(())
+impl CodeUse<'_> {
+    fn event(&self, who: &Person, action: AuditAction, outcome: Outcome) -> Event {
+        who.event(action, outcome)
+            .target("token", &self.token.id)
+            .detail(serde_json::json!({
+                "purpose": self.purpose.as_str(),
+                "transfer_id": self.transfer_id,
+            }))
+    }
 }
 
-/// Checks `code` against `token` and consumes its step. Runs inside the caller's
-/// transaction. `Ok(Ok(step))`: accepted, the step is spent. `Ok(Err(problem))`: refused;
-/// the failure count, any lock and the audit event are written, so the caller must commit
-/// and then answer with the problem. `Err`: a failure of ours; roll back.
+/// Checks a code and spends its step, inside the caller's transaction. `Ok(Ok(step))`:
+/// accepted and spent. `Ok(Err(problem))`: refused; the count, any lock and the audit
+/// event are written, so the caller commits and then answers. `Err`: roll back.
 pub fn verify_code(
     conn: &mut DbConn,
     svc: &Services,
     who: &Person,
-    token_row_id: &str,
-    code: &OtpCode,
-    purpose: Purpose,
-    transfer_id: Option<&str>,
-) -> Result<Result<i64, AppError>, AppError> {
-    let token: SoftTokenRow = soft_tokens::table
-        .find(token_row_id)
-        .select(SoftTokenRow::as_select())
-        .first(conn)?;
-    let event = |action: &'static str, outcome: Outcome| {
-        Event::by_person(action, outcome, who)
-            .target("token", token.id.clone())
-            .detail(serde_json::json!({ "purpose": purpose.as_str(), "transfer_id": transfer_id }))
+    used: &CodeUse<'_>,
+) -> Refusable<i64> {
+    let step = match check_code(conn, svc, who, used)? {
+        Ok(step) => step,
+        Err(refused) => return Ok(Err(refused)),
     };
-    if token.locked_at.is_some() {
-        audit::record(conn, svc, event("otp_refused", Outcome::Denied))?;
+    spend(conn, svc, who, used, step)
+}
+
+/// Checks a code without spending it: wrong codes are counted and audited, a step at or
+/// before the last one spent is a replay. `Ok(Ok(step))` for a matching, unspent code.
+pub fn check_code(
+    conn: &mut DbConn,
+    svc: &Services,
+    who: &Person,
+    used: &CodeUse<'_>,
+) -> Refusable<i64> {
+    let token = used.token;
+    if token.locked {
+        audit::record(
+            conn,
+            svc,
+            used.event(who, AuditAction::OtpRefused, Outcome::Denied),
+        )?;
         return Ok(Err(token_locked()));
     }
+    let (stored, last_used_step) = db::soft_tokens::seed(conn, &token.id)?;
     let sealed = Sealed {
-        key_id: token.key_id.clone(),
-        ciphertext: token.sealed_secret.clone(),
+        key_id: stored.key_id,
+        ciphertext: stored.sealed,
     };
     let seed = match svc.keyring.open(&token.token_id, &sealed) {
         Ok(seed) => seed,
         Err(e) => {
             // A seed that does not open under its own token ID was tampered with or
             // damaged: the audit log must show it, and the answer reveals nothing.
-            audit::record(
-                conn,
-                svc,
-                event("token_seed_unreadable", Outcome::Denied).flagged(),
-            )?;
+            let event = used.event(who, AuditAction::TokenSeedUnreadable, Outcome::Denied);
+            audit::record(conn, svc, event.flagged())?;
             return Ok(Err(AppError::Internal(format!(
                 "cannot open the seed of token {}: {e}",
                 token.id
@@ -359,88 +292,111 @@ pub fn verify_code(
         }
     };
     let params = TotpParams {
-        algorithm: Algorithm::parse(&token.algorithm)
+        algorithm: Algorithm::parse(&stored.algorithm)
             .map_err(|e| AppError::Internal(e.to_string()))?,
-        digits: token.digits as u32,
-        period: token.period as u64,
+        digits: stored.digits as u32,
+        period: stored.period as u64,
     };
-    let now = svc.now().timestamp();
     let matched = totp::verify(
-        secrecy::ExposeSecret::expose_secret(&seed),
+        seed.expose_secret(),
         &params,
-        code.as_str(),
-        now,
+        used.code.as_str(),
+        svc.now().timestamp(),
         svc.policy.otp_window,
     );
+    match matched {
+        Some(step) if step > last_used_step => Ok(Ok(step)),
+        Some(_) => replayed(conn, svc, who, used),
+        None => wrong_code(conn, svc, who, used),
+    }
+}
 
-    let Some(step) = matched else {
-        let counted = count_failure(
-            conn,
-            Counter::TokenCode,
-            &token.id,
-            svc.policy.otp_lockout_threshold,
-            svc.now_naive(),
-        )?;
-        return Ok(Err(match counted {
-            Counted::Remaining(left) => {
-                audit::record(conn, svc, event("otp_failed", Outcome::Failure))?;
-                AppError::new(ErrorCode::OtpInvalid, "the one-time code is not correct")
-                    .with_remaining_attempts(left)
-            }
-            Counted::LockedNow => {
-                audit::record(conn, svc, event("otp_failed", Outcome::Failure))?;
-                audit::record(conn, svc, event("token_locked", Outcome::Success))?;
-                token_locked()
-            }
-            // A lock that landed meanwhile is the answer; nothing was counted.
-            Counted::Locked => {
-                audit::record(conn, svc, event("otp_refused", Outcome::Denied))?;
-                token_locked()
-            }
-        }));
-    };
-
-    let consumed = diesel::update(
-        soft_tokens::table
-            .find(&token.id)
-            .filter(soft_tokens::last_used_step.lt(step))
-            .filter(soft_tokens::locked_at.is_null()),
-    )
-    .set((
-        soft_tokens::last_used_step.eq(step),
-        soft_tokens::failed_attempts.eq(0),
-    ))
-    .execute(conn)?;
-    if consumed == 0 {
-        let locked: Option<chrono::NaiveDateTime> = soft_tokens::table
-            .find(&token.id)
-            .select(soft_tokens::locked_at)
-            .first(conn)?;
-        if locked.is_some() {
-            audit::record(conn, svc, event("otp_refused", Outcome::Denied))?;
+/// Spends a checked step: the conditional update decides between racing requests.
+pub fn spend(
+    conn: &mut DbConn,
+    svc: &Services,
+    who: &Person,
+    used: &CodeUse<'_>,
+    step: i64,
+) -> Refusable<i64> {
+    let token = used.token;
+    if !db::soft_tokens::spend_step(conn, &token.id, token.holder_id.as_deref(), step)? {
+        let now = db::soft_tokens::get(conn, &token.id)?;
+        if now.locked {
+            audit::record(
+                conn,
+                svc,
+                used.event(who, AuditAction::OtpRefused, Outcome::Denied),
+            )?;
             return Ok(Err(token_locked()));
         }
-        audit::record(conn, svc, event("otp_replayed", Outcome::Denied).flagged())?;
-        return Ok(Err(AppError::new(
-            ErrorCode::OtpReplayed,
-            "this code has already been used: wait for the next code on your token",
-        )));
+        if now.holder_id != token.holder_id {
+            return Err(AppError::new(
+                ErrorCode::TokenNotRegistered,
+                "the token was unregistered meanwhile",
+            ));
+        }
+        return replayed(conn, svc, who, used);
     }
-    diesel::insert_into(otp_step_uses::table)
-        .values(OtpStepUseRow {
-            id: new_id(),
-            soft_token_id: token.id.clone(),
+    db::soft_tokens::record_step_use(
+        conn,
+        StepUse {
+            id: &new_id(),
+            token: &token.id,
             step,
-            used_by: who.user_id.clone(),
-            purpose: purpose.as_str().to_owned(),
-            transfer_id: transfer_id.map(str::to_owned),
-            used_at: svc.now_naive(),
-        })
-        .execute(conn)?;
+            used_by: &who.user_id,
+            purpose: used.purpose,
+            transfer_id: used.transfer_id,
+            at: svc.now(),
+        },
+    )?;
     Ok(Ok(step))
 }
 
-fn token_locked() -> AppError {
+fn replayed(conn: &mut DbConn, svc: &Services, who: &Person, used: &CodeUse<'_>) -> Refusable<i64> {
+    let event = used.event(who, AuditAction::OtpReplayed, Outcome::Denied);
+    audit::record(conn, svc, event.flagged())?;
+    Ok(Err(AppError::new(
+        ErrorCode::OtpReplayed,
+        "this code has already been used: wait for the next code on your token",
+    )))
+}
+
+fn wrong_code(
+    conn: &mut DbConn,
+    svc: &Services,
+    who: &Person,
+    used: &CodeUse<'_>,
+) -> Refusable<i64> {
+    let threshold = svc.threshold(Secret::TokenCode);
+    let counted = db::lockout::count_failure(
+        conn,
+        Secret::TokenCode,
+        &used.token.id,
+        threshold,
+        svc.now(),
+    )?;
+    let event = |action, outcome| used.event(who, action, outcome);
+    Ok(Err(match counted {
+        Counted::Remaining(left) => {
+            audit::record(conn, svc, event(AuditAction::OtpFailed, Outcome::Failure))?;
+            AppError::new(ErrorCode::OtpInvalid, "the one-time code is not correct")
+                .with_remaining_attempts(left)
+        }
+        Counted::LockedNow => {
+            audit::record(conn, svc, event(AuditAction::OtpFailed, Outcome::Failure))?;
+            audit::record(conn, svc, event(AuditAction::TokenLocked, Outcome::Success))?;
+            token_locked()
+        }
+        // A lock that landed meanwhile is the answer; nothing was counted.
+        Counted::Locked => {
+            audit::record(conn, svc, event(AuditAction::OtpRefused, Outcome::Denied))?;
+            token_locked()
+        }
+    }))
+}
+
+pub(crate) fn token_locked() -> AppError {
     AppError::new(
         ErrorCode::TokenLocked,
         "the token is locked after too many wrong codes; the administrator (or, for the administrator's or the shared token, the bank) unlocks it",
@@ -449,21 +405,14 @@ fn token_locked() -> AppError {
 
 /// At start-up: every key id the stored seeds name is configured and opens its seeds,
 /// so a wrong or missing master key stops the server instead of failing every code.
-pub fn check_keyring(conn: &mut DbConn, svc: &Services) -> Result<(), AppError> {
-    let key_ids: Vec<String> = soft_tokens::table
-        .select(soft_tokens::key_id)
-        .distinct()
-        .load(conn)?;
-    for key_id in key_ids {
-        let sample: SoftTokenRow = soft_tokens::table
-            .filter(soft_tokens::key_id.eq(&key_id))
-            .select(SoftTokenRow::as_select())
-            .first(conn)?;
+pub fn check_keyring(db: &mut Db, svc: &Services) -> Result<(), AppError> {
+    for (token_id, stored) in db::soft_tokens::one_seed_per_key(db.conn()?)? {
+        let key_id = stored.key_id.clone();
         let sealed = Sealed {
-            key_id: key_id.clone(),
-            ciphertext: sample.sealed_secret,
+            key_id: stored.key_id,
+            ciphertext: stored.sealed,
         };
-        svc.keyring.open(&sample.token_id, &sealed).map_err(|e| {
+        svc.keyring.open(&token_id, &sealed).map_err(|e| {
             AppError::Internal(format!(
                 "token seeds sealed with master key id {key_id:?} do not open ({e}): configure that key as WEBFB_MASTER_KEY (with its WEBFB_MASTER_KEY_ID) or in WEBFB_MASTER_KEYS_PREVIOUS"
             ))

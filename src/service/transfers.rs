@@ -1,70 +1,39 @@
 //! One-off transfers (都度振込): creation with an idempotency key, confirmation by a code
 //! (OTP active) or the transfer password (OTP inactive), cancellation and expiry.
 //!
-//! A transfer is confirmed at most once: `… SET status = 'confirmed' WHERE id = ? AND
-//! status = 'pending_confirmation'` must change one row, in the same transaction that
-//! spends the code, so a code is spent only if the transfer really was confirmed.
+//! A transfer is confirmed at most once: one conditional update, in the transaction that
+//! spends the code, changes it from pending to confirmed — and only while its creator may
+//! still transfer and the company's OTP status still calls for that method. So a code is
+//! spent only if the transfer really was confirmed, and nothing judged can change between
+//! the judgement and the confirmation.
 
 use std::collections::HashMap;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{Duration, NaiveDate, NaiveDateTime};
-use diesel::prelude::*;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::db::models::{CompanyRow, TransferRow, UserRow};
-use crate::db::schema::{company_accounts, transfers, users};
-use crate::db::{DbConn, write_tx};
+use crate::db::lockout::Subject;
+use crate::db::transfers::PageQuery;
+use crate::db::{self, Db, DbConn, Insert, write_tx};
+use crate::domain::audit::{AuditAction, Outcome};
 use crate::domain::otp_code::OtpCode;
-use crate::domain::transfer::{
-    AccountNumber, AccountType, Amount, BankCode, BranchCode, PayeeName, TransferStatus,
-};
+use crate::domain::soft_token::Purpose;
+use crate::domain::transfer::{ConfirmationMethod, Draft, DraftInput, Transfer, TransferStatus};
 use crate::domain::{
-    BlockedReason, DebitAccount, Invalid, OtpStatus, PasswordAttempt, Role, TransferConfirmation,
-    TransferLimit,
+    BlockedReason, Company, Invalid, PasswordAttempt, Role, Secret, TransferConfirmation, User,
 };
 use crate::error::{AppError, ErrorCode};
 
-use super::audit::{self, Event, Outcome};
-use super::lockout::{Counted, Counter, count_failure};
-use super::tokens::{self, Purpose};
-use super::users::{confirmation_of, confirming_token, find_in_company, load_company};
-use super::{Person, Services, new_id, unique_violation};
+use super::lockout::{check_password, still_open};
 
-/// A transfer as parsed from the wire; the checks that need the company come here.
-pub struct Draft {
-    pub debit_account: DebitAccount,
-    pub bank_code: BankCode,
-    pub branch_code: BranchCode,
-    pub account_type: AccountType,
-    pub account_number: AccountNumber,
-    pub payee_name: PayeeName,
-    pub amount: Amount,
-    pub execution_date: NaiveDate,
-    pub memo: Option<String>,
-}
-
-/// What the edge needs to judge a transfer's fields in one pass.
-pub struct TransferContext {
-    pub limit: TransferLimit,
-    /// Today in Japan, where the bank's calendar runs.
-    pub today: NaiveDate,
-}
-
-pub fn context(
-    conn: &mut DbConn,
-    svc: &Services,
-    who: &Person,
-) -> Result<TransferContext, AppError> {
-    let company = load_company(conn, &who.company_id)?;
-    Ok(TransferContext {
-        limit: TransferLimit::new(company.transfer_limit)
-            .map_err(|e| AppError::Internal(e.message))?,
-        today: today_in_japan(svc),
-    })
-}
+use super::tokens::{self, CodeUse};
+use super::{
+    Person, Refusable, Services, audit, confirmation, confirming_token, in_company, new_id,
+    system_event,
+};
 
 /// How the creator proves the confirmation.
 pub enum Proof {
@@ -72,10 +41,9 @@ pub enum Proof {
     TransferPassword(PasswordAttempt),
 }
 
-/// A transfer with what its screen needs.
-pub struct TransferView {
-    pub row: TransferRow,
-    pub status: TransferStatus,
+/// A transfer with how its confirmation stands now.
+pub struct TransferWithConfirmation {
+    pub transfer: Transfer,
     /// How the creator confirms it now (or confirmed it).
     pub confirmation: TransferConfirmation,
     /// The company's one-time passwords are active: a code is the method, even when blocked.
@@ -87,20 +55,19 @@ fn today_in_japan(svc: &Services) -> NaiveDate {
     (svc.now() + Duration::hours(9)).date_naive()
 }
 
-/// The hash of what is being authorised; re-checked at confirmation.
-/// Keyed, so that whoever can write the database cannot also forge the hash of an
-/// altered payee or amount.
-fn content_hash(key: &[u8; 32], t: &TransferRow) -> String {
+/// The hash of what is being authorised; re-checked at confirmation. Keyed, so that
+/// whoever can write the database cannot also forge the hash of an altered payee or amount.
+fn content_hash(key: &[u8; 32], t: &Transfer) -> String {
     let content = serde_json::json!([
         t.id,
         t.company_id,
         t.created_by,
         t.debit_account,
-        t.payee_bank_code,
-        t.payee_branch_code,
-        t.payee_account_type,
-        t.payee_account_number,
-        t.payee_name,
+        t.payee.bank_code,
+        t.payee.branch_code,
+        t.payee.account_type.as_str(),
+        t.payee.account_number,
+        t.payee.name,
         t.amount,
         t.execution_date.to_string(),
         t.memo,
@@ -120,18 +87,6 @@ pub fn request_hash(canonical_json: &str) -> String {
     hex(&Sha256::digest(canonical_json.as_bytes()))
 }
 
-/// Refuses a transfer its creator could not confirm, before anything is typed.
-fn ensure_can_confirm(
-    conn: &mut DbConn,
-    company: &CompanyRow,
-    user: &UserRow,
-) -> Result<TransferConfirmation, AppError> {
-    match confirmation_of(conn, company, user)? {
-        TransferConfirmation::Blocked(reason) => Err(blocked(reason)),
-        ok => Ok(ok),
-    }
-}
-
 fn blocked(reason: BlockedReason) -> AppError {
     match reason {
         BlockedReason::NoTransferPermission => {
@@ -141,49 +96,40 @@ fn blocked(reason: BlockedReason) -> AppError {
             ErrorCode::TokenNotRegistered,
             "one-time passwords are active and you have no registered token: ask your administrator to register one",
         ),
-        BlockedReason::TokenLocked => AppError::new(
-            ErrorCode::TokenLocked,
-            "your token is locked after too many wrong codes; the administrator (or, for the administrator's or the shared token, the bank) unlocks it",
-        ),
-        BlockedReason::TransferPasswordLocked => transfer_password_locked(),
+        BlockedReason::TokenLocked => tokens::token_locked(),
+        BlockedReason::TransferPasswordLocked => super::lockout::locked(Secret::TransferPassword),
     }
 }
 
-fn transfer_password_locked() -> AppError {
-    AppError::new(
-        ErrorCode::TransferPasswordLocked,
-        "the transfer password is locked after too many wrong entries",
-    )
-}
-
+/// Creates a transfer. A retry with the same key is answered first, before anything is
+/// judged, with the first answer: it stands even if the person's situation changed since.
+/// `true` when this call created it.
 pub fn create(
-    conn: &mut DbConn,
+    db: &mut Db,
     svc: &Services,
     who: &Person,
     idempotency_key: &str,
     request_hash: &str,
-    draft: Draft,
-) -> Result<(TransferView, bool), AppError> {
-    // A retry is answered before anything else is judged: the first answer stands even if
-    // the person's situation changed since.
-    if let Some(existing) = by_idempotency_key(conn, who, idempotency_key)? {
+    input: DraftInput,
+) -> Result<(TransferWithConfirmation, bool), AppError> {
+    let conn = db.conn()?;
+    if let Some(existing) = db::transfers::by_idempotency_key(conn, &who.user_id, idempotency_key)?
+    {
         return replay(conn, svc, existing, request_hash);
     }
-    let company = load_company(conn, &who.company_id)?;
-    let user = find_in_company(conn, &who.company_id, &who.user_id)?;
+    let company = db::companies::get(conn, &who.company_id)?;
+    let draft = Draft::parse(&input, company.transfer_limit, today_in_japan(svc))
+        .map_err(AppError::refusals)?;
+    let user = in_company(conn, &who.company_id, &who.user_id)?;
     // Refused at creation what could not be confirmed: the screen tells the person before
     // they type a code.
-    ensure_can_confirm(conn, &company, &user)?;
-
-    let owned: i64 = company_accounts::table
-        .filter(company_accounts::company_id.eq(&company.id))
-        .filter(company_accounts::branch_code.eq(draft.debit_account.branch_code()))
-        .filter(company_accounts::account_number.eq(draft.debit_account.account_number()))
-        .count()
-        .get_result(conn)?;
+    let token = confirming_token(conn, &company, &user)?;
+    if let TransferConfirmation::Blocked(reason) = confirmation(&company, &user, token.as_ref()) {
+        return Err(blocked(reason));
+    }
     // Another company's account gets the same answer as a mistyped one: nothing about
     // other customers' accounts can be learnt here.
-    if owned == 0 {
+    if db::companies::account_holder(conn, &draft.debit_account)?.as_deref() != Some(&company.id) {
         return Err(AppError::new(
             ErrorCode::DebitAccountUnknown,
             "the debit account is not one of your company's accounts",
@@ -194,9 +140,8 @@ pub fn create(
             "not one of your company's accounts",
         ));
     }
-
-    let now = svc.now_naive();
-    let mut row = TransferRow {
+    let now = svc.now();
+    let mut transfer = Transfer {
         id: new_id(),
         company_id: company.id.clone(),
         created_by: user.id.clone(),
@@ -204,15 +149,11 @@ pub fn create(
         request_hash: request_hash.to_owned(),
         content_hash: String::new(),
         debit_account: draft.debit_account.to_string(),
-        payee_bank_code: draft.bank_code.as_str().to_owned(),
-        payee_branch_code: draft.branch_code.as_str().to_owned(),
-        payee_account_type: draft.account_type.as_str().to_owned(),
-        payee_account_number: draft.account_number.as_str().to_owned(),
-        payee_name: draft.payee_name.as_str().to_owned(),
+        payee: draft.payee,
         amount: draft.amount.yen(),
         execution_date: draft.execution_date,
         memo: draft.memo,
-        status: TransferStatus::PendingConfirmation.as_str().to_owned(),
+        status: TransferStatus::PendingConfirmation,
         created_at: now,
         expires_at: now + Duration::seconds(svc.policy.transfer_ttl_secs),
         confirmed_at: None,
@@ -221,58 +162,38 @@ pub fn create(
         cancelled_at: None,
         cancelled_by: None,
     };
-    row.content_hash = content_hash(&svc.content_key, &row);
+    transfer.content_hash = content_hash(&svc.content_key, &transfer);
     let inserted = write_tx(conn, |conn| {
-        diesel::insert_into(transfers::table)
-            .values(&row)
-            .execute(conn)
-            .map_err(|e| {
-                unique_violation(
-                    e,
-                    ErrorCode::IdempotencyKeyReused,
-                    "this Idempotency-Key is in use",
-                )
-            })?;
-        audit::record(
-            conn,
-            svc,
-            Event::by_person("transfer_created", Outcome::Success, who)
-                .target("transfer", &row.id)
-                .detail(serde_json::json!({ "amount": row.amount })),
-        )
-    });
-    match inserted {
-        Ok(()) => Ok((view(conn, row)?, true)),
-        // A concurrent retry with the same key got in first: answer as a retry.
-        Err(e) if e.code() == ErrorCode::IdempotencyKeyReused => {
-            match by_idempotency_key(conn, who, idempotency_key)? {
-                Some(existing) => replay(conn, svc, existing, request_hash),
-                None => Err(e),
-            }
+        let inserted = db::transfers::insert(conn, &transfer)?;
+        if inserted == Insert::Done {
+            audit::record(
+                conn,
+                svc,
+                who.event(AuditAction::TransferCreated, Outcome::Success)
+                    .target("transfer", &transfer.id)
+                    .detail(serde_json::json!({ "amount": transfer.amount })),
+            )?;
         }
-        Err(e) => Err(e),
+        Ok::<_, AppError>(inserted)
+    })?;
+    if inserted == Insert::Duplicate {
+        // A concurrent retry with the same key got in first: answer as a retry.
+        let existing = db::transfers::by_idempotency_key(conn, &who.user_id, idempotency_key)?
+            .ok_or_else(|| {
+                AppError::Internal("idempotency key taken, transfer not found".into())
+            })?;
+        return replay(conn, svc, existing, request_hash);
     }
-}
-
-fn by_idempotency_key(
-    conn: &mut DbConn,
-    who: &Person,
-    key: &str,
-) -> Result<Option<TransferRow>, AppError> {
-    Ok(transfers::table
-        .filter(transfers::created_by.eq(&who.user_id))
-        .filter(transfers::idempotency_key.eq(key))
-        .select(TransferRow::as_select())
-        .first(conn)
-        .optional()?)
+    let shown = Shown::new(&company).show(conn, transfer)?;
+    Ok((shown, true))
 }
 
 fn replay(
     conn: &mut DbConn,
     svc: &Services,
-    existing: TransferRow,
+    existing: Transfer,
     request_hash: &str,
-) -> Result<(TransferView, bool), AppError> {
+) -> Result<(TransferWithConfirmation, bool), AppError> {
     if existing.request_hash != request_hash {
         return Err(AppError::new(
             ErrorCode::IdempotencyKeyReused,
@@ -280,154 +201,135 @@ fn replay(
         ));
     }
     expire_due(conn, svc, &existing.company_id)?;
-    let row = transfers::table
-        .find(&existing.id)
-        .select(TransferRow::as_select())
-        .first(conn)?;
-    Ok((view(conn, row)?, false))
+    let company = db::companies::get(conn, &existing.company_id)?;
+    let transfer = db::transfers::visible(conn, &existing.company_id, &existing.id, None)?
+        .ok_or_else(|| AppError::not_found("transfer"))?;
+    Ok((Shown::new(&company).show(conn, transfer)?, false))
 }
 
 /// Marks the company's pending transfers past their time as expired, and audits each.
 fn expire_due(conn: &mut DbConn, svc: &Services, company_id: &str) -> Result<(), AppError> {
-    let now = svc.now_naive();
-    let due: Vec<String> = transfers::table
-        .filter(transfers::company_id.eq(company_id))
-        .filter(transfers::status.eq(TransferStatus::PendingConfirmation.as_str()))
-        .filter(transfers::expires_at.le(now))
-        .select(transfers::id)
-        .load(conn)?;
+    let due = db::transfers::due_for_expiry(conn, company_id, svc.now())?;
     if due.is_empty() {
         return Ok(());
     }
     write_tx(conn, |conn| {
         for id in &due {
-            let changed = diesel::update(
-                transfers::table
-                    .find(id)
-                    .filter(transfers::status.eq(TransferStatus::PendingConfirmation.as_str())),
-            )
-            .set(transfers::status.eq(TransferStatus::Expired.as_str()))
-            .execute(conn)?;
-            if changed == 1 {
-                let event = Event {
-                    actor_kind: "system",
-                    ..Event::anonymous("transfer_expired", Outcome::Success, None)
-                };
-                audit::record(conn, svc, event.company(company_id).target("transfer", id))?;
+            if db::transfers::expire(conn, id)? {
+                let event = system_event(AuditAction::TransferExpired)
+                    .company(company_id)
+                    .target("transfer", id);
+                audit::record(conn, svc, event)?;
             }
         }
         Ok(())
     })
 }
 
-fn view(conn: &mut DbConn, row: TransferRow) -> Result<TransferView, AppError> {
-    let mut cache = HashMap::new();
-    view_cached(conn, row, &mut cache)
+/// Shows transfers of one company, judging each creator's confirmation once.
+struct Shown<'a> {
+    company: &'a Company,
+    by_creator: HashMap<String, TransferConfirmation>,
 }
 
-fn view_cached(
-    conn: &mut DbConn,
-    row: TransferRow,
-    cache: &mut HashMap<String, (TransferConfirmation, bool)>,
-) -> Result<TransferView, AppError> {
-    let status: TransferStatus = row.status.parse().map_err(AppError::Internal)?;
-    let (confirmation, otp_active) = match cache.get(&row.created_by) {
-        Some(c) => *c,
-        None => {
-            let company = load_company(conn, &row.company_id)?;
-            let creator = find_in_company(conn, &row.company_id, &row.created_by)?;
-            let c = confirmation_of(conn, &company, &creator)?;
-            let active = company.status() == OtpStatus::Active;
-            cache.insert(row.created_by.clone(), (c, active));
-            (c, active)
+impl<'a> Shown<'a> {
+    fn new(company: &'a Company) -> Shown<'a> {
+        Shown {
+            company,
+            by_creator: HashMap::new(),
         }
-    };
-    Ok(TransferView {
-        row,
-        status,
-        confirmation,
-        otp_active,
-    })
+    }
+
+    fn show(
+        &mut self,
+        conn: &mut DbConn,
+        transfer: Transfer,
+    ) -> Result<TransferWithConfirmation, AppError> {
+        let confirmation = match self.by_creator.get(&transfer.created_by) {
+            Some(c) => *c,
+            None => {
+                let creator = in_company(conn, &self.company.id, &transfer.created_by)?;
+                let token = confirming_token(conn, self.company, &creator)?;
+                let c = confirmation(self.company, &creator, token.as_ref());
+                self.by_creator.insert(transfer.created_by.clone(), c);
+                c
+            }
+        };
+        Ok(TransferWithConfirmation {
+            transfer,
+            confirmation,
+            otp_active: self.company.otp_active(),
+        })
+    }
 }
 
 /// A transfer the caller may see: their own, or any of the company's for the
 /// administrator. Anything else does not exist for them.
-fn visible(conn: &mut DbConn, who: &Person, id: &str) -> Result<TransferRow, AppError> {
-    let mut query = transfers::table
-        .filter(transfers::id.eq(id))
-        .filter(transfers::company_id.eq(&who.company_id))
-        .select(TransferRow::as_select())
-        .into_boxed();
-    if who.role != Role::Admin {
-        query = query.filter(transfers::created_by.eq(&who.user_id));
-    }
-    query
-        .first(conn)
-        .optional()?
+fn visible(conn: &mut DbConn, who: &Person, id: &str) -> Result<Transfer, AppError> {
+    let creator = (who.role != Role::Admin).then_some(who.user_id.as_str());
+    db::transfers::visible(conn, &who.company_id, id, creator)?
         .ok_or_else(|| AppError::not_found("transfer"))
 }
 
+fn shown(conn: &mut DbConn, who: &Person, id: &str) -> Result<TransferWithConfirmation, AppError> {
+    let transfer = visible(conn, who, id)?;
+    let company = db::companies::get(conn, &who.company_id)?;
+    Shown::new(&company).show(conn, transfer)
+}
+
 pub fn get(
-    conn: &mut DbConn,
+    db: &mut Db,
     svc: &Services,
     who: &Person,
     id: &str,
-) -> Result<TransferView, AppError> {
+) -> Result<TransferWithConfirmation, AppError> {
+    let conn = db.conn()?;
     expire_due(conn, svc, &who.company_id)?;
-    let row = visible(conn, who, id)?;
-    view(conn, row)
+    shown(conn, who, id)
 }
 
-/// A page of transfers, newest first. The cursor names the last one seen.
+/// A page of transfers, newest first, and the cursor naming the last one shown.
 pub fn list(
-    conn: &mut DbConn,
+    db: &mut Db,
     svc: &Services,
     who: &Person,
     status: Option<TransferStatus>,
     limit: i64,
     cursor: Option<&str>,
-) -> Result<(Vec<TransferView>, Option<String>), AppError> {
+) -> Result<(Vec<TransferWithConfirmation>, Option<String>), AppError> {
+    let after = cursor.map(decode_cursor).transpose()?;
+    let conn = db.conn()?;
     expire_due(conn, svc, &who.company_id)?;
-    let mut query = transfers::table
-        .filter(transfers::company_id.eq(&who.company_id))
-        .select(TransferRow::as_select())
-        .order((transfers::created_at.desc(), transfers::id.desc()))
-        .limit(limit + 1)
-        .into_boxed();
-    if who.role != Role::Admin {
-        query = query.filter(transfers::created_by.eq(&who.user_id));
-    }
-    if let Some(s) = status {
-        query = query.filter(transfers::status.eq(s.as_str()));
-    }
-    if let Some(c) = cursor {
-        let (at, id) = decode_cursor(c)?;
-        query = query.filter(
-            transfers::created_at
-                .lt(at)
-                .or(transfers::created_at.eq(at).and(transfers::id.lt(id))),
-        );
-    }
-    let mut rows: Vec<TransferRow> = query.load(conn)?;
-    let next = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|r| encode_cursor(r.created_at, &r.id))
+    let mut page = db::transfers::page(
+        conn,
+        PageQuery {
+            company_id: &who.company_id,
+            creator: (who.role != Role::Admin).then_some(who.user_id.as_str()),
+            status,
+            after,
+            limit: limit + 1,
+        },
+    )?;
+    let next = if page.len() as i64 > limit {
+        page.truncate(limit as usize);
+        page.last().map(|t| encode_cursor(t.created_at, &t.id))
     } else {
         None
     };
-    let mut cache = HashMap::new();
-    let items = rows
+    let company = db::companies::get(conn, &who.company_id)?;
+    let mut shown = Shown::new(&company);
+    let items = page
         .into_iter()
-        .map(|r| view_cached(conn, r, &mut cache))
+        .map(|t| shown.show(conn, t))
         .collect::<Result<_, _>>()?;
     Ok((items, next))
 }
 
-fn encode_cursor(at: NaiveDateTime, id: &str) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}|{id}", at.and_utc().timestamp_micros()))
+fn encode_cursor(at: DateTime<Utc>, id: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}|{id}", at.timestamp_micros()))
 }
 
-fn decode_cursor(cursor: &str) -> Result<(NaiveDateTime, String), AppError> {
+fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, String), AppError> {
     let invalid = || {
         AppError::field(
             "cursor",
@@ -441,167 +343,142 @@ fn decode_cursor(cursor: &str) -> Result<(NaiveDateTime, String), AppError> {
         .ok_or_else(invalid)?;
     let (micros, id) = text.split_once('|').ok_or_else(invalid)?;
     let micros: i64 = micros.parse().map_err(|_| invalid())?;
-    let at = chrono::DateTime::from_timestamp_micros(micros)
-        .ok_or_else(invalid)?
-        .naive_utc();
+    let at = DateTime::from_timestamp_micros(micros).ok_or_else(invalid)?;
     Ok((at, id.to_owned()))
 }
 
+/// Confirms a transfer by its creator, with a code while OTP is active or the transfer
+/// password while it is not.
 pub fn confirm(
-    conn: &mut DbConn,
+    db: &mut Db,
     svc: &Services,
     who: &Person,
     id: &str,
     proof: Proof,
-) -> Result<TransferView, AppError> {
+) -> Result<TransferWithConfirmation, AppError> {
+    let conn = db.conn()?;
     expire_due(conn, svc, &who.company_id)?;
-    let row = visible(conn, who, id)?;
-    let failed = |conn: &mut DbConn, reason: &str| {
-        audit::record(
-            conn,
-            svc,
-            Event::by_person("transfer_confirmation_failed", Outcome::Failure, who)
-                .target("transfer", &row.id)
-                .detail(serde_json::json!({ "reason": reason })),
-        )
+    let transfer = visible(conn, who, id)?;
+    let failed = who
+        .event(AuditAction::TransferConfirmationFailed, Outcome::Failure)
+        .target("transfer", &transfer.id);
+    let refuse = |conn: &mut DbConn, reason: &str, problem: AppError| {
+        let event = failed
+            .clone()
+            .detail(serde_json::json!({ "reason": reason }));
+        audit::record(conn, svc, event)?;
+        Ok::<_, AppError>(problem)
     };
-    if row.created_by != who.user_id {
-        failed(conn, "not_creator")?;
-        return Err(AppError::forbidden(
-            "only the person who created a transfer confirms it",
-        ));
+    if transfer.created_by != who.user_id {
+        let problem = AppError::forbidden("only the person who created a transfer confirms it");
+        return Err(refuse(conn, "not_creator", problem)?);
     }
-    if let Err(e) = ensure_pending(&row) {
-        failed(conn, e.code().as_str())?;
-        return Err(e);
+    if let Err(e) = ensure_pending(&transfer) {
+        return Err(refuse(conn, e.code().as_str(), e)?);
     }
-    if content_hash(&svc.content_key, &row) != row.content_hash {
+    if content_hash(&svc.content_key, &transfer) != transfer.content_hash {
         audit::record(
             conn,
             svc,
-            Event::by_person("transfer_tampered", Outcome::Denied, who)
-                .target("transfer", &row.id)
+            who.event(AuditAction::TransferTampered, Outcome::Denied)
+                .target("transfer", &transfer.id)
                 .flagged(),
         )?;
         return Err(AppError::Internal(format!(
             "transfer {} does not match its content hash",
-            row.id
+            transfer.id
         )));
     }
-    let company = load_company(conn, &who.company_id)?;
-    let user = find_in_company(conn, &who.company_id, &who.user_id)?;
-    // The permission is judged now, not at creation: a revoked one stops the transfer.
+    let method = match proof {
+        Proof::Otp(_) => ConfirmationMethod::Otp,
+        Proof::TransferPassword(_) => ConfirmationMethod::TransferPassword,
+    };
+    let outcome = match proof {
+        Proof::Otp(code) => write_tx(conn, |conn| {
+            let (company, user) = creator(conn, who)?;
+            if let Err((reason, problem)) = judge(&company, &user, method) {
+                return Ok(Err(refuse(conn, reason, problem)?));
+            }
+            let Some(token) = confirming_token(conn, &company, &user)? else {
+                let problem = blocked(BlockedReason::TokenNotRegistered);
+                return Ok(Err(refuse(conn, "token_not_registered", problem)?));
+            };
+            let used = CodeUse {
+                token: &token,
+                code: &code,
+                purpose: Purpose::TransferConfirmation,
+                transfer_id: Some(&transfer.id),
+            };
+            let step = match tokens::verify_code(conn, svc, who, &used)? {
+                Ok(step) => step,
+                Err(refused) => {
+                    let reason = refused.code().as_str();
+                    return Ok(Err(refuse(conn, reason, refused)?));
+                }
+            };
+            mark_confirmed(conn, svc, who, &transfer, method, Some(step))
+        }),
+        Proof::TransferPassword(password) => {
+            let (company, user) = creator(conn, who)?;
+            if let Err((reason, problem)) = judge(&company, &user, method) {
+                return Err(refuse(conn, reason, problem)?);
+            }
+            let subject = Subject::Id(&who.user_id);
+            check_password(
+                db,
+                svc,
+                Secret::TransferPassword,
+                subject,
+                &password,
+                &failed,
+            )?;
+            write_tx(db.conn()?, |conn| {
+                still_open(conn, Secret::TransferPassword, &who.user_id)?;
+                mark_confirmed(conn, svc, who, &transfer, method, None)
+            })
+        }
+    };
+    finish(db.conn()?, svc, who, &transfer, method, outcome)
+}
+
+fn creator(conn: &mut DbConn, who: &Person) -> Result<(Company, User), AppError> {
+    let company = db::companies::get(conn, &who.company_id)?;
+    let user = in_company(conn, &who.company_id, &who.user_id)?;
+    Ok((company, user))
+}
+
+/// The rules judged at confirmation, not at creation: a revoked permission or a change of
+/// the company's OTP status stops the transfer. The refusal's reason for the audit log.
+fn judge(
+    company: &Company,
+    user: &User,
+    method: ConfirmationMethod,
+) -> Result<(), (&'static str, AppError)> {
     if !user.may_transfer() {
-        failed(conn, "no_transfer_permission")?;
-        return Err(blocked(BlockedReason::NoTransferPermission));
+        let reason = BlockedReason::NoTransferPermission;
+        return Err((reason.as_str(), blocked(reason)));
     }
-    let otp_active = company
-        .otp_status
-        .parse::<OtpStatus>()
-        .map_err(AppError::Internal)?
-        == OtpStatus::Active;
-    match (otp_active, proof) {
-        (true, Proof::TransferPassword(_)) => {
-            failed(conn, "otp_required")?;
-            Err(AppError::new(
+    match (company.otp_active(), method) {
+        (true, ConfirmationMethod::TransferPassword) => Err((
+            "otp_required",
+            AppError::new(
                 ErrorCode::OtpRequired,
                 "one-time passwords are active: confirm with a code from your token",
-            ))
-        }
-        (false, Proof::Otp(_)) => {
-            failed(conn, "transfer_password_required")?;
-            Err(AppError::new(
+            ),
+        )),
+        (false, ConfirmationMethod::Otp) => Err((
+            "transfer_password_required",
+            AppError::new(
                 ErrorCode::TransferPasswordRequired,
                 "one-time passwords are not active for your company: confirm with your transfer password",
-            ))
-        }
-        (true, Proof::Otp(code)) => {
-            let Some(token) = confirming_token(conn, &company, &user)? else {
-                failed(conn, "token_not_registered")?;
-                return Err(blocked(BlockedReason::TokenNotRegistered));
-            };
-            let outcome = write_tx(conn, |conn| {
-                let step = match tokens::verify_code(
-                    conn,
-                    svc,
-                    who,
-                    &token.id,
-                    &code,
-                    Purpose::TransferConfirmation,
-                    Some(&row.id),
-                )? {
-                    Ok(step) => step,
-                    Err(refused) => {
-                        failed(conn, refused.code().as_str())?;
-                        return Ok(Err(refused));
-                    }
-                };
-                mark_confirmed(conn, svc, who, &row, "otp", Some(step))?;
-                Ok::<_, AppError>(Ok(()))
-            });
-            finish(conn, svc, who, &row, outcome)
-        }
-        (false, Proof::TransferPassword(password)) => {
-            if user.transfer_password_locked_at.is_some() {
-                failed(conn, "transfer_password_locked")?;
-                return Err(transfer_password_locked());
-            }
-            if !svc
-                .passwords
-                .verify(&user.transfer_password_hash, password.expose())
-            {
-                return write_tx(conn, |conn| {
-                    let counted = count_failure(
-                        conn,
-                        Counter::TransferPassword,
-                        &user.id,
-                        svc.policy.transfer_password_lockout_threshold,
-                        svc.now_naive(),
-                    )?;
-                    failed(conn, "transfer_password_invalid")?;
-                    Ok::<_, AppError>(match counted {
-                        Counted::Remaining(left) => Err(AppError::new(
-                            ErrorCode::TransferPasswordInvalid,
-                            "the transfer password is not correct",
-                        )
-                        .with_remaining_attempts(left)),
-                        Counted::LockedNow => {
-                            audit::record(
-                                conn,
-                                svc,
-                                Event::by_person("transfer_password_locked", Outcome::Success, who),
-                            )?;
-                            Err(transfer_password_locked())
-                        }
-                        Counted::Locked => Err(transfer_password_locked()),
-                    })
-                })?;
-            }
-            let outcome = write_tx(conn, |conn| {
-                let reset = diesel::update(
-                    users::table
-                        .find(&user.id)
-                        .filter(users::transfer_password_locked_at.is_null()),
-                )
-                .set(users::transfer_password_failures.eq(0))
-                .execute(conn)?;
-                if reset == 0 {
-                    return Err(transfer_password_locked());
-                }
-                mark_confirmed(conn, svc, who, &row, "transfer_password", None)?;
-                Ok(Ok(()))
-            });
-            finish(conn, svc, who, &row, outcome)
-        }
+            ),
+        )),
+        _ => Ok(()),
     }
 }
 
-fn ensure_pending(row: &TransferRow) -> Result<(), AppError> {
-    match row
-        .status
-        .parse::<TransferStatus>()
-        .map_err(AppError::Internal)?
-    {
+fn ensure_pending(transfer: &Transfer) -> Result<(), AppError> {
+    match transfer.status {
         TransferStatus::PendingConfirmation => Ok(()),
         TransferStatus::Expired => Err(AppError::new(
             ErrorCode::TransferExpired,
@@ -620,97 +497,80 @@ fn mark_confirmed(
     conn: &mut DbConn,
     svc: &Services,
     who: &Person,
-    row: &TransferRow,
-    method: &str,
+    transfer: &Transfer,
+    method: ConfirmationMethod,
     step: Option<i64>,
-) -> Result<(), AppError> {
-    let now = svc.now_naive();
-    let confirmed = diesel::update(
-        transfers::table
-            .find(&row.id)
-            .filter(transfers::status.eq(TransferStatus::PendingConfirmation.as_str()))
-            .filter(transfers::expires_at.gt(now)),
-    )
-    .set((
-        transfers::status.eq(TransferStatus::Confirmed.as_str()),
-        transfers::confirmed_at.eq(now),
-        transfers::confirmation_method.eq(method),
-        transfers::confirmed_step.eq(step),
-    ))
-    .execute(conn)?;
-    if confirmed == 0 {
-        return Err(AppError::new(
-            ErrorCode::TransferNotPending,
-            "the transfer is no longer waiting for confirmation",
-        ));
+) -> Refusable<()> {
+    if !db::transfers::confirm(conn, transfer, method, step, svc.now())? {
+        return Err(not_pending());
     }
     audit::record(
         conn,
         svc,
-        Event::by_person("transfer_confirmed", Outcome::Success, who)
-            .target("transfer", &row.id)
-            .detail(serde_json::json!({ "method": method, "step": step, "amount": row.amount })),
+        who.event(AuditAction::TransferConfirmed, Outcome::Success)
+            .target("transfer", &transfer.id)
+            .detail(serde_json::json!({
+                "method": method.as_str(),
+                "step": step,
+                "amount": transfer.amount,
+            })),
+    )?;
+    Ok(Ok(()))
+}
+
+fn not_pending() -> AppError {
+    AppError::new(
+        ErrorCode::TransferNotPending,
+        "the transfer is no longer waiting for confirmation",
     )
 }
 
 /// After a confirmation transaction: a refusal whose bookkeeping committed is answered as
-/// is; a lost race is answered by what the transfer now is.
+/// is; a lost race is answered by what changed — the transfer, or the rules.
 fn finish(
     conn: &mut DbConn,
     svc: &Services,
     who: &Person,
-    row: &TransferRow,
-    outcome: Result<Result<(), AppError>, AppError>,
-) -> Result<TransferView, AppError> {
+    transfer: &Transfer,
+    method: ConfirmationMethod,
+    outcome: Refusable<()>,
+) -> Result<TransferWithConfirmation, AppError> {
     match outcome {
-        Ok(Ok(())) => {}
-        Ok(Err(refused)) => return Err(refused),
+        Ok(Ok(())) => shown(conn, who, &transfer.id),
+        Ok(Err(refused)) => Err(refused),
         Err(e) if e.code() == ErrorCode::TransferNotPending => {
             expire_due(conn, svc, &who.company_id)?;
-            ensure_pending(&visible(conn, who, &row.id)?)?;
-            return Err(e);
+            ensure_pending(&visible(conn, who, &transfer.id)?)?;
+            let (company, user) = creator(conn, who)?;
+            // Still pending: the permission or the OTP status changed meanwhile.
+            judge(&company, &user, method).map_err(|(_, problem)| problem)?;
+            Err(e)
         }
-        Err(e) => return Err(e),
+        Err(e) => Err(e),
     }
-    let row = visible(conn, who, &row.id)?;
-    view(conn, row)
 }
 
 /// Cancels a pending transfer: by its creator or the administrator.
 pub fn cancel(
-    conn: &mut DbConn,
+    db: &mut Db,
     svc: &Services,
     who: &Person,
     id: &str,
-) -> Result<TransferView, AppError> {
+) -> Result<TransferWithConfirmation, AppError> {
+    let conn = db.conn()?;
     expire_due(conn, svc, &who.company_id)?;
-    let row = visible(conn, who, id)?;
-    ensure_pending(&row)?;
+    let transfer = visible(conn, who, id)?;
+    ensure_pending(&transfer)?;
     write_tx(conn, |conn| {
-        let changed = diesel::update(
-            transfers::table
-                .find(&row.id)
-                .filter(transfers::status.eq(TransferStatus::PendingConfirmation.as_str())),
-        )
-        .set((
-            transfers::status.eq(TransferStatus::Cancelled.as_str()),
-            transfers::cancelled_at.eq(svc.now_naive()),
-            transfers::cancelled_by.eq(&who.user_id),
-        ))
-        .execute(conn)?;
-        if changed == 0 {
-            return Err(AppError::new(
-                ErrorCode::TransferNotPending,
-                "the transfer is no longer waiting for confirmation",
-            ));
+        if !db::transfers::cancel(conn, &transfer.id, &who.user_id, svc.now())? {
+            return Err(not_pending());
         }
         audit::record(
             conn,
             svc,
-            Event::by_person("transfer_cancelled", Outcome::Success, who)
-                .target("transfer", &row.id),
+            who.event(AuditAction::TransferCancelled, Outcome::Success)
+                .target("transfer", &transfer.id),
         )
     })?;
-    let row = visible(conn, who, &row.id)?;
-    view(conn, row)
+    shown(conn, who, &transfer.id)
 }

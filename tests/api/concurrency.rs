@@ -5,8 +5,8 @@ use std::sync::Arc;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::engine_test;
 use crate::helpers::*;
+use webfb_test_macros::engine_test;
 
 /// Sends `n` copies of one request at once; returns each answer's status and body.
 async fn fire(
@@ -53,94 +53,133 @@ fn no_server_errors(answers: &[(u16, Value)]) {
     }
 }
 
-engine_test! {
-    async fn two_concurrent_registrations_with_one_code_exactly_one_succeeds(app: TestApp) {
-        let company = app.company("acme").await;
-        app.set_mode(&company, "per_user").await;
-        let token = app.issue_token(&company.admin_token).await;
-        let b = json!({"token_id": token.token_id, "otp": token.code(&app, 0), "approval_password": APPROVAL});
-        let answers = fire(&app, 8, Method::PUT, "/api/v1/otp/admin-token", b, &company.admin_token).await;
+#[engine_test]
+async fn two_concurrent_registrations_with_one_code_exactly_one_succeeds(app: TestApp) {
+    let company = app.company("acme").await;
+    app.set_mode(&company, "per_user").await;
+    let token = app.issue_token(&company.admin_token).await;
+    let b = json!({"token_id": token.token_id, "otp": token.code(&app, 0), "approval_password": APPROVAL});
+    let answers = fire(
+        &app,
+        8,
+        Method::PUT,
+        "/api/v1/otp/admin-token",
+        b,
+        &company.admin_token,
+    )
+    .await;
 
-        no_server_errors(&answers);
-        assert_eq!(count(&answers, 200), 1, "{answers:?}");
-        for (status, b) in answers.iter().filter(|(s, _)| *s != 200) {
-            assert_eq!(*status, 409, "{b}");
-            let code = b["code"].as_str().unwrap();
-            assert!(["otp_replayed", "token_in_use", "token_already_registered"].contains(&code), "{b}");
-        }
-        assert_eq!(app.audit_count("token_registered", "success").await, 1);
-        assert_eq!(app.audit_count("otp_activated", "success").await, 1);
-        let steps: i64 = app
-            .with_db(|conn, _| {
-                use diesel::prelude::*;
-                use webfb::db::schema::otp_step_uses::dsl as u;
-                u::otp_step_uses.count().get_result(conn).unwrap()
-            })
-            .await;
-        assert_eq!(steps, 1, "the step is recorded as used once");
+    no_server_errors(&answers);
+    assert_eq!(count(&answers, 200), 1, "{answers:?}");
+    for (status, b) in answers.iter().filter(|(s, _)| *s != 200) {
+        assert_eq!(*status, 409, "{b}");
+        let code = b["code"].as_str().unwrap();
+        assert!(
+            ["otp_replayed", "token_in_use", "token_already_registered"].contains(&code),
+            "{b}"
+        );
     }
-}
-
-engine_test! {
-    async fn concurrent_uses_of_one_code_by_different_actions_exactly_one_succeeds(app: TestApp) {
-        let company = app.company("acme").await;
-        let token = app.activate(&company, "per_user").await;
-        let b = json!({"otp": token.code(&app, 0), "approval_password": APPROVAL});
-        let answers = fire(&app, 8, Method::POST, "/api/v1/otp/stop", b, &company.admin_token).await;
-
-        no_server_errors(&answers);
-        assert_eq!(count(&answers, 200), 1, "{answers:?}");
-        for (status, b) in answers.iter().filter(|(s, _)| *s != 200) {
-            assert_eq!(*status, 409, "{b}");
-            let code = b["code"].as_str().unwrap();
-            assert!(["otp_replayed", "otp_inactive"].contains(&code), "{b}");
-        }
-        assert_eq!(app.audit_count("otp_stopped", "success").await, 1);
-        let s = body(app.get("/api/v1/otp", Some(&company.admin_token)).await).await;
-        assert_eq!(s["status"], "inactive");
-    }
-}
-
-engine_test! {
-    async fn wrong_codes_counted_concurrently_still_lock_at_five(app: TestApp) {
-        let company = app.company("acme").await;
-        let token = app.activate(&company, "per_user").await;
-        let b = json!({"otp": token.wrong_code(&app), "approval_password": APPROVAL});
-        let answers = fire(&app, 10, Method::POST, "/api/v1/otp/stop", b, &company.admin_token).await;
-
-        no_server_errors(&answers);
-        for (status, b) in &answers {
-            match (*status, b["code"].as_str().unwrap()) {
-                (422, "otp_invalid") => assert!(b["remaining_attempts"].as_i64().unwrap() >= 1, "{b}"),
-                (423, "token_locked") => {}
-                _ => panic!("{status}: {b}"),
-            }
-        }
-        assert!(count(&answers, 423) >= 1, "{answers:?}");
-        // Every wrong code is counted once, none lost to the race: four refusals with
-        // 4, 3, 2 and 1 attempts left, then the fifth locks and the rest find it locked.
-        let mut remaining: Vec<i64> = answers.iter().filter_map(|(_, b)| b["remaining_attempts"].as_i64()).collect();
-        remaining.sort_unstable();
-        assert_eq!(remaining, [1, 2, 3, 4], "{answers:?}");
-        assert_eq!(count(&answers, 423), 6, "{answers:?}");
-        let failures: i64 = app
-            .with_db(|conn, _| {
-                use diesel::prelude::*;
-                use webfb::db::schema::audit_events::dsl as e;
-                e::audit_events.filter(e::action.eq("otp_failed")).count().get_result(conn).unwrap()
-            })
-            .await;
-        assert_eq!(failures, 5, "five wrong codes counted; the others were refused unchecked");
-        assert_eq!(app.audit_count("token_locked", "success").await, 1);
-
-        // The lock holds: the right code is refused too.
-        problem(
-            app.post("/api/v1/otp/stop", &json!({"otp": token.code(&app, 0), "approval_password": APPROVAL}), Some(&company.admin_token)).await,
-            423,
-            "token_locked",
-        )
+    assert_eq!(app.audit_count("token_registered", "success").await, 1);
+    assert_eq!(app.audit_count("otp_activated", "success").await, 1);
+    let steps: i64 = app
+        .with_db(|conn, _| {
+            use diesel::prelude::*;
+            use webfb::db::schema::otp_step_uses::dsl as u;
+            u::otp_step_uses.count().get_result(conn).unwrap()
+        })
         .await;
-        let s = body(app.get("/api/v1/otp", Some(&company.admin_token)).await).await;
-        assert_eq!(s["status"], "active");
+    assert_eq!(steps, 1, "the step is recorded as used once");
+}
+
+#[engine_test]
+async fn concurrent_uses_of_one_code_by_different_actions_exactly_one_succeeds(app: TestApp) {
+    let company = app.company("acme").await;
+    let token = app.activate(&company, "per_user").await;
+    let b = json!({"otp": token.code(&app, 0), "approval_password": APPROVAL});
+    let answers = fire(
+        &app,
+        8,
+        Method::POST,
+        "/api/v1/otp/stop",
+        b,
+        &company.admin_token,
+    )
+    .await;
+
+    no_server_errors(&answers);
+    assert_eq!(count(&answers, 200), 1, "{answers:?}");
+    for (status, b) in answers.iter().filter(|(s, _)| *s != 200) {
+        assert_eq!(*status, 409, "{b}");
+        let code = b["code"].as_str().unwrap();
+        assert!(["otp_replayed", "otp_inactive"].contains(&code), "{b}");
     }
+    assert_eq!(app.audit_count("otp_stopped", "success").await, 1);
+    let s = body(app.get("/api/v1/otp", Some(&company.admin_token)).await).await;
+    assert_eq!(s["status"], "inactive");
+}
+
+#[engine_test]
+async fn wrong_codes_counted_concurrently_still_lock_at_five(app: TestApp) {
+    let company = app.company("acme").await;
+    let token = app.activate(&company, "per_user").await;
+    let b = json!({"otp": token.wrong_code(&app), "approval_password": APPROVAL});
+    let answers = fire(
+        &app,
+        10,
+        Method::POST,
+        "/api/v1/otp/stop",
+        b,
+        &company.admin_token,
+    )
+    .await;
+
+    no_server_errors(&answers);
+    for (status, b) in &answers {
+        match (*status, b["code"].as_str().unwrap()) {
+            (422, "otp_invalid") => assert!(b["remaining_attempts"].as_i64().unwrap() >= 1, "{b}"),
+            (423, "token_locked") => {}
+            _ => panic!("{status}: {b}"),
+        }
+    }
+    assert!(count(&answers, 423) >= 1, "{answers:?}");
+    // Every wrong code is counted once, none lost to the race: four refusals with
+    // 4, 3, 2 and 1 attempts left, then the fifth locks and the rest find it locked.
+    let mut remaining: Vec<i64> = answers
+        .iter()
+        .filter_map(|(_, b)| b["remaining_attempts"].as_i64())
+        .collect();
+    remaining.sort_unstable();
+    assert_eq!(remaining, [1, 2, 3, 4], "{answers:?}");
+    assert_eq!(count(&answers, 423), 6, "{answers:?}");
+    let failures: i64 = app
+        .with_db(|conn, _| {
+            use diesel::prelude::*;
+            use webfb::db::schema::audit_events::dsl as e;
+            e::audit_events
+                .filter(e::action.eq("otp_failed"))
+                .count()
+                .get_result(conn)
+                .unwrap()
+        })
+        .await;
+    assert_eq!(
+        failures, 5,
+        "five wrong codes counted; the others were refused unchecked"
+    );
+    assert_eq!(app.audit_count("token_locked", "success").await, 1);
+
+    // The lock holds: the right code is refused too.
+    problem(
+        app.post(
+            "/api/v1/otp/stop",
+            &json!({"otp": token.code(&app, 0), "approval_password": APPROVAL}),
+            Some(&company.admin_token),
+        )
+        .await,
+        423,
+        "token_locked",
+    )
+    .await;
+    let s = body(app.get("/api/v1/otp", Some(&company.admin_token)).await).await;
+    assert_eq!(s["status"], "active");
 }

@@ -1,0 +1,76 @@
+//! Sessions: the row decides whether an access token still works.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use super::DbConn;
+use super::models::SessionRow;
+use super::schema::sessions;
+
+pub fn open(
+    conn: &mut DbConn,
+    id: &str,
+    kind: &str,
+    subject_id: &str,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::insert_into(sessions::table)
+        .values(SessionRow {
+            id: id.to_owned(),
+            kind: kind.to_owned(),
+            subject_id: subject_id.to_owned(),
+            created_at: now.naive_utc(),
+            last_seen_at: now.naive_utc(),
+            expires_at: expires_at.naive_utc(),
+            ended_at: None,
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Keeps a session alive if it is still open, within its lifetime, and was seen after
+/// `idle_since`: one conditional update decides all three.
+pub fn touch(
+    conn: &mut DbConn,
+    id: &str,
+    kind: &str,
+    subject_id: &str,
+    now: DateTime<Utc>,
+    idle_since: DateTime<Utc>,
+) -> QueryResult<bool> {
+    let alive = diesel::update(
+        sessions::table
+            .find(id)
+            .filter(sessions::subject_id.eq(subject_id))
+            .filter(sessions::kind.eq(kind))
+            .filter(sessions::ended_at.is_null())
+            .filter(sessions::expires_at.gt(now.naive_utc()))
+            .filter(sessions::last_seen_at.gt(idle_since.naive_utc())),
+    )
+    .set(sessions::last_seen_at.eq(now.naive_utc()))
+    .execute(conn)?;
+    Ok(alive == 1)
+}
+
+pub fn end(conn: &mut DbConn, id: &str, now: DateTime<Utc>) -> QueryResult<()> {
+    diesel::update(
+        sessions::table
+            .find(id)
+            .filter(sessions::ended_at.is_null()),
+    )
+    .set(sessions::ended_at.eq(now.naive_utc()))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Ends every open session of one person or operator.
+pub fn end_all_of(conn: &mut DbConn, subject_id: &str, now: DateTime<Utc>) -> QueryResult<usize> {
+    diesel::update(
+        sessions::table
+            .filter(sessions::subject_id.eq(subject_id))
+            .filter(sessions::ended_at.is_null()),
+    )
+    .set(sessions::ended_at.eq(now.naive_utc()))
+    .execute(conn)
+}

@@ -1,0 +1,276 @@
+//! Software tokens, their sealed seeds, and the ledger of spent steps.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use super::models::{OtpStepUseRow, SoftTokenRow};
+use super::schema::{otp_step_uses, soft_tokens};
+use super::{DbConn, Insert, entities, entity, inserted, is_unique_violation};
+use crate::domain::SoftToken;
+use crate::domain::soft_token::Purpose;
+
+/// A token's seed as stored: sealed, with the id of the key that sealed it and the
+/// parameters its codes are made with.
+#[derive(Clone, Debug)]
+pub struct StoredSeed {
+    pub algorithm: String,
+    pub digits: i32,
+    pub period: i32,
+    pub key_id: String,
+    pub sealed: Vec<u8>,
+}
+
+/// One accepted code, for the ledger.
+pub struct StepUse<'a> {
+    pub id: &'a str,
+    pub token: &'a str,
+    pub step: i64,
+    pub used_by: &'a str,
+    pub purpose: Purpose,
+    pub transfer_id: Option<&'a str>,
+    pub at: DateTime<Utc>,
+}
+
+pub fn insert(
+    conn: &mut DbConn,
+    t: &SoftToken,
+    seed: StoredSeed,
+    issued_by: &str,
+    issued_at: DateTime<Utc>,
+) -> QueryResult<Insert> {
+    inserted(
+        diesel::insert_into(soft_tokens::table)
+            .values(SoftTokenRow {
+                id: t.id.clone(),
+                token_id: t.token_id.clone(),
+                company_id: t.company_id.clone(),
+                source: t.source.as_str().to_owned(),
+                algorithm: seed.algorithm,
+                digits: seed.digits,
+                period: seed.period,
+                key_id: seed.key_id,
+                sealed_secret: seed.sealed,
+                issued_by: Some(issued_by.to_owned()),
+                issued_at: issued_at.naive_utc(),
+                expires_at: t.expires_at.map(|at| at.naive_utc()),
+                holder_id: t.holder_id.clone(),
+                registered_at: t.registered_at.map(|at| at.naive_utc()),
+                last_used_step: -1,
+                failed_attempts: 0,
+                locked_at: None,
+            })
+            .execute(conn),
+    )
+}
+
+pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<SoftToken> {
+    entity(
+        soft_tokens::table
+            .find(id)
+            .select(SoftTokenRow::as_select())
+            .first(conn)?,
+    )
+}
+
+pub fn held_by(conn: &mut DbConn, holder_id: &str) -> QueryResult<Option<SoftToken>> {
+    soft_tokens::table
+        .filter(soft_tokens::holder_id.eq(holder_id))
+        .select(SoftTokenRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(entity)
+        .transpose()
+}
+
+/// The tokens these people hold, by holder, in one query.
+pub fn held_by_any(
+    conn: &mut DbConn,
+    holder_ids: &[&str],
+) -> QueryResult<HashMap<String, SoftToken>> {
+    let held: Vec<SoftToken> = entities(
+        soft_tokens::table
+            .filter(soft_tokens::holder_id.eq_any(holder_ids))
+            .select(SoftTokenRow::as_select())
+            .load(conn)?,
+    )?;
+    Ok(held
+        .into_iter()
+        .filter_map(|t| Some((t.holder_id.clone()?, t)))
+        .collect())
+}
+
+/// A token with this serial that `company_id` may register: issued to or reserved for it,
+/// or imported without a reservation.
+pub fn registrable_by(
+    conn: &mut DbConn,
+    token_id: &str,
+    company_id: &str,
+) -> QueryResult<Option<SoftToken>> {
+    soft_tokens::table
+        .filter(soft_tokens::token_id.eq(token_id))
+        .filter(
+            soft_tokens::company_id
+                .eq(company_id)
+                .or(soft_tokens::company_id.is_null()),
+        )
+        .select(SoftTokenRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(entity)
+        .transpose()
+}
+
+pub fn serial_taken(conn: &mut DbConn, token_id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        soft_tokens::table.filter(soft_tokens::token_id.eq(token_id)),
+    ))
+    .get_result(conn)
+}
+
+/// The sealed seed of a token and the last step it accepted.
+pub fn seed(conn: &mut DbConn, id: &str) -> QueryResult<(StoredSeed, i64)> {
+    let (algorithm, digits, period, key_id, sealed, last_used_step) = soft_tokens::table
+        .find(id)
+        .select((
+            soft_tokens::algorithm,
+            soft_tokens::digits,
+            soft_tokens::period,
+            soft_tokens::key_id,
+            soft_tokens::sealed_secret,
+            soft_tokens::last_used_step,
+        ))
+        .first(conn)?;
+    Ok((
+        StoredSeed {
+            algorithm,
+            digits,
+            period,
+            key_id,
+            sealed,
+        },
+        last_used_step,
+    ))
+}
+
+/// How a binding ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bind {
+    Bound,
+    /// Another registration took the token first.
+    TokenTaken,
+    /// The person holds a token already (the unique index on the holder decided).
+    HolderHasOne,
+}
+
+/// Binds a free token to a person of `company_id`, conditional on its being free.
+pub fn bind(
+    conn: &mut DbConn,
+    id: &str,
+    company_id: &str,
+    holder_id: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<Bind> {
+    let bound = diesel::update(
+        soft_tokens::table
+            .find(id)
+            .filter(soft_tokens::holder_id.is_null()),
+    )
+    .set((
+        soft_tokens::holder_id.eq(holder_id),
+        soft_tokens::company_id.eq(company_id),
+        soft_tokens::registered_at.eq(now.naive_utc()),
+        soft_tokens::expires_at.eq(None::<chrono::NaiveDateTime>),
+    ))
+    .execute(conn);
+    match bound {
+        Ok(1) => Ok(Bind::Bound),
+        Ok(_) => Ok(Bind::TokenTaken),
+        Err(e) if is_unique_violation(&e) => Ok(Bind::HolderHasOne),
+        Err(e) => Err(e),
+    }
+}
+
+/// Retires the token a person holds: it can never be registered again, so a device left
+/// with a former employee or a lost phone stays useless.
+pub fn release(conn: &mut DbConn, holder_id: &str, now: DateTime<Utc>) -> QueryResult<usize> {
+    diesel::update(soft_tokens::table.filter(soft_tokens::holder_id.eq(holder_id)))
+        .set((
+            soft_tokens::holder_id.eq(None::<String>),
+            soft_tokens::registered_at.eq(None::<chrono::NaiveDateTime>),
+            soft_tokens::expires_at.eq(now.naive_utc()),
+            soft_tokens::failed_attempts.eq(0),
+            soft_tokens::locked_at.eq(None::<chrono::NaiveDateTime>),
+        ))
+        .execute(conn)
+}
+
+/// Spends `step` of a token held by `holder_id` (or, being registered, by nobody) and
+/// not locked: one row changes for exactly one of any number of racing requests, and
+/// never for an older step.
+pub fn spend_step(
+    conn: &mut DbConn,
+    id: &str,
+    holder_id: Option<&str>,
+    step: i64,
+) -> QueryResult<bool> {
+    let unspent = soft_tokens::table
+        .find(id)
+        .filter(soft_tokens::last_used_step.lt(step))
+        .filter(soft_tokens::locked_at.is_null());
+    let spend = (
+        soft_tokens::last_used_step.eq(step),
+        soft_tokens::failed_attempts.eq(0),
+    );
+    let spent = match holder_id {
+        Some(holder) => diesel::update(unspent.filter(soft_tokens::holder_id.eq(holder)))
+            .set(spend)
+            .execute(conn)?,
+        None => diesel::update(unspent.filter(soft_tokens::holder_id.is_null()))
+            .set(spend)
+            .execute(conn)?,
+    };
+    Ok(spent == 1)
+}
+
+pub fn record_step_use(conn: &mut DbConn, u: StepUse<'_>) -> QueryResult<()> {
+    diesel::insert_into(otp_step_uses::table)
+        .values(OtpStepUseRow {
+            id: u.id.to_owned(),
+            soft_token_id: u.token.to_owned(),
+            step: u.step,
+            used_by: u.used_by.to_owned(),
+            purpose: u.purpose.as_str().to_owned(),
+            transfer_id: u.transfer_id.map(str::to_owned),
+            used_at: u.at.naive_utc(),
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Every key id the stored seeds name, each with one token sealed under it.
+pub fn one_seed_per_key(conn: &mut DbConn) -> QueryResult<Vec<(String, StoredSeed)>> {
+    let key_ids: Vec<String> = soft_tokens::table
+        .select(soft_tokens::key_id)
+        .distinct()
+        .load(conn)?;
+    let mut samples = Vec::with_capacity(key_ids.len());
+    for key_id in key_ids {
+        let row: SoftTokenRow = soft_tokens::table
+            .filter(soft_tokens::key_id.eq(&key_id))
+            .select(SoftTokenRow::as_select())
+            .first(conn)?;
+        samples.push((
+            row.token_id,
+            StoredSeed {
+                algorithm: row.algorithm,
+                digits: row.digits,
+                period: row.period,
+                key_id: row.key_id,
+                sealed: row.sealed_secret,
+            },
+        ));
+    }
+    Ok(samples)
+}

@@ -1,0 +1,152 @@
+//! The audit log's vocabulary: every audited action, its outcome and its actor, and the
+//! event as written and as read back.
+
+use chrono::{DateTime, Utc};
+
+use super::text_enum;
+
+text_enum!(
+    /// Every action the audit log records.
+    AuditAction {
+        Login = "login",
+        Logout = "logout",
+        LoginLocked = "login_locked",
+        LoginUnlocked = "login_unlocked",
+        OperatorCreated = "operator_created",
+        OperatorLogin = "operator_login",
+        OperatorLogout = "operator_logout",
+        CompanyCreated = "company_created",
+        UserCreated = "user_created",
+        UserUpdated = "user_updated",
+        ApprovalPasswordFailed = "approval_password_failed",
+        ApprovalLocked = "approval_locked",
+        ApprovalRefused = "approval_refused",
+        ApprovalUnlocked = "approval_unlocked",
+        ModeSet = "mode_set",
+        OtpActivated = "otp_activated",
+        OtpStopped = "otp_stopped",
+        OtpFailed = "otp_failed",
+        OtpRefused = "otp_refused",
+        OtpReplayed = "otp_replayed",
+        TokenIssued = "token_issued",
+        TokenImported = "token_imported",
+        TokenRegistered = "token_registered",
+        TokenUnregistered = "token_unregistered",
+        TokenExchanged = "token_exchanged",
+        TokenReset = "token_reset",
+        TokenLocked = "token_locked",
+        TokenUnlocked = "token_unlocked",
+        TokenSeedUnreadable = "token_seed_unreadable",
+        TransferCreated = "transfer_created",
+        TransferConfirmed = "transfer_confirmed",
+        TransferConfirmationFailed = "transfer_confirmation_failed",
+        TransferPasswordLocked = "transfer_password_locked",
+        TransferCancelled = "transfer_cancelled",
+        TransferExpired = "transfer_expired",
+        TransferTampered = "transfer_tampered",
+    }
+);
+text_enum!(
+    Outcome { Success = "success", Failure = "failure", Denied = "denied" }
+);
+text_enum!(
+    /// Who acted: a signed-in person or operator, someone not yet identified (a failed
+    /// sign-in), or the system itself (expiry, the command line).
+    ActorKind {
+        Person = "person",
+        Operator = "operator",
+        Anonymous = "anonymous",
+        System = "system",
+    }
+);
+
+/// An event being written, in the same transaction as the action it records.
+#[derive(Clone, Debug)]
+pub struct Event {
+    pub action: AuditAction,
+    pub outcome: Outcome,
+    pub actor_kind: ActorKind,
+    pub actor_id: Option<String>,
+    pub company_id: Option<String>,
+    pub target: Option<(&'static str, String)>,
+    pub client_addr: Option<String>,
+    /// Marked for a security officer's attention.
+    pub flagged: bool,
+    pub detail: Option<serde_json::Value>,
+}
+
+impl Event {
+    pub fn new(action: AuditAction, outcome: Outcome, actor_kind: ActorKind) -> Event {
+        Event {
+            action,
+            outcome,
+            actor_kind,
+            actor_id: None,
+            company_id: None,
+            target: None,
+            client_addr: None,
+            flagged: false,
+            detail: None,
+        }
+    }
+
+    /// The same actor, company, target and address, doing something else.
+    pub fn with(&self, action: AuditAction, outcome: Outcome) -> Event {
+        Event {
+            action,
+            outcome,
+            flagged: false,
+            detail: None,
+            ..self.clone()
+        }
+    }
+
+    pub fn actor(mut self, id: impl Into<String>) -> Event {
+        self.actor_id = Some(id.into());
+        self
+    }
+
+    pub fn target(mut self, kind: &'static str, id: impl Into<String>) -> Event {
+        self.target = Some((kind, id.into()));
+        self
+    }
+
+    pub fn company(mut self, company_id: impl Into<String>) -> Event {
+        self.company_id = Some(company_id.into());
+        self
+    }
+
+    pub fn from_addr(mut self, client_addr: Option<String>) -> Event {
+        self.client_addr = client_addr;
+        self
+    }
+
+    pub fn detail(mut self, detail: serde_json::Value) -> Event {
+        self.detail = Some(detail);
+        self
+    }
+
+    pub fn flagged(mut self) -> Event {
+        self.flagged = true;
+        self
+    }
+}
+
+/// An event as stored, read back exactly: reading the log never fails on what it holds.
+#[derive(Clone, Debug)]
+pub struct AuditEvent {
+    /// Increasing in the order events were written.
+    pub id: i64,
+    pub occurred_at: DateTime<Utc>,
+    pub company_id: Option<String>,
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    pub action: String,
+    pub target_kind: Option<String>,
+    pub target_id: Option<String>,
+    pub outcome: String,
+    pub flagged: bool,
+    pub client_addr: Option<String>,
+    /// JSON text.
+    pub detail: Option<String>,
+}

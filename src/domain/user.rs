@@ -1,0 +1,63 @@
+//! The people of a company contract, and the bank's operators. No entity here carries a
+//! password hash: those stay in the database layer.
+
+use chrono::{DateTime, Utc};
+
+use super::text_enum;
+
+text_enum!(
+    /// A company person's role: the one administrator (管理者) or a user (利用者).
+    Role { Admin = "admin", User = "user" }
+);
+
+/// A person of a company.
+#[derive(Clone, Debug)]
+pub struct User {
+    pub id: String,
+    pub company_id: String,
+    pub login_id: String,
+    pub name: String,
+    pub role: Role,
+    /// The one-off transfer permission as granted; see [`User::may_transfer`].
+    pub can_transfer: bool,
+    pub disabled: bool,
+    /// Signing in is locked after too many wrong passwords.
+    pub login_locked: bool,
+    pub transfer_password_locked: bool,
+    /// The administrator's approval password is locked (always false for users).
+    pub approval_locked: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl User {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// The administrator always has the one-off transfer permission.
+    pub fn may_transfer(&self) -> bool {
+        self.is_admin() || self.can_transfer
+    }
+}
+
+/// A bank operator (branch or back-office staff).
+#[derive(Clone, Debug)]
+pub struct BankOperator {
+    pub id: String,
+    pub login_id: String,
+    pub name: String,
+    pub locked: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Every secret whose wrong attempts are counted and end in a lock: what people type to
+/// sign in or approve, and the codes of a token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Secret {
+    LoginPassword,
+    OperatorPassword,
+    ApprovalPassword,
+    TransferPassword,
+    TokenCode,
+}

@@ -1,0 +1,170 @@
+//! Every person's own profile, and the administrator's user administration.
+
+use crate::db::users::{PasswordHashes, UserChange};
+use crate::db::{self, Db, DbConn, write_tx};
+use crate::domain::audit::{AuditAction, Outcome};
+use crate::domain::{
+    Company, LoginId, NewPassword, PersonName, Role, SoftToken, TransferConfirmation, User,
+};
+use crate::error::{AppError, ErrorCode};
+
+use super::{
+    LOGIN_ID_TAKEN, Person, Services, audit, confirmation, confirming_token, ensure_login_id_free,
+    in_company, new_id, unless_duplicate, unlock_login,
+};
+
+pub struct NewUser {
+    pub login_id: LoginId,
+    pub name: PersonName,
+    pub password: NewPassword,
+    pub transfer_password: NewPassword,
+    pub can_transfer: bool,
+}
+
+#[derive(Default)]
+pub struct UserPatch {
+    pub name: Option<PersonName>,
+    pub can_transfer: Option<bool>,
+    pub disabled: Option<bool>,
+}
+
+/// A person as they see themselves: who, which company, which token, and how their next
+/// one-off transfer is confirmed.
+pub struct Profile {
+    pub user: User,
+    pub company: Company,
+    /// The token that confirms the person's transfers: their own, or the shared one.
+    pub token: Option<SoftToken>,
+    pub confirmation: TransferConfirmation,
+}
+
+pub fn profile(db: &mut Db, who: &Person) -> Result<Profile, AppError> {
+    let conn = db.conn()?;
+    let user = in_company(conn, &who.company_id, &who.user_id)?;
+    let company = db::companies::get(conn, &who.company_id)?;
+    let token = confirming_token(conn, &company, &user)?;
+    Ok(Profile {
+        confirmation: confirmation(&company, &user, token.as_ref()),
+        user,
+        company,
+        token,
+    })
+}
+
+pub fn list(db: &mut Db, who: &Person) -> Result<Vec<User>, AppError> {
+    who.require_admin()?;
+    Ok(db::users::of_company(db.conn()?, &who.company_id)?)
+}
+
+pub fn create(db: &mut Db, svc: &Services, who: &Person, new: NewUser) -> Result<User, AppError> {
+    who.require_admin()?;
+    // Hashed before a connection is taken: argon2 must hold neither a connection nor
+    // the write lock.
+    let hashes = PasswordHashes {
+        login: svc.passwords.hash(new.password.expose())?,
+        transfer: svc.passwords.hash(new.transfer_password.expose())?,
+        approval: None,
+    };
+    let now = svc.now();
+    let user = User {
+        id: new_id(),
+        company_id: who.company_id.clone(),
+        login_id: new.login_id.as_str().to_owned(),
+        name: new.name.as_str().to_owned(),
+        role: Role::User,
+        can_transfer: new.can_transfer,
+        disabled: false,
+        login_locked: false,
+        transfer_password_locked: false,
+        approval_locked: false,
+        created_at: now,
+        updated_at: now,
+    };
+    write_tx(db.conn()?, |conn| {
+        ensure_login_id_free(conn, &new.login_id)?;
+        unless_duplicate(
+            db::users::insert(conn, &user, hashes)?,
+            ErrorCode::LoginIdTaken,
+            LOGIN_ID_TAKEN,
+        )?;
+        audit::record(
+            conn,
+            svc,
+            who.event(AuditAction::UserCreated, Outcome::Success)
+                .target("user", &user.id),
+        )?;
+        Ok(user)
+    })
+}
+
+pub fn update(
+    db: &mut Db,
+    svc: &Services,
+    who: &Person,
+    user_id: &str,
+    patch: UserPatch,
+) -> Result<User, AppError> {
+    who.require_admin()?;
+    write_tx(db.conn()?, |conn| {
+        let target = a_user(
+            conn,
+            who,
+            user_id,
+            "the administrator's own settings are changed by the bank",
+        )?;
+        let change = UserChange {
+            name: patch.name.as_ref().map(|n| n.as_str().to_owned()),
+            can_transfer: patch.can_transfer,
+            disabled: patch.disabled,
+        };
+        db::users::update(conn, &target.id, &change, svc.now())?;
+        // Disabling takes effect at once: open sessions end too, on every instance.
+        if patch.disabled == Some(true) && !target.disabled {
+            db::sessions::end_all_of(conn, &target.id, svc.now())?;
+        }
+        let changes = serde_json::json!({
+            "name": patch.name.is_some(),
+            "can_transfer": patch.can_transfer,
+            "disabled": patch.disabled,
+        });
+        audit::record(
+            conn,
+            svc,
+            who.event(AuditAction::UserUpdated, Outcome::Success)
+                .target("user", &target.id)
+                .detail(changes),
+        )?;
+        in_company(conn, &who.company_id, &target.id)
+    })
+}
+
+/// Frees a user's login and transfer password, locked by wrong entries.
+pub fn unlock(db: &mut Db, svc: &Services, who: &Person, user_id: &str) -> Result<User, AppError> {
+    who.require_admin()?;
+    write_tx(db.conn()?, |conn| {
+        let target = a_user(
+            conn,
+            who,
+            user_id,
+            "the administrator's login is unlocked by the bank",
+        )?;
+        unlock_login(conn, &target.id)?;
+        audit::record(
+            conn,
+            svc,
+            who.event(AuditAction::LoginUnlocked, Outcome::Success)
+                .target("user", &target.id),
+        )?;
+        in_company(conn, &who.company_id, &target.id)
+    })
+}
+
+/// A user of the caller's company who is not the administrator: the administrator is
+/// the bank's counterpart for the contract, so only the bank changes them.
+fn a_user(conn: &mut DbConn, who: &Person, user_id: &str, why: &str) -> Result<User, AppError> {
+    let target = in_company(conn, &who.company_id, user_id)?;
+    if target.is_admin() {
+        return Err(AppError::new(ErrorCode::BankProcedureRequired, why));
+    }
+    Ok(target)
+}
