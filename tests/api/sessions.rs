@@ -278,3 +278,47 @@ async fn no_answer_ever_contains_a_password_hash(app: TestApp) {
         .unwrap();
     assert!(!text.contains("argon2"));
 }
+
+#[engine_test]
+async fn a_lock_that_lands_while_an_operators_right_password_is_checked_wins(app: TestApp) {
+    use webfb::db::lockout::Subject;
+    use webfb::domain::audit::{ActorKind, AuditAction, Event, Outcome};
+    use webfb::domain::{PasswordAttempt, Secret};
+    use webfb::service::lockout::{check_password, still_open};
+
+    app.operator_token("op.tanaka").await;
+    // The sign-in's first half: the right password is proven...
+    let id = app
+        .with_services(|db, svc| {
+            let audit = Event::new(
+                AuditAction::OperatorLogin,
+                Outcome::Failure,
+                ActorKind::Operator,
+            );
+            let attempt = PasswordAttempt::parse(PASSWORD).unwrap();
+            let subject = Subject::LoginId("op.tanaka");
+            check_password(db, svc, Secret::OperatorPassword, subject, &attempt, &audit)
+                .map(|proven| proven.subject_id)
+                .unwrap()
+        })
+        .await;
+    // ...while a guesser's wrong passwords lock the login...
+    let wrong = json!({"login_id": "op.tanaka", "password": "Wrong-Pass-2026"});
+    for _ in 0..5 {
+        app.post("/api/v1/bank/auth/login", &wrong, None).await;
+    }
+    // ...so the second half, in the session's own transaction, finds the lock and stops.
+    let second_half = app
+        .with_db(move |conn, _| {
+            still_open(conn, Secret::OperatorPassword, &id).map_err(|e| e.code())
+        })
+        .await;
+    assert_eq!(second_half, Err(webfb::error::ErrorCode::AccountLocked));
+    let right = json!({"login_id": "op.tanaka", "password": PASSWORD});
+    problem(
+        app.post("/api/v1/bank/auth/login", &right, None).await,
+        423,
+        "account_locked",
+    )
+    .await;
+}
