@@ -63,7 +63,7 @@ fn pure() {
         "< 0.05 ms",
         time(10_000, || keyring.open("WFBS12345674", &sealed).unwrap()),
     );
-    let passwords = webfb::service::Passwords::new(Argon2Params::OWASP).unwrap();
+    let passwords = webfb::service::Passwords::new(Argon2Params::OWASP, 1, 1).unwrap();
     report(
         "argon2id hash, OWASP (19 MiB, t=2)",
         "20–100 ms: slow on purpose",
@@ -83,10 +83,17 @@ async fn http(database: Database, label: &str) {
         master_key: SecretBox::new(Box::new(key)),
         master_key_id: "bench".into(),
         previous_master_keys: vec![],
-        policy: Policy::default(),
+        policy: Policy {
+            checks_per_addr_per_minute: 1_000_000,
+            checks_per_subject_per_minute: 1_000_000,
+            ..Policy::default()
+        },
         argon2: Argon2Params::OWASP,
         db_pool_size: 10,
         cors_origins: vec![],
+        trusted_proxies: vec![],
+        argon2_workers: 2,
+        argon2_queue: 64,
     };
     let clock = Arc::new(ManualClock::new(
         Utc.timestamp_opt(Utc::now().timestamp(), 0).unwrap(),

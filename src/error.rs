@@ -71,6 +71,9 @@ error_codes! {
     TransferNotPending = "transfer_not_pending", 409, "The transfer is not waiting for confirmation";
     DebitAccountUnknown = "debit_account_unknown", 422, "Unknown debit account";
     IdempotencyKeyReused = "idempotency_key_reused", 422, "The Idempotency-Key was used for another request";
+    TooManyRequests = "too_many_requests", 429, "Too many attempts: wait before trying again";
+    TransferTampered = "transfer_tampered", 409, "The transfer does not match what was created";
+    TooManyPendingTokens = "too_many_pending_tokens", 409, "Too many tokens wait for registration";
     InternalError = "internal_error", 500, "Internal error";
     ServiceUnavailable = "service_unavailable", 503, "Service unavailable";
 }
@@ -94,6 +97,8 @@ pub enum AppError {
         detail: String,
         errors: Vec<FieldError>,
         remaining_attempts: Option<i32>,
+        /// Seconds after which trying again may succeed (429, 503).
+        retry_after: Option<u32>,
     },
     /// A failure of ours. The cause is logged, never sent.
     #[error("internal error: {0}")]
@@ -108,6 +113,7 @@ impl AppError {
             detail: detail.into(),
             errors: Vec::new(),
             remaining_attempts: None,
+            retry_after: None,
         }
     }
 
@@ -122,6 +128,7 @@ impl AppError {
             detail,
             errors,
             remaining_attempts: None,
+            retry_after: None,
         }
     }
 
@@ -138,6 +145,7 @@ impl AppError {
                 message,
             }],
             remaining_attempts: None,
+            retry_after: None,
         }
     }
 
@@ -192,6 +200,20 @@ impl AppError {
             *remaining_attempts = Some(remaining.max(0));
         }
         self
+    }
+
+    pub fn with_retry_after(mut self, seconds: u32) -> Self {
+        if let AppError::Client { retry_after, .. } = &mut self {
+            *retry_after = Some(seconds.max(1));
+        }
+        self
+    }
+
+    pub fn retry_after(&self) -> Option<u32> {
+        match self {
+            AppError::Client { retry_after, .. } => *retry_after,
+            AppError::Internal(_) => None,
+        }
     }
 
     pub fn code(&self) -> ErrorCode {

@@ -50,7 +50,11 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
         let port = listener.local_addr()?.port();
         tracing::info!(engine = settings.database.engine(), addr = %listener.local_addr()?, "webfb listening");
-        let state = web::Data::new(AppState { pool, services });
+        let state = web::Data::new(AppState {
+            pool,
+            services,
+            trusted_proxies: settings.trusted_proxies.clone(),
+        });
         let metrics = web::Data::new(Metrics::default());
         let origins = settings.cors_origins.clone();
         let server = HttpServer::new(move || {
@@ -71,7 +75,7 @@ impl Application {
                         }
                     }
                 })
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<crate::http::access::RequestSpan>::new())
                 .app_data(state.clone())
                 .app_data(metrics.clone())
                 .app_data(web::PayloadConfig::new(BODY_LIMIT))

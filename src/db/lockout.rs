@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use super::DbConn;
 use super::schema::{bank_operators, soft_tokens, users};
 use crate::domain::Secret;
+use crate::domain::user::Lock;
 
 /// One wrong attempt, counted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,7 +29,7 @@ pub struct StoredPassword {
     pub hash: Option<String>,
     /// A person's company; `None` for an operator.
     pub company_id: Option<String>,
-    pub locked: bool,
+    pub lock: Option<Lock>,
     pub disabled: bool,
 }
 
@@ -76,17 +77,52 @@ macro_rules! with_columns {
     }};
 }
 
-/// Counts a wrong attempt on `id` and locks it at `threshold`. Both steps are conditional
+/// Runs `$body` with the columns of a sign-in's temporary lock; other secrets have none.
+macro_rules! with_sign_in_columns {
+    ($secret:expr, |$table:ident, $locked_at:ident, $until:ident, $locks:ident| $body:expr) => {{
+        match $secret {
+            Secret::LoginPassword => {
+                use users as $table;
+                use users::{
+                    login_locked_at as $locked_at, login_locked_until as $until,
+                    login_locks as $locks,
+                };
+                $body
+            }
+            Secret::OperatorPassword => {
+                use bank_operators as $table;
+                use bank_operators::{
+                    locked_at as $locked_at, locked_until as $until, locks as $locks,
+                };
+                $body
+            }
+            _ => Ok(()),
+        }
+    }};
+}
+
+/// How wrong attempts lock a secret: after `threshold` of them, for the next of
+/// `durations` (one per lock in a row), and for good once they are used up.
+#[derive(Clone, Copy, Debug)]
+pub struct LockPolicy<'a> {
+    pub threshold: i32,
+    pub durations: &'a [chrono::Duration],
+}
+
+/// Counts a wrong attempt on `id` and locks it at the threshold. Both steps are conditional
 /// updates on an unlocked row, so racing attempts on any number of instances are counted
-/// once each, and the lock lands (and is reported) once.
+/// once each, and the lock lands (and is reported) once. A sign-in lock whose time has
+/// passed is lifted first, and its count of wrong attempts starts again.
 pub fn count_failure(
     conn: &mut DbConn,
     secret: Secret,
     id: &str,
-    threshold: i32,
+    policy: LockPolicy<'_>,
     now: DateTime<Utc>,
 ) -> QueryResult<Counted> {
-    with_columns!(secret, |table, failures, locked_at| {
+    lift_lapsed(conn, secret, id, now)?;
+    let threshold = policy.threshold;
+    let counted = with_columns!(secret, |table, failures, locked_at| {
         let unlocked = || table::table.find(id).filter(locked_at.is_null());
         if diesel::update(unlocked())
             .set(failures.eq(failures + 1))
@@ -102,23 +138,78 @@ pub fn count_failure(
         let locked = diesel::update(unlocked())
             .set(locked_at.eq(now.naive_utc()))
             .execute(conn)?;
-        Ok(if locked == 1 {
+        Ok::<_, diesel::result::Error>(if locked == 1 {
             Counted::LockedNow
         } else {
             Counted::Locked
         })
-    })
+    })?;
+    if counted == Counted::LockedNow {
+        with_sign_in_columns!(secret, |table, locked_at, until, locks| {
+            let previous: i32 = table::table.find(id).select(locks).first(conn)?;
+            let lasts = policy.durations.get(previous as usize);
+            diesel::update(table::table.find(id).filter(locked_at.is_not_null()))
+                .set((
+                    until.eq(lasts.map(|d| (now + *d).naive_utc())),
+                    locks.eq(previous + 1),
+                ))
+                .execute(conn)
+                .map(|_| ())
+        })?;
+    }
+    Ok(counted)
 }
 
-/// Starts the count of wrong attempts again after a success, in the action's own
-/// transaction. `false` when a lock landed meanwhile: the lock wins.
-pub fn still_open(conn: &mut DbConn, secret: Secret, id: &str) -> QueryResult<bool> {
-    with_columns!(secret, |table, failures, locked_at| {
+/// Lifts a sign-in lock whose time has passed.
+fn lift_lapsed(conn: &mut DbConn, secret: Secret, id: &str, now: DateTime<Utc>) -> QueryResult<()> {
+    let (now, none) = (now.naive_utc(), None::<chrono::NaiveDateTime>);
+    match secret {
+        Secret::LoginPassword => diesel::update(
+            users::table
+                .find(id)
+                .filter(users::login_locked_until.le(now)),
+        )
+        .set((
+            users::failed_logins.eq(0),
+            users::login_locked_at.eq(none),
+            users::login_locked_until.eq(none),
+        ))
+        .execute(conn)?,
+        Secret::OperatorPassword => diesel::update(
+            bank_operators::table
+                .find(id)
+                .filter(bank_operators::locked_until.le(now)),
+        )
+        .set((
+            bank_operators::failed_logins.eq(0),
+            bank_operators::locked_at.eq(none),
+            bank_operators::locked_until.eq(none),
+        ))
+        .execute(conn)?,
+        _ => 0,
+    };
+    Ok(())
+}
+
+/// Starts the count of wrong attempts (and of locks in a row) again after a success, in
+/// the action's own transaction. `false` when a lock landed meanwhile: the lock wins.
+pub fn still_open(
+    conn: &mut DbConn,
+    secret: Secret,
+    id: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<bool> {
+    lift_lapsed(conn, secret, id, now)?;
+    let open = with_columns!(secret, |table, failures, locked_at| {
         let reset = diesel::update(table::table.find(id).filter(locked_at.is_null()))
             .set(failures.eq(0))
             .execute(conn)?;
-        Ok(reset == 1)
-    })
+        Ok::<_, diesel::result::Error>(reset == 1)
+    })?;
+    if open {
+        forget_locks(conn, secret, id)?;
+    }
+    Ok(open)
 }
 
 /// Lifts a lock and forgets the wrong attempts.
@@ -127,7 +218,18 @@ pub fn unlock(conn: &mut DbConn, secret: Secret, id: &str) -> QueryResult<()> {
         diesel::update(table::table.find(id))
             .set((failures.eq(0), locked_at.eq(None::<chrono::NaiveDateTime>)))
             .execute(conn)?;
-        Ok(())
+        Ok::<_, diesel::result::Error>(())
+    })?;
+    forget_locks(conn, secret, id)
+}
+
+fn forget_locks(conn: &mut DbConn, secret: Secret, id: &str) -> QueryResult<()> {
+    with_sign_in_columns!(secret, |table, locked_at, until, locks| {
+        let _ = locked_at;
+        diesel::update(table::table.find(id))
+            .set((until.eq(None::<chrono::NaiveDateTime>), locks.eq(0)))
+            .execute(conn)
+            .map(|_| ())
     })
 }
 
@@ -137,20 +239,25 @@ pub fn stored_password(
     secret: Secret,
     subject: Subject<'_>,
 ) -> QueryResult<Option<StoredPassword>> {
+    use chrono::NaiveDateTime as At;
+    use diesel::sql_types::{Nullable, Timestamp};
     type Row = (
         String,
         Option<String>,
         Option<String>,
-        Option<chrono::NaiveDateTime>,
+        Option<At>,
+        Option<At>,
         bool,
     );
+    let forever = || diesel::dsl::sql::<Nullable<Timestamp>>("NULL");
     macro_rules! person {
-        ($hash:expr, $locked_at:expr) => {{
+        ($hash:expr, $locked_at:expr, $until:expr) => {{
             let q = users::table.select((
                 users::id,
                 $hash,
                 users::company_id.nullable(),
                 $locked_at,
+                $until,
                 users::disabled,
             ));
             match subject {
@@ -161,37 +268,47 @@ pub fn stored_password(
         }};
     }
     let found = match secret {
-        Secret::LoginPassword => {
-            person!(users::password_hash.nullable(), users::login_locked_at)
-        }
-        Secret::ApprovalPassword => {
-            person!(users::approval_password_hash, users::approval_locked_at)
-        }
+        Secret::LoginPassword => person!(
+            users::password_hash.nullable(),
+            users::login_locked_at,
+            users::login_locked_until
+        ),
+        Secret::ApprovalPassword => person!(
+            users::approval_password_hash,
+            users::approval_locked_at,
+            forever()
+        ),
         Secret::TransferPassword => person!(
             users::transfer_password_hash.nullable(),
-            users::transfer_password_locked_at
+            users::transfer_password_locked_at,
+            forever()
         ),
         Secret::OperatorPassword => {
             let q = bank_operators::table.select((
                 bank_operators::id,
                 bank_operators::password_hash.nullable(),
                 bank_operators::locked_at,
+                bank_operators::locked_until,
+                bank_operators::disabled,
             ));
             match subject {
                 Subject::Id(id) => q.filter(bank_operators::id.eq(id)).first(conn),
                 Subject::LoginId(l) => q.filter(bank_operators::login_id.eq(l)).first(conn),
             }
             .optional()?
-            .map(|(id, hash, locked_at)| (id, hash, None, locked_at, false))
+            .map(|(id, hash, at, until, disabled)| (id, hash, None, at, until, disabled))
         }
         Secret::TokenCode => None,
     };
     Ok(found.map(
-        |(subject_id, hash, company_id, locked_at, disabled)| StoredPassword {
+        |(subject_id, hash, company_id, locked_at, until, disabled)| StoredPassword {
             subject_id,
             hash,
             company_id,
-            locked: locked_at.is_some(),
+            lock: locked_at.map(|since| Lock {
+                since: since.and_utc(),
+                until: until.map(|t| t.and_utc()),
+            }),
             disabled,
         },
     ))

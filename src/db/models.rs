@@ -8,6 +8,7 @@ use super::schema::*;
 use crate::domain::audit::AuditEvent;
 use crate::domain::soft_token::SoftToken;
 use crate::domain::transfer::{Payee, Transfer};
+use crate::domain::user::Lock;
 use crate::domain::{BankOperator, Company, TransferLimit, User};
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
@@ -20,6 +21,9 @@ pub(crate) struct OperatorRow {
     pub(crate) failed_logins: i32,
     pub(crate) locked_at: Option<NaiveDateTime>,
     pub(crate) created_at: NaiveDateTime,
+    pub(crate) locked_until: Option<NaiveDateTime>,
+    pub(crate) locks: i32,
+    pub(crate) disabled: bool,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
@@ -65,6 +69,8 @@ pub(crate) struct UserRow {
     pub(crate) approval_locked_at: Option<NaiveDateTime>,
     pub(crate) created_at: NaiveDateTime,
     pub(crate) updated_at: NaiveDateTime,
+    pub(crate) login_locked_until: Option<NaiveDateTime>,
+    pub(crate) login_locks: i32,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
@@ -139,6 +145,7 @@ pub(crate) struct TransferRow {
     pub(crate) confirmed_step: Option<i64>,
     pub(crate) cancelled_at: Option<NaiveDateTime>,
     pub(crate) cancelled_by: Option<String>,
+    pub(crate) content_key_id: Option<String>,
 }
 
 /// An audit event as written; the id is assigned by the database, in order.
@@ -206,7 +213,10 @@ impl TryFrom<UserRow> for User {
     fn try_from(r: UserRow) -> Result<User, Self::Error> {
         Ok(User {
             role: stored(&r.role)?,
-            login_locked: r.login_locked_at.is_some(),
+            login_lock: r.login_locked_at.map(|since| Lock {
+                since: utc(since),
+                until: r.login_locked_until.map(utc),
+            }),
             transfer_password_locked: r.transfer_password_locked_at.is_some(),
             approval_locked: r.approval_locked_at.is_some(),
             created_at: utc(r.created_at),
@@ -224,7 +234,11 @@ impl TryFrom<UserRow> for User {
 impl From<OperatorRow> for BankOperator {
     fn from(r: OperatorRow) -> BankOperator {
         BankOperator {
-            locked: r.locked_at.is_some(),
+            lock: r.locked_at.map(|since| Lock {
+                since: utc(since),
+                until: r.locked_until.map(utc),
+            }),
+            disabled: r.disabled,
             created_at: utc(r.created_at),
             id: r.id,
             login_id: r.login_id,
@@ -278,6 +292,7 @@ impl TryFrom<TransferRow> for Transfer {
             memo: r.memo,
             confirmed_step: r.confirmed_step,
             cancelled_by: r.cancelled_by,
+            content_key_id: r.content_key_id,
         })
     }
 }

@@ -24,6 +24,9 @@ pub fn insert(
                 failed_logins: 0,
                 locked_at: None,
                 created_at: now.naive_utc(),
+                locked_until: None,
+                locks: 0,
+                disabled: false,
             })
             .execute(conn),
     )

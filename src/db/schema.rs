@@ -9,6 +9,9 @@ diesel::table! {
         failed_logins -> Integer,
         locked_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        locks -> Integer,
+        disabled -> Bool,
     }
 }
 
@@ -54,6 +57,8 @@ diesel::table! {
         approval_locked_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        login_locked_until -> Nullable<Timestamp>,
+        login_locks -> Integer,
     }
 }
 
@@ -128,6 +133,7 @@ diesel::table! {
         confirmed_step -> Nullable<BigInt>,
         cancelled_at -> Nullable<Timestamp>,
         cancelled_by -> Nullable<Text>,
+        content_key_id -> Nullable<Text>,
     }
 }
 

@@ -40,6 +40,7 @@ pub fn insert(conn: &mut DbConn, t: &Transfer) -> QueryResult<Insert> {
                 confirmed_step: None,
                 cancelled_at: None,
                 cancelled_by: None,
+                content_key_id: t.content_key_id.clone(),
             })
             .execute(conn),
     )

@@ -49,6 +49,8 @@ pub fn insert(conn: &mut DbConn, u: &User, hashes: PasswordHashes) -> QueryResul
                 approval_locked_at: None,
                 created_at: u.created_at.naive_utc(),
                 updated_at: u.updated_at.naive_utc(),
+                login_locked_until: None,
+                login_locks: 0,
             })
             .execute(conn),
     )

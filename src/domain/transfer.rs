@@ -244,6 +244,8 @@ pub struct Transfer {
     pub request_hash: String,
     /// A keyed hash of what is authorised, checked again at confirmation.
     pub content_hash: String,
+    /// The master key the hash's key was derived from (`None`: before key ids were kept).
+    pub content_key_id: Option<String>,
     pub debit_account: String,
     pub payee: Payee,
     pub amount: i64,

@@ -21,8 +21,8 @@ pub struct User {
     /// The one-off transfer permission as granted; see [`User::may_transfer`].
     pub can_transfer: bool,
     pub disabled: bool,
-    /// Signing in is locked after too many wrong passwords.
-    pub login_locked: bool,
+    /// Signing in is locked after too many wrong passwords (see [`Lock::holds`]).
+    pub login_lock: Option<Lock>,
     pub transfer_password_locked: bool,
     /// The administrator's approval password is locked (always false for users).
     pub approval_locked: bool,
@@ -31,6 +31,12 @@ pub struct User {
 }
 
 impl User {
+    /// The person as they stand at `now`: a sign-in lock whose time has passed is gone.
+    pub fn as_of(mut self, now: DateTime<Utc>) -> User {
+        self.login_lock = self.login_lock.filter(|lock| lock.holds(now));
+        self
+    }
+
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
     }
@@ -47,8 +53,33 @@ pub struct BankOperator {
     pub id: String,
     pub login_id: String,
     pub name: String,
-    pub locked: bool,
+    pub lock: Option<Lock>,
+    /// A disabled operator cannot sign in; their sessions ended when it was disabled.
+    pub disabled: bool,
     pub created_at: DateTime<Utc>,
+}
+
+impl BankOperator {
+    /// The operator as they stand at `now`: a lock whose time has passed is gone.
+    pub fn as_of(mut self, now: DateTime<Utc>) -> BankOperator {
+        self.lock = self.lock.filter(|lock| lock.holds(now));
+        self
+    }
+}
+
+/// A lock on a sign-in after too many wrong passwords: temporary, or permanent until
+/// someone lifts it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lock {
+    pub since: DateTime<Utc>,
+    /// `None`: until lifted.
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl Lock {
+    pub fn holds(&self, now: DateTime<Utc>) -> bool {
+        self.until.is_none_or(|until| now < until)
+    }
 }
 
 /// Every secret whose wrong attempts are counted and end in a lock: what people type to

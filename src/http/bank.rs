@@ -167,7 +167,7 @@ impl From<CompanyFile> for CompanyDetail {
                 id: v.admin.id,
                 login_id: v.admin.login_id,
                 name: v.admin.name,
-                login_locked: v.admin.login_locked,
+                login_locked: v.admin.login_lock.is_some(),
                 approval_locked: v.admin.approval_locked,
                 token: v.admin_token.as_ref().map(TokenView::from),
             },

@@ -1,8 +1,11 @@
 //! Who is calling: the signed-in company person or bank operator behind a bearer token.
 
+use std::net::IpAddr;
+
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
+use ipnet::IpNet;
 
 use crate::db::Db;
 use crate::error::{AppError, ErrorCode};
@@ -16,10 +19,45 @@ pub struct SignedIn(pub Person);
 /// A signed-in bank operator.
 pub struct BankOperator(pub Operator);
 
-/// The peer's address, as recorded in the audit log. A proxy's forwarded header is not
-/// trusted: anyone can write one.
+/// The client's address, as the audit log, the logs and throttling know it: the peer,
+/// unless the peer is a trusted proxy (`WEBFB_TRUSTED_PROXIES`), whose `X-Forwarded-For`
+/// then names it. Nobody else's header is believed: anyone can write one.
 pub fn client_addr(req: &HttpRequest) -> Option<String> {
-    req.peer_addr().map(|a| a.ip().to_string())
+    let peer = req.peer_addr()?.ip();
+    let trusted = req
+        .app_data::<web::Data<AppState>>()
+        .map(|state| state.trusted_proxies.as_slice())
+        .unwrap_or_default();
+    let forwarded: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    Some(resolve(peer, &forwarded.join(","), trusted).to_string())
+}
+
+/// Walks the forwarded hops from the nearest: the first that is not a trusted proxy is
+/// the client. A hop that cannot be read stops the walk at the proxy that wrote it.
+fn resolve(peer: IpAddr, forwarded: &str, trusted: &[IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    let mut client = peer;
+    if !is_trusted(&client) {
+        return client;
+    }
+    for hop in forwarded
+        .rsplit(',')
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+    {
+        let Ok(ip) = hop.parse::<IpAddr>() else {
+            return client;
+        };
+        client = ip;
+        if !is_trusted(&client) {
+            return client;
+        }
+    }
+    client
 }
 
 fn bearer(req: &HttpRequest) -> Result<String, AppError> {
@@ -82,5 +120,46 @@ impl FromRequest for BankOperator {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let operator = authenticate(req, service::sessions::authenticate_operator);
         Box::pin(async move { Ok(BankOperator(operator.await?)) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn nets(list: &[&str]) -> Vec<IpNet> {
+        list.iter().map(|n| n.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn without_trusted_proxies_the_peer_is_the_client_whatever_it_claims() {
+        assert_eq!(
+            resolve(ip("198.51.100.7"), "203.0.113.9", &[]),
+            ip("198.51.100.7")
+        );
+    }
+
+    #[test]
+    fn behind_a_trusted_proxy_the_nearest_untrusted_hop_is_the_client() {
+        let trusted = nets(&["10.0.0.0/8"]);
+        // The client put a fake hop first; the proxy appended the real one.
+        let hops = "1.2.3.4, 203.0.113.9";
+        assert_eq!(resolve(ip("10.0.0.2"), hops, &trusted), ip("203.0.113.9"));
+        let chain = "203.0.113.9, 10.0.0.5";
+        assert_eq!(resolve(ip("10.0.0.2"), chain, &trusted), ip("203.0.113.9"));
+    }
+
+    #[test]
+    fn an_unreadable_hop_stops_at_the_proxy_that_wrote_it() {
+        let trusted = nets(&["10.0.0.0/8"]);
+        assert_eq!(
+            resolve(ip("10.0.0.2"), "203.0.113.9, junk", &trusted),
+            ip("10.0.0.2")
+        );
+        assert_eq!(resolve(ip("10.0.0.2"), "", &trusted), ip("10.0.0.2"));
     }
 }

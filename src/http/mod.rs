@@ -1,6 +1,7 @@
 //! The HTTP edge, one file per business area: extract, call one use case on the blocking
 //! pool, map the result. Wire types live beside their handlers.
 
+pub mod access;
 mod audit;
 mod bank;
 pub mod extract;
@@ -28,6 +29,7 @@ pub use openapi::{ApiDoc, openapi};
 pub struct AppState {
     pub pool: DbPool,
     pub services: Services,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 type State = web::Data<AppState>;

@@ -41,7 +41,7 @@ impl From<User> for UserView {
             login_id: u.login_id,
             name: u.name,
             disabled: u.disabled,
-            login_locked: u.login_locked,
+            login_locked: u.login_lock.is_some(),
             created_at: u.created_at,
             updated_at: u.updated_at,
         }

@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use actix_web::http::StatusCode;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::openapi::RefOr;
@@ -71,7 +71,24 @@ impl ResponseError for AppError {
         if let AppError::Internal(cause) = self {
             tracing::error!(%cause, "request failed");
         }
-        HttpResponse::build(self.status_code())
+        let mut answer = HttpResponse::build(self.status_code());
+        if let Some(seconds) = self.retry_after() {
+            answer.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
+        // RFC 6750: a bearer token missing or no longer valid says which scheme is wanted.
+        match self.code() {
+            ErrorCode::Unauthenticated => {
+                answer.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"webfb\""));
+            }
+            ErrorCode::SessionExpired => {
+                answer.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    "Bearer realm=\"webfb\", error=\"invalid_token\"",
+                ));
+            }
+            _ => {}
+        }
+        answer
             .content_type("application/problem+json")
             .json(Problem::of(self))
     }

@@ -55,7 +55,8 @@ pub fn create_operator(
         id: new_id(),
         login_id: login_id.as_str().to_owned(),
         name: name.as_str().to_owned(),
-        locked: false,
+        lock: None,
+        disabled: false,
         created_at: now,
     };
     write_tx(db.conn()?, |conn| {
@@ -103,7 +104,7 @@ pub fn create_company(
         role: Role::Admin,
         can_transfer: true,
         disabled: false,
-        login_locked: false,
+        login_lock: None,
         transfer_password_locked: false,
         approval_locked: false,
         created_at: now,

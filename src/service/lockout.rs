@@ -25,6 +25,10 @@ pub struct Proven {
 /// Checks `attempt` against the stored `secret` of `subject`. `audit` names who is acting
 /// and on what; the mechanism gives it its action, outcome and reason. A refusal is
 /// counted, audited and committed before it is answered.
+///
+/// At sign-in an unknown login ID, a wrong password and a locked login answer alike, in
+/// the same time (argon2 runs for each), so the answer tells a guesser nothing; a
+/// signed-in person is told of a lock (423) and of the tries left.
 pub fn check_password(
     db: &mut Db,
     svc: &Services,
@@ -33,31 +37,60 @@ pub fn check_password(
     attempt: &PasswordAttempt,
     audit: &Event,
 ) -> Result<Proven, AppError> {
+    let key = match subject {
+        Subject::Id(id) => format!("{secret:?}:{id}"),
+        Subject::LoginId(login_id) => format!("{secret:?}:{login_id}"),
+    };
+    svc.throttle.check(audit.client_addr.as_deref(), &key)?;
+    let now = svc.now();
     let stored = db::lockout::stored_password(db.conn()?, secret, subject)?;
     let audit = match &stored {
         Some(s) => of_subject(audit, secret, s),
         None => audit.clone(),
     };
-    let known = stored.is_some();
-    let Some(stored) = stored.filter(|s| !s.locked) else {
-        return refuse_unknown_or_locked(db, svc, secret, attempt, &audit, known);
-    };
+    let sign_in = matches!(secret, Secret::LoginPassword | Secret::OperatorPassword);
+    let locked = stored
+        .as_ref()
+        .is_some_and(|s| s.lock.is_some_and(|lock| lock.holds(now)));
+    if locked && !sign_in {
+        record(db.conn()?, svc, &audit, refused_action(secret), "locked")?;
+        return Err(locked_error(secret));
+    }
     // argon2 runs with no connection held: a flood of sign-ins cannot starve the pool.
     db.release();
-    let right = svc
-        .passwords
-        .verify(stored.hash.as_deref().unwrap_or_default(), attempt.expose());
-    if right {
-        return Ok(Proven {
-            subject_id: stored.subject_id,
-            company_id: stored.company_id,
-            disabled: stored.disabled,
-        });
-    }
-    let threshold = svc.threshold(secret);
+    let right = match &stored {
+        Some(s) => svc
+            .passwords
+            .verify(s.hash.as_deref().unwrap_or_default(), attempt.expose())?,
+        None => svc.passwords.verify_dummy(attempt.expose())?,
+    };
+    let stored = match stored {
+        Some(stored) if right && !locked => {
+            return Ok(Proven {
+                subject_id: stored.subject_id,
+                company_id: stored.company_id,
+                disabled: stored.disabled,
+            });
+        }
+        Some(stored) if !locked => stored,
+        Some(_) => {
+            record(db.conn()?, svc, &audit, refused_action(secret), "locked")?;
+            return Err(wrong(secret, 0));
+        }
+        None => {
+            record(
+                db.conn()?,
+                svc,
+                &audit,
+                wrong_action(secret),
+                "unknown_login_id",
+            )?;
+            return Err(wrong(secret, 0));
+        }
+    };
+    let policy = svc.lock_policy(secret);
     let counted = write_tx(db.conn()?, |conn| {
-        let counted =
-            db::lockout::count_failure(conn, secret, &stored.subject_id, threshold, svc.now())?;
+        let counted = db::lockout::count_failure(conn, secret, &stored.subject_id, policy, now)?;
         if counted == Counted::Locked {
             record(conn, svc, &audit, refused_action(secret), "locked")?;
             return Ok::<_, AppError>(counted);
@@ -74,43 +107,23 @@ pub fn check_password(
     })?;
     Err(match counted {
         Counted::Remaining(left) => wrong(secret, left),
-        Counted::LockedNow | Counted::Locked => locked(secret),
+        Counted::LockedNow | Counted::Locked => locked_error(secret),
     })
 }
 
 /// Inside the action's transaction: no lock landed while the password was checked, and
 /// the count of wrong attempts starts again.
-pub fn still_open(conn: &mut DbConn, secret: Secret, subject_id: &str) -> Result<(), AppError> {
-    if db::lockout::still_open(conn, secret, subject_id)? {
-        Ok(())
-    } else {
-        Err(locked(secret))
-    }
-}
-
-/// An unknown subject (a mistyped login ID) or a locked one: audited, no count.
-fn refuse_unknown_or_locked(
-    db: &mut Db,
+pub fn still_open(
+    conn: &mut DbConn,
     svc: &Services,
     secret: Secret,
-    attempt: &PasswordAttempt,
-    audit: &Event,
-    known: bool,
-) -> Result<Proven, AppError> {
-    if !known {
-        // The same time as a wrong password, so an unknown ID cannot be told apart.
-        db.release();
-        svc.passwords.verify_dummy(attempt.expose());
+    subject_id: &str,
+) -> Result<(), AppError> {
+    if db::lockout::still_open(conn, secret, subject_id, svc.now())? {
+        Ok(())
+    } else {
+        Err(locked_error(secret))
     }
-    let (action, reason) = match known {
-        true => (refused_action(secret), "locked"),
-        false => (wrong_action(secret), "unknown_login_id"),
-    };
-    record(db.conn()?, svc, audit, action, reason)?;
-    Err(match known {
-        true => locked(secret),
-        false => wrong(secret, svc.threshold(secret)),
-    })
 }
 
 /// The subject's company and the subject as the target, once known.
@@ -171,12 +184,13 @@ fn locked_action(secret: Secret) -> AuditAction {
     }
 }
 
-/// A wrong password with `left` tries before the lock. A login says nothing more.
+/// A wrong password with `left` tries before the lock. A sign-in says nothing more, and
+/// the same for an unknown login ID and a locked login.
 fn wrong(secret: Secret, left: i32) -> AppError {
     match secret {
         Secret::LoginPassword | Secret::OperatorPassword => AppError::new(
             ErrorCode::InvalidCredentials,
-            "the login ID or the password is incorrect",
+            "the login ID or the password is incorrect, or the login is locked for a while",
         ),
         Secret::ApprovalPassword => AppError::new(
             ErrorCode::ApprovalPasswordInvalid,
@@ -191,12 +205,10 @@ fn wrong(secret: Secret, left: i32) -> AppError {
     }
 }
 
-pub fn locked(secret: Secret) -> AppError {
+/// A lock, as a signed-in person is told of it; a sign-in is told nothing (see [`wrong`]).
+pub fn locked_error(secret: Secret) -> AppError {
     match secret {
-        Secret::LoginPassword | Secret::OperatorPassword => AppError::new(
-            ErrorCode::AccountLocked,
-            "this login is locked after too many wrong passwords; ask your administrator (or, for an administrator, the bank) to unlock it",
-        ),
+        Secret::LoginPassword | Secret::OperatorPassword => wrong(secret, 0),
         Secret::ApprovalPassword => AppError::new(
             ErrorCode::ApprovalLocked,
             "approval is locked after too many wrong approval passwords; the bank unlocks it",

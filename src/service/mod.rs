@@ -10,15 +10,18 @@ pub mod otp_management;
 pub mod passwords;
 pub mod people;
 pub mod sessions;
+pub mod throttle;
 pub mod tokens;
 pub mod transfers;
 
 use std::sync::Arc;
 
 use chrono::{DateTime, SubsecRound, Utc};
+use secrecy::ExposeSecret;
 
 use crate::clock::Clock;
 use crate::config::{Policy, Settings};
+use crate::db::lockout::LockPolicy;
 use crate::db::{self, DbConn, Insert};
 use crate::domain::audit::{ActorKind, AuditAction, Event, Outcome};
 use crate::domain::confirmation::transfer_confirmation;
@@ -39,8 +42,31 @@ pub struct Services {
     pub passwords: Passwords,
     pub sessions: sessions::SessionKeys,
     pub keyring: Keyring,
-    /// Keys the content hash of transfers; derived from the master key.
-    pub content_key: [u8; 32],
+    /// Keys the content hash of transfers, one derived from each master key, by key id;
+    /// new transfers use the current one.
+    pub content_keys: ContentKeys,
+    pub throttle: throttle::Throttle,
+    /// Transfers refused because their content no longer matched its hash.
+    pub tampered_transfers: std::sync::atomic::AtomicU64,
+}
+
+/// The keys of transfers' content hashes: each derived from a master key, named by its id.
+pub struct ContentKeys {
+    pub current: (String, [u8; 32]),
+    pub previous: Vec<(String, [u8; 32])>,
+}
+
+impl ContentKeys {
+    /// The key with this id; `None` (a transfer from before key ids) is the current one.
+    pub fn get(&self, id: Option<&str>) -> Option<&[u8; 32]> {
+        let Some(id) = id else {
+            return Some(&self.current.1);
+        };
+        std::iter::once(&self.current)
+            .chain(&self.previous)
+            .find(|(key_id, _)| key_id == id)
+            .map(|(_, key)| key)
+    }
 }
 
 impl Services {
@@ -48,12 +74,31 @@ impl Services {
         Ok(Services {
             policy: settings.policy.clone(),
             clock,
-            passwords: Passwords::new(settings.argon2)?,
+            passwords: Passwords::new(
+                settings.argon2,
+                settings.argon2_workers,
+                settings.argon2_queue,
+            )?,
             sessions: sessions::SessionKeys::new(&settings.jwt_secret),
             keyring: settings
                 .keyring()
                 .map_err(|e| AppError::Internal(e.to_string()))?,
-            content_key: derive_key(&settings.master_key_bytes(), b"webfb/transfer-content/v1"),
+            content_keys: ContentKeys {
+                current: (
+                    settings.master_key_id.clone(),
+                    derive_key(&settings.master_key_bytes(), CONTENT),
+                ),
+                previous: settings
+                    .previous_master_keys
+                    .iter()
+                    .map(|(id, key)| (id.clone(), derive_key(key.expose_secret(), CONTENT)))
+                    .collect(),
+            },
+            throttle: throttle::Throttle::new(
+                settings.policy.checks_per_addr_per_minute,
+                settings.policy.checks_per_subject_per_minute,
+            ),
+            tampered_transfers: Default::default(),
         })
     }
 
@@ -63,14 +108,21 @@ impl Services {
         self.clock.now().trunc_subsecs(6)
     }
 
-    /// Wrong attempts that lock `secret`.
-    pub fn threshold(&self, secret: Secret) -> i32 {
+    /// How wrong attempts lock `secret`: sign-ins for growing durations, the rest until
+    /// someone lifts the lock.
+    pub fn lock_policy(&self, secret: Secret) -> LockPolicy<'_> {
         let p = &self.policy;
-        match secret {
-            Secret::LoginPassword | Secret::OperatorPassword => p.login_lockout_threshold,
-            Secret::ApprovalPassword => p.approval_lockout_threshold,
-            Secret::TransferPassword => p.transfer_password_lockout_threshold,
-            Secret::TokenCode => p.otp_lockout_threshold,
+        let (threshold, durations) = match secret {
+            Secret::LoginPassword | Secret::OperatorPassword => {
+                (p.login_lockout_threshold, p.login_lock_durations.as_slice())
+            }
+            Secret::ApprovalPassword => (p.approval_lockout_threshold, &[][..]),
+            Secret::TransferPassword => (p.transfer_password_lockout_threshold, &[][..]),
+            Secret::TokenCode => (p.otp_lockout_threshold, &[][..]),
+        };
+        LockPolicy {
+            threshold,
+            durations,
         }
     }
 }
@@ -128,6 +180,8 @@ fn system_event(action: AuditAction) -> Event {
 /// A refusal whose bookkeeping (counted failures, audit events) must commit with the
 /// transaction: `Ok(Err(problem))` commits and then answers the problem; `Err` rolls back.
 type Refusable<T> = Result<Result<T, AppError>, AppError>;
+
+const CONTENT: &[u8] = b"webfb/transfer-content/v1";
 
 /// A key for one purpose, from the master key: HMAC-SHA256(master, purpose).
 fn derive_key(master: &[u8; 32], purpose: &[u8]) -> [u8; 32] {

@@ -95,8 +95,8 @@ fn check_approval(
 }
 
 /// Inside the action's transaction: the approval still holds (no lock landed meanwhile).
-fn approved(conn: &mut DbConn, who: &Person) -> Result<(), AppError> {
-    still_open(conn, Secret::ApprovalPassword, &who.user_id)
+fn approved(conn: &mut DbConn, svc: &Services, who: &Person) -> Result<(), AppError> {
+    still_open(conn, svc, Secret::ApprovalPassword, &who.user_id)
 }
 
 /// Runs an approved action in one transaction and answers with the screen.
@@ -110,7 +110,7 @@ fn approved_action(
     check_approval(db, svc, who, approval)?;
     let conn = db.conn()?;
     write_tx(conn, |conn| {
-        approved(conn, who)?;
+        approved(conn, svc, who)?;
         action(conn)
     })??;
     settings(conn, &who.company_id)

@@ -1,55 +1,163 @@
 //! Argon2id hashing of every password the service keeps: login, approval and transfer
 //! confirmation passwords of people, and operators' passwords.
+//!
+//! At most `workers` hashes run at once, each in a memory area of its own that is kept and
+//! reused, so a storm of sign-ins neither starves the machine nor leaves hundreds of
+//! megabytes behind; a few more wait their turn, and beyond that the answer is 503 with
+//! `Retry-After` rather than an ever longer queue.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use std::sync::{Condvar, Mutex};
+
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 
 use crate::config::Argon2Params;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 
 pub struct Passwords {
-    argon2: Argon2<'static>,
+    params: Params,
     /// Verified against when a login ID is unknown, so that an unknown ID costs the same
     /// time as a wrong password and cannot be told apart.
     dummy_hash: String,
+    memory: Mutex<Areas>,
+    freed: Condvar,
+    queue: usize,
+}
+
+/// Memory areas not in use, and how many callers wait for one.
+struct Areas {
+    free: Vec<Vec<Block>>,
+    waiting: usize,
+}
+
+/// A memory area lent to one hash; it goes back to the pool when dropped.
+struct Lent<'a> {
+    passwords: &'a Passwords,
+    area: Option<Vec<Block>>,
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        if let Some(area) = self.area.take() {
+            let mut areas = self.passwords.lock();
+            areas.free.push(area);
+            self.passwords.freed.notify_one();
+        }
+    }
 }
 
 impl Passwords {
-    pub fn new(p: Argon2Params) -> Result<Passwords, AppError> {
+    pub fn new(p: Argon2Params, workers: usize, queue: usize) -> Result<Passwords, AppError> {
         let params = Params::new(p.memory_kib, p.iterations, p.parallelism, None)
             .map_err(|e| AppError::Internal(format!("argon2 parameters: {e}")))?;
-        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        let free = (0..workers.max(1))
+            .map(|_| vec![Block::new(); params.block_count()])
+            .collect();
         let mut passwords = Passwords {
-            argon2,
+            params,
             dummy_hash: String::new(),
+            memory: Mutex::new(Areas { free, waiting: 0 }),
+            freed: Condvar::new(),
+            queue,
         };
         passwords.dummy_hash = passwords.hash("dummy password for unknown login IDs")?;
         Ok(passwords)
     }
 
-    pub fn hash(&self, password: &str) -> Result<String, AppError> {
-        let salt = SaltString::generate(&mut rand::rngs::OsRng);
-        self.argon2
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| AppError::Internal(format!("argon2 hash: {e}")))
+    fn lock(&self) -> std::sync::MutexGuard<'_, Areas> {
+        self.memory.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Constant-time verification; a stored hash that cannot be read never matches.
-    pub fn verify(&self, hash: &str, password: &str) -> bool {
-        match PasswordHash::new(hash) {
-            Ok(parsed) => self
-                .argon2
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok(),
-            Err(_) => false,
+    /// A free memory area, after waiting in a short queue; a full queue is 503.
+    fn lend(&self) -> Result<Lent<'_>, AppError> {
+        let mut areas = self.lock();
+        if areas.free.is_empty() && areas.waiting >= self.queue {
+            return Err(AppError::new(
+                ErrorCode::ServiceUnavailable,
+                "too many sign-ins at once; try again in a moment",
+            )
+            .with_retry_after(1));
         }
+        areas.waiting += 1;
+        while areas.free.is_empty() {
+            areas = self.freed.wait(areas).unwrap_or_else(|e| e.into_inner());
+        }
+        areas.waiting -= 1;
+        Ok(Lent {
+            passwords: self,
+            area: areas.free.pop(),
+        })
+    }
+
+    /// The raw argon2id output of `password` with `salt` under `params`, computed in a
+    /// lent area (or a fresh one for an old hash with other parameters).
+    fn compute(&self, params: Params, password: &str, salt: &[u8]) -> Result<Output, AppError> {
+        let mut lent = self.lend()?;
+        let mut fresh;
+        let area: &mut Vec<Block> = match lent.area.as_mut() {
+            Some(area) if area.len() == params.block_count() => area,
+            _ => {
+                fresh = vec![Block::new(); params.block_count()];
+                &mut fresh
+            }
+        };
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+        let len = params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
+        Output::init_with(len, |out| {
+            argon2
+                .hash_password_into_with_memory(password.as_bytes(), salt, out, &mut *area)
+                .map_err(|_| argon2::password_hash::Error::Crypto)
+        })
+        .map_err(|e| AppError::Internal(format!("argon2: {e}")))
+    }
+
+    pub fn hash(&self, password: &str) -> Result<String, AppError> {
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        let mut bytes = [0u8; 64];
+        let salt_bytes = salt
+            .decode_b64(&mut bytes)
+            .map_err(|e| AppError::Internal(format!("salt: {e}")))?;
+        let output = self.compute(self.params.clone(), password, salt_bytes)?;
+        let phc = PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&self.params)
+                .map_err(|e| AppError::Internal(format!("argon2 parameters: {e}")))?,
+            salt: Some(salt.as_salt()),
+            hash: Some(output),
+        };
+        Ok(phc.to_string())
+    }
+
+    /// Constant-time verification; a stored hash that cannot be read never matches. Err
+    /// only when too many hashes are waiting already (503).
+    pub fn verify(&self, hash: &str, password: &str) -> Result<bool, AppError> {
+        let Ok(parsed) = PasswordHash::new(hash) else {
+            return self.verify_dummy(password).map(|_| false);
+        };
+        let (Ok(params), Some(salt), Some(expected)) =
+            (Params::try_from(&parsed), parsed.salt, parsed.hash)
+        else {
+            return self.verify_dummy(password).map(|_| false);
+        };
+        let mut bytes = [0u8; 64];
+        let Ok(salt) = salt.decode_b64(&mut bytes) else {
+            return Ok(false);
+        };
+        let params = Params::new(
+            params.m_cost(),
+            params.t_cost(),
+            params.p_cost(),
+            Some(expected.len()),
+        )
+        .map_err(|e| AppError::Internal(format!("argon2 parameters: {e}")))?;
+        // Output's equality is constant-time.
+        Ok(self.compute(params, password, salt)? == expected)
     }
 
     /// Spends the time of one verification and always fails.
-    pub fn verify_dummy(&self, password: &str) -> bool {
-        let _ = self.verify(&self.dummy_hash, password);
-        false
+    pub fn verify_dummy(&self, password: &str) -> Result<bool, AppError> {
+        self.verify(&self.dummy_hash, password).map(|_| false)
     }
 }
 
@@ -57,14 +165,62 @@ impl Passwords {
 mod tests {
     use super::*;
 
+    fn passwords() -> Passwords {
+        Passwords::new(Argon2Params::INSECURE_FAST_FOR_TESTS, 2, 2).unwrap()
+    }
+
     #[test]
     fn a_hash_is_argon2id_and_verifies_only_its_password() {
-        let p = Passwords::new(Argon2Params::INSECURE_FAST_FOR_TESTS).unwrap();
+        let p = passwords();
         let h = p.hash("Sakura-2026-spring").unwrap();
-        assert!(h.starts_with("$argon2id$"));
-        assert!(p.verify(&h, "Sakura-2026-spring"));
-        assert!(!p.verify(&h, "sakura-2026-spring"));
-        assert!(!p.verify("not a hash", "anything"));
-        assert!(!p.verify_dummy("dummy password for unknown login IDs"));
+        assert!(h.starts_with("$argon2id$v=19$"));
+        assert!(p.verify(&h, "Sakura-2026-spring").unwrap());
+        assert!(!p.verify(&h, "sakura-2026-spring").unwrap());
+        assert!(!p.verify("not a hash", "anything").unwrap());
+        assert!(
+            !p.verify_dummy("dummy password for unknown login IDs")
+                .unwrap()
+        );
+    }
+
+    #[test]
+    fn a_hash_made_by_the_argon2_crate_itself_verifies() {
+        use argon2::PasswordHasher;
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        let params = Params::new(64, 1, 1, None).unwrap();
+        let theirs = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+            .hash_password(b"Sakura-2026-spring", &salt)
+            .unwrap()
+            .to_string();
+        let p = passwords();
+        assert!(p.verify(&theirs, "Sakura-2026-spring").unwrap());
+        assert!(!p.verify(&theirs, "Sakura-2026-Spring").unwrap());
+    }
+
+    #[test]
+    fn a_hash_with_other_parameters_still_verifies() {
+        let other = Passwords::new(
+            Argon2Params {
+                memory_kib: 128,
+                iterations: 2,
+                parallelism: 1,
+            },
+            1,
+            0,
+        )
+        .unwrap();
+        let h = other.hash("Sakura-2026-spring").unwrap();
+        assert!(passwords().verify(&h, "Sakura-2026-spring").unwrap());
+    }
+
+    #[test]
+    fn when_every_worker_is_busy_and_the_queue_is_full_the_answer_is_503() {
+        let p = Passwords::new(Argon2Params::INSECURE_FAST_FOR_TESTS, 1, 0).unwrap();
+        let held = p.lend().unwrap();
+        let refused = p.hash("Sakura-2026-spring").unwrap_err();
+        assert_eq!(refused.code(), ErrorCode::ServiceUnavailable);
+        assert_eq!(refused.retry_after(), Some(1));
+        drop(held);
+        assert!(p.hash("Sakura-2026-spring").is_ok());
     }
 }

@@ -74,7 +74,7 @@ pub fn create(db: &mut Db, svc: &Services, who: &Person, new: NewUser) -> Result
         role: Role::User,
         can_transfer: new.can_transfer,
         disabled: false,
-        login_locked: false,
+        login_lock: None,
         transfer_password_locked: false,
         approval_locked: false,
         created_at: now,

@@ -166,7 +166,7 @@ fn sign_in(
         ));
     }
     let login = write_tx(db.conn()?, |conn| {
-        still_open(conn, secret, &proven.subject_id)?;
+        still_open(conn, svc, secret, &proven.subject_id)?;
         let login = open_session(conn, svc, door.kind(), &proven.subject_id)?;
         let success = Event {
             actor_id: Some(proven.subject_id.clone()),

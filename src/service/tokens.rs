@@ -368,14 +368,9 @@ fn wrong_code(
     who: &Person,
     used: &CodeUse<'_>,
 ) -> Refusable<i64> {
-    let threshold = svc.threshold(Secret::TokenCode);
-    let counted = db::lockout::count_failure(
-        conn,
-        Secret::TokenCode,
-        &used.token.id,
-        threshold,
-        svc.now(),
-    )?;
+    let policy = svc.lock_policy(Secret::TokenCode);
+    let counted =
+        db::lockout::count_failure(conn, Secret::TokenCode, &used.token.id, policy, svc.now())?;
     let event = |action, outcome| used.event(who, action, outcome);
     Ok(Err(match counted {
         Counted::Remaining(left) => {

@@ -82,6 +82,22 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The content still matches its hash, under the key whose id the transfer names (kept
+/// across a rotation of the master key as a previous key).
+fn intact(svc: &Services, transfer: &Transfer) -> Result<bool, AppError> {
+    let key = svc
+        .content_keys
+        .get(transfer.content_key_id.as_deref())
+        .ok_or_else(|| {
+            AppError::Internal(format!(
+                "transfer {} was hashed under master key {:?}, which is not configured: add it to WEBFB_MASTER_KEYS_PREVIOUS",
+                transfer.id, transfer.content_key_id
+            ))
+        })?;
+    let expected = content_hash(key, transfer);
+    Ok(subtle::ConstantTimeEq::ct_eq(expected.as_bytes(), transfer.content_hash.as_bytes()).into())
+}
+
 /// The hash of a request body, for the idempotency check.
 pub fn request_hash(canonical_json: &str) -> String {
     hex(&Sha256::digest(canonical_json.as_bytes()))
@@ -97,7 +113,9 @@ fn blocked(reason: BlockedReason) -> AppError {
             "one-time passwords are active and you have no registered token: ask your administrator to register one",
         ),
         BlockedReason::TokenLocked => tokens::token_locked(),
-        BlockedReason::TransferPasswordLocked => super::lockout::locked(Secret::TransferPassword),
+        BlockedReason::TransferPasswordLocked => {
+            super::lockout::locked_error(Secret::TransferPassword)
+        }
     }
 }
 
@@ -161,8 +179,9 @@ pub fn create(
         confirmed_step: None,
         cancelled_at: None,
         cancelled_by: None,
+        content_key_id: Some(svc.content_keys.current.0.clone()),
     };
-    transfer.content_hash = content_hash(&svc.content_key, &transfer);
+    transfer.content_hash = content_hash(&svc.content_keys.current.1, &transfer);
     let inserted = write_tx(conn, |conn| {
         let inserted = db::transfers::insert(conn, &transfer)?;
         if inserted == Insert::Done {
@@ -376,7 +395,12 @@ pub fn confirm(
     if let Err(e) = ensure_pending(&transfer) {
         return Err(refuse(conn, e.code().as_str(), e)?);
     }
-    if content_hash(&svc.content_key, &transfer) != transfer.content_hash {
+    if !intact(svc, &transfer)? {
+        // Someone changed what is authorised after it was created: refused, flagged for a
+        // security officer, counted and logged loudly; the answer is a stable 409.
+        svc.tampered_transfers
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::error!(transfer = %transfer.id, "transfer does not match its content hash");
         audit::record(
             conn,
             svc,
@@ -384,10 +408,10 @@ pub fn confirm(
                 .target("transfer", &transfer.id)
                 .flagged(),
         )?;
-        return Err(AppError::Internal(format!(
-            "transfer {} does not match its content hash",
-            transfer.id
-        )));
+        return Err(AppError::new(
+            ErrorCode::TransferTampered,
+            "this transfer no longer matches what was created and cannot be confirmed; the bank has been told",
+        ));
     }
     let method = match proof {
         Proof::Otp(_) => ConfirmationMethod::Otp,
@@ -433,7 +457,7 @@ pub fn confirm(
                 &failed,
             )?;
             write_tx(db.conn()?, |conn| {
-                still_open(conn, Secret::TransferPassword, &who.user_id)?;
+                still_open(conn, svc, Secret::TransferPassword, &who.user_id)?;
                 mark_confirmed(conn, svc, who, &transfer, method, None)
             })
         }

@@ -102,8 +102,8 @@ async fn an_operator_is_locked_after_five_wrong_passwords(app: TestApp) {
     }
     problem(
         app.post("/api/v1/bank/auth/login", &wrong, None).await,
-        423,
-        "account_locked",
+        401,
+        "invalid_credentials",
     )
     .await;
     let res = app
@@ -113,7 +113,7 @@ async fn an_operator_is_locked_after_five_wrong_passwords(app: TestApp) {
             None,
         )
         .await;
-    problem(res, 423, "account_locked").await;
+    problem(res, 401, "invalid_credentials").await;
 }
 
 #[engine_test]

@@ -80,10 +80,19 @@ fn settings_with_key(database: Database, dir: &std::path::Path, key: [u8; 32]) -
         master_key: SecretBox::new(Box::new(key)),
         master_key_id: "test".into(),
         previous_master_keys: vec![],
-        policy: Policy::default(),
+        // Tests make many checks at once from one address; the throttle's own tests set
+        // these low again.
+        policy: Policy {
+            checks_per_addr_per_minute: 100_000,
+            checks_per_subject_per_minute: 100_000,
+            ..Policy::default()
+        },
         argon2: Argon2Params::INSECURE_FAST_FOR_TESTS,
         db_pool_size: 8,
         cors_origins: vec!["https://fb.bank.example".into()],
+        trusted_proxies: vec![],
+        argon2_workers: 2,
+        argon2_queue: 64,
     }
 }
 

@@ -13,7 +13,10 @@ use secrecy::{ExposeSecret, SecretBox, SecretString};
 use serde::Deserialize;
 
 use crate::db::Database;
+
+mod policy;
 use crate::otp::seal::{Keyring, MasterKey};
+pub use policy::Policy;
 
 /// Everything the server needs to start.
 #[derive(Debug)]
@@ -33,39 +36,11 @@ pub struct Settings {
     pub db_pool_size: u32,
     /// Browser origins allowed to call the API (CORS); none by default.
     pub cors_origins: Vec<String>,
-}
-
-/// The bank's rules that an operator may tune.
-#[derive(Clone, Debug)]
-pub struct Policy {
-    pub session_idle_secs: i64,
-    pub session_absolute_secs: i64,
-    pub login_lockout_threshold: i32,
-    pub approval_lockout_threshold: i32,
-    pub transfer_password_lockout_threshold: i32,
-    pub otp_lockout_threshold: i32,
-    /// Steps accepted either side of the current one.
-    pub otp_window: u32,
-    pub otp_issuer: String,
-    pub unregistered_token_ttl_secs: i64,
-    pub transfer_ttl_secs: i64,
-}
-
-impl Default for Policy {
-    fn default() -> Self {
-        Policy {
-            session_idle_secs: 10 * 60,
-            session_absolute_secs: 8 * 60 * 60,
-            login_lockout_threshold: 5,
-            approval_lockout_threshold: 5,
-            transfer_password_lockout_threshold: 5,
-            otp_lockout_threshold: 5,
-            otp_window: 1,
-            otp_issuer: "webfb".to_owned(),
-            unregistered_token_ttl_secs: 7 * 24 * 60 * 60,
-            transfer_ttl_secs: 10 * 60,
-        }
-    }
+    /// Proxies whose `X-Forwarded-For` tells the client's address; no one else's does.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// argon2 computations at once, and how many more may wait for one (then 503).
+    pub argon2_workers: usize,
+    pub argon2_queue: usize,
 }
 
 /// Argon2id cost. The default is OWASP's (19 MiB, 2 passes, 1 lane); anything cheaper is
@@ -134,6 +109,13 @@ struct FileSettings {
     argon2_parallelism: Option<u32>,
     db_pool_size: Option<u32>,
     cors_origins: Option<Vec<String>>,
+    login_lock_durations: Option<String>,
+    checks_per_addr_per_minute: Option<u32>,
+    checks_per_subject_per_minute: Option<u32>,
+    max_pending_tokens: Option<i64>,
+    trusted_proxies: Option<Vec<String>>,
+    argon2_workers: Option<usize>,
+    argon2_queue: Option<usize>,
 }
 
 /// Reads one setting: the environment wins over the file.
@@ -295,6 +277,27 @@ impl Settings {
                 f.transfer_ttl_secs,
                 d.transfer_ttl_secs,
             )?,
+            login_lock_durations: match src
+                .string("WEBFB_LOGIN_LOCK_DURATIONS", &f.login_lock_durations)
+            {
+                Some(text) => policy::durations("WEBFB_LOGIN_LOCK_DURATIONS", &text)?,
+                None => d.login_lock_durations,
+            },
+            checks_per_addr_per_minute: src.number(
+                "WEBFB_CHECKS_PER_ADDR_PER_MINUTE",
+                f.checks_per_addr_per_minute,
+                d.checks_per_addr_per_minute,
+            )?,
+            checks_per_subject_per_minute: src.number(
+                "WEBFB_CHECKS_PER_SUBJECT_PER_MINUTE",
+                f.checks_per_subject_per_minute,
+                d.checks_per_subject_per_minute,
+            )?,
+            max_pending_tokens: src.number(
+                "WEBFB_MAX_PENDING_TOKENS",
+                f.max_pending_tokens,
+                d.max_pending_tokens,
+            )?,
         };
         policy.check()?;
 
@@ -330,6 +333,24 @@ impl Settings {
             check_origin(origin)?;
         }
 
+        let trusted_proxies = match src.env.get("WEBFB_TRUSTED_PROXIES") {
+            Some(list) => list.split(',').map(|p| p.trim().to_owned()).collect(),
+            None => src.file.trusted_proxies.clone().unwrap_or_default(),
+        }
+        .iter()
+        .filter(|p| !p.is_empty())
+        .map(|p| parse_proxy(p))
+        .collect::<Result<_, _>>()?;
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let argon2_workers = src.number("WEBFB_ARGON2_WORKERS", f.argon2_workers, cores)?;
+        let argon2_queue = src.number("WEBFB_ARGON2_QUEUE", f.argon2_queue, 2 * cores)?;
+        if argon2_workers == 0 {
+            return Err(ConfigError::Invalid {
+                name: "WEBFB_ARGON2_WORKERS",
+                reason: "must be greater than zero".into(),
+            });
+        }
+
         Ok(Settings {
             database,
             bind: src
@@ -344,6 +365,9 @@ impl Settings {
             argon2,
             db_pool_size: src.number("WEBFB_DB_POOL_SIZE", f.db_pool_size, 10)?,
             cors_origins,
+            trusted_proxies,
+            argon2_workers,
+            argon2_queue,
         })
     }
 
@@ -362,51 +386,6 @@ impl Settings {
             ring = ring.with_previous(MasterKey::new(id.clone(), *key.expose_secret()));
         }
         Ok(ring)
-    }
-}
-
-impl Policy {
-    fn check(&self) -> Result<(), ConfigError> {
-        let positive = [
-            ("WEBFB_SESSION_IDLE_SECS", self.session_idle_secs),
-            ("WEBFB_SESSION_ABSOLUTE_SECS", self.session_absolute_secs),
-            (
-                "WEBFB_LOGIN_LOCKOUT_THRESHOLD",
-                self.login_lockout_threshold.into(),
-            ),
-            (
-                "WEBFB_APPROVAL_LOCKOUT_THRESHOLD",
-                self.approval_lockout_threshold.into(),
-            ),
-            (
-                "WEBFB_TRANSFER_PASSWORD_LOCKOUT_THRESHOLD",
-                self.transfer_password_lockout_threshold.into(),
-            ),
-            (
-                "WEBFB_OTP_LOCKOUT_THRESHOLD",
-                self.otp_lockout_threshold.into(),
-            ),
-            (
-                "WEBFB_UNREGISTERED_TOKEN_TTL_SECS",
-                self.unregistered_token_ttl_secs,
-            ),
-            ("WEBFB_TRANSFER_TTL_SECS", self.transfer_ttl_secs),
-        ];
-        for (name, value) in positive {
-            if value <= 0 {
-                return Err(ConfigError::Invalid {
-                    name,
-                    reason: "must be greater than zero".into(),
-                });
-            }
-        }
-        if self.otp_window > 10 {
-            return Err(ConfigError::Invalid {
-                name: "WEBFB_OTP_WINDOW",
-                reason: "at most 10 steps".into(),
-            });
-        }
-        Ok(())
     }
 }
 
@@ -429,6 +408,16 @@ fn check_origin(origin: &str) -> Result<(), ConfigError> {
         ));
     }
     Ok(())
+}
+
+/// A trusted proxy: a network (`10.0.0.0/8`) or one address.
+fn parse_proxy(text: &str) -> Result<ipnet::IpNet, ConfigError> {
+    text.parse()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| ConfigError::Invalid {
+            name: "WEBFB_TRUSTED_PROXIES",
+            reason: format!("{text:?} is not an address or a network like 10.0.0.0/8"),
+        })
 }
 
 fn decode_master_key(b64: &str) -> Result<[u8; 32], ConfigError> {
@@ -483,133 +472,4 @@ fn generated_key(dir: &Path, name: &str) -> Result<String, ConfigError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
-    #[test]
-    fn postgres_without_keys_is_a_start_up_error() {
-        let err =
-            Settings::load(env(&[("DATABASE_URL", "postgres://u:p@localhost/webfb")])).unwrap_err();
-        assert!(
-            matches!(err, ConfigError::MissingKey("WEBFB_JWT_SECRET")),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn the_embedded_default_generates_private_keys_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        let vars = env(&[("WEBFB_DATA_DIR", data.to_str().unwrap())]);
-        let first = Settings::load(vars.clone()).unwrap();
-        let second = Settings::load(vars).unwrap();
-        assert_eq!(first.master_key_bytes(), second.master_key_bytes());
-        assert_eq!(first.database, Database::Sqlite(data.join("webfb.db")));
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(data.join("master.key"))
-                .unwrap()
-                .permissions()
-                .mode();
-            assert_eq!(mode & 0o777, 0o600);
-            let mode = fs::metadata(&data).unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, 0o700, "the data directory is private");
-        }
-    }
-
-    #[test]
-    fn secrets_never_print() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = Settings::load(env(&[
-            ("WEBFB_DATA_DIR", dir.path().to_str().unwrap()),
-            (
-                "WEBFB_JWT_SECRET",
-                "a-very-long-jwt-secret-that-must-not-leak",
-            ),
-        ]))
-        .unwrap();
-        let debug = format!("{s:?}");
-        assert!(!debug.contains("must-not-leak"));
-    }
-
-    #[test]
-    fn argon2_below_owasp_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let err = Settings::load(env(&[
-            ("WEBFB_DATA_DIR", dir.path().to_str().unwrap()),
-            ("WEBFB_ARGON2_MEMORY_KIB", "1024"),
-        ]))
-        .unwrap_err();
-        assert!(err.to_string().contains("OWASP"));
-    }
-
-    #[test]
-    fn cors_origins_are_exact_and_never_a_wildcard() {
-        let dir = tempfile::tempdir().unwrap();
-        let load = |origins: &str| {
-            Settings::load(env(&[
-                ("WEBFB_DATA_DIR", dir.path().to_str().unwrap()),
-                ("WEBFB_CORS_ORIGINS", origins),
-            ]))
-        };
-        let s = load("https://fb.bank.example, http://localhost:5173").unwrap();
-        assert_eq!(
-            s.cors_origins,
-            ["https://fb.bank.example", "http://localhost:5173"]
-        );
-        for bad in [
-            "*",
-            "https://*.bank.example",
-            "fb.bank.example",
-            "https://fb.bank.example/app",
-        ] {
-            assert!(load(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn a_toml_file_sets_what_the_environment_does_not() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("webfb.toml");
-        fs::write(&file, "bind = \"0.0.0.0:9090\"\notp_window = 2\ncors_origins = [\"https://fb.bank.example\"]\n").unwrap();
-        let vars = |extra: &[(&str, &str)]| {
-            let mut v = env(&[
-                ("WEBFB_DATA_DIR", dir.path().to_str().unwrap()),
-                ("WEBFB_CONFIG", file.to_str().unwrap()),
-            ]);
-            v.extend(env(extra));
-            v
-        };
-        let s = Settings::load(vars(&[])).unwrap();
-        assert_eq!((s.bind.as_str(), s.policy.otp_window), ("0.0.0.0:9090", 2));
-        assert_eq!(s.cors_origins, ["https://fb.bank.example"]);
-        let s = Settings::load(vars(&[("WEBFB_BIND", "127.0.0.1:7070")])).unwrap();
-        assert_eq!(s.bind, "127.0.0.1:7070", "the environment wins");
-        fs::write(&file, "no_such_setting = 1\n").unwrap();
-        assert!(
-            Settings::load(vars(&[]))
-                .unwrap_err()
-                .to_string()
-                .contains("no_such_setting")
-        );
-    }
-
-    #[test]
-    fn a_bad_number_names_its_setting() {
-        let dir = tempfile::tempdir().unwrap();
-        let err = Settings::load(env(&[
-            ("WEBFB_DATA_DIR", dir.path().to_str().unwrap()),
-            ("WEBFB_SESSION_IDLE_SECS", "ten"),
-        ]))
-        .unwrap_err();
-        assert!(err.to_string().contains("WEBFB_SESSION_IDLE_SECS"));
-    }
-}
+mod tests;
