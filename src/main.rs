@@ -37,6 +37,11 @@ enum Command {
         #[command(subcommand)]
         command: OperatorCommand,
     },
+    /// Master keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Create demo data (idempotent) and print its credentials. Only on SQLite, unless
     /// forced: its passwords are published.
     Demo {
@@ -47,6 +52,13 @@ enum Command {
 }
 
 #[derive(Subcommand)]
+enum KeysCommand {
+    /// Seal every token seed again under the current master key (safe while serving), so
+    /// that previous keys can be retired.
+    Reseal,
+}
+
+#[derive(Subcommand)]
 enum OperatorCommand {
     /// Create a bank operator; the password is read from standard input (one line).
     Create {
@@ -54,6 +66,21 @@ enum OperatorCommand {
         login_id: String,
         #[arg(long, default_value = "Bank operator")]
         name: String,
+    },
+    /// Lift a lock from wrong passwords.
+    Unlock {
+        #[arg(long)]
+        login_id: String,
+    },
+    /// Stop an operator from signing in; their sessions end at once.
+    Disable {
+        #[arg(long)]
+        login_id: String,
+    },
+    /// Set a new password, read from standard input (one line); also lifts a lock.
+    ResetPassword {
+        #[arg(long)]
+        login_id: String,
     },
 }
 
@@ -104,11 +131,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("login ID: {}", e.message))?;
             let name =
                 PersonName::parse(&name).map_err(|e| anyhow::anyhow!("name: {}", e.message))?;
-            let mut line = String::new();
-            std::io::stdin().lock().read_line(&mut line)?;
-            let line = line.trim_end_matches(['\r', '\n']);
-            let password = NewPassword::parse(line, Some(&login_id))
-                .map_err(|e| anyhow::anyhow!("password refused: {}", e.message))?;
+            let password = password_from_stdin(&login_id)?;
             let (mut conn, services) = open()?;
             let operator = bank::create_operator(
                 &mut Db::single(&mut conn),
@@ -119,6 +142,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .map_err(|e| anyhow::anyhow!("{}", e.detail()))?;
             eprintln!("webfb: bank operator {} created", operator.login_id);
+            Ok(())
+        }
+        Command::Operator { command } => change_operator(command),
+        Command::Keys {
+            command: KeysCommand::Reseal,
+        } => {
+            let (mut conn, services) = open()?;
+            let resealed = webfb::service::tokens::reseal(&mut Db::single(&mut conn), &services)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            eprintln!(
+                "webfb: {resealed} token seed(s) sealed again under master key {}",
+                services.keyring.current_key_id()
+            );
             Ok(())
         }
         Command::Demo { force } => {
@@ -144,6 +180,49 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// A new password, one line of standard input, never an argument (which `ps` shows).
+fn password_from_stdin(login_id: &LoginId) -> anyhow::Result<NewPassword> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let line = line.trim_end_matches(['\r', '\n']);
+    NewPassword::parse(line, Some(login_id))
+        .map_err(|e| anyhow::anyhow!("password refused: {}", e.message))
+}
+
+/// Unlocks, disables or resets the password of an operator, as someone with the server's
+/// keys (audited as the system).
+fn change_operator(command: OperatorCommand) -> anyhow::Result<()> {
+    use webfb::service::bank::{self as b, OperatorChange};
+    let (login_id, verb) = match &command {
+        OperatorCommand::Unlock { login_id } => (login_id, "unlocked"),
+        OperatorCommand::Disable { login_id } => (login_id, "disabled"),
+        OperatorCommand::ResetPassword { login_id } => (login_id, "given a new password"),
+        OperatorCommand::Create { .. } => unreachable!("handled above"),
+    };
+    let parsed =
+        LoginId::parse(login_id).map_err(|e| anyhow::anyhow!("login ID: {}", e.message))?;
+    let hash = match command {
+        OperatorCommand::ResetPassword { .. } => Some(password_from_stdin(&parsed)?),
+        _ => None,
+    };
+    let (mut conn, services) = open()?;
+    let db = &mut Db::single(&mut conn);
+    let fail = |e: webfb::error::AppError| anyhow::anyhow!("{}", e.detail());
+    let operator = b::operator_by_login_id(db, parsed.as_str()).map_err(fail)?;
+    let hash = match hash {
+        Some(password) => Some(services.passwords.hash(password.expose()).map_err(fail)?),
+        None => None,
+    };
+    let change = match (&command, &hash) {
+        (OperatorCommand::Disable { .. }, _) => OperatorChange::Disable,
+        (_, Some(hash)) => OperatorChange::ResetPassword(hash),
+        _ => OperatorChange::Unlock,
+    };
+    b::change_operator(db, &services, None, &operator.id, change).map_err(fail)?;
+    eprintln!("webfb: bank operator {login_id} {verb}");
+    Ok(())
 }
 
 /// A migrated connection and the services, for commands that do not serve.

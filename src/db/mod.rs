@@ -54,6 +54,8 @@ pub enum DbError {
     Query(#[from] diesel::result::Error),
     #[error("database migration failed: {0}")]
     Migration(String),
+    #[error("cannot create the database file: {0}")]
+    File(String),
     #[error("database pool: {0}")]
     Pool(#[from] r2d2::PoolError),
 }
@@ -96,11 +98,14 @@ impl Database {
             Database::Postgres(url) => Ok(DbConn::Postgres(diesel::PgConnection::establish(url)?)),
             Database::Sqlite(path) => {
                 // A missing directory is a configuration mistake, not something to create.
+                private_file(path)?;
                 let url = path.to_string_lossy();
                 let mut conn = diesel::SqliteConnection::establish(&url)?;
+                // FULL: a confirmation answered 200 survives a power cut. SQLite creates
+                // its WAL with the database file's (private) permissions.
                 conn.batch_execute(
                     "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
-                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                     PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;",
                 )?;
                 Ok(DbConn::Sqlite(conn))
             }
@@ -131,6 +136,22 @@ pub fn run_migrations(conn: &mut DbConn) -> Result<usize, DbError> {
         DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
     };
     applied.map_err(|e| DbError::Migration(e.to_string()))
+}
+
+/// Creates the database file readable by this user only (it holds password hashes and
+/// sealed seeds), before SQLite creates it with the process's umask.
+fn private_file(path: &std::path::Path) -> Result<(), DbError> {
+    #[cfg(unix)]
+    if !path.exists() {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| DbError::File(format!("{}: {e}", path.display())))?;
+    }
+    Ok(())
 }
 
 /// libpq waits for the OS's TCP timeout by default; a bank's start-up should fail fast.

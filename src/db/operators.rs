@@ -49,3 +49,28 @@ pub fn by_login_id(conn: &mut DbConn, login_id: &str) -> QueryResult<Option<Bank
         .optional()?
         .map(Into::into))
 }
+
+/// Every operator, in the order they were created.
+pub fn all(conn: &mut DbConn) -> QueryResult<Vec<BankOperator>> {
+    Ok(bank_operators::table
+        .order((bank_operators::created_at.asc(), bank_operators::login_id.asc()))
+        .select(OperatorRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Into::into)
+        .collect())
+}
+
+pub fn set_disabled(conn: &mut DbConn, id: &str, disabled: bool) -> QueryResult<()> {
+    diesel::update(bank_operators::table.find(id))
+        .set(bank_operators::disabled.eq(disabled))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_password(conn: &mut DbConn, id: &str, password_hash: &str) -> QueryResult<()> {
+    diesel::update(bank_operators::table.find(id))
+        .set(bank_operators::password_hash.eq(password_hash))
+        .execute(conn)?;
+    Ok(())
+}

@@ -9,7 +9,7 @@ use super::models::{OtpStepUseRow, SoftTokenRow};
 use super::schema::{otp_step_uses, soft_tokens};
 use super::{DbConn, Insert, entities, entity, inserted, is_unique_violation};
 use crate::domain::SoftToken;
-use crate::domain::soft_token::Purpose;
+use crate::domain::soft_token::{Purpose, TokenSource};
 
 /// A token's seed as stored: sealed, with the id of the key that sealed it and the
 /// parameters its codes are made with.
@@ -120,6 +120,17 @@ pub fn registrable_by(
         .optional()?
         .map(entity)
         .transpose()
+}
+
+/// Issued tokens of a company that still wait for registration.
+pub fn pending_count(conn: &mut DbConn, company_id: &str, now: DateTime<Utc>) -> QueryResult<i64> {
+    soft_tokens::table
+        .filter(soft_tokens::company_id.eq(company_id))
+        .filter(soft_tokens::source.eq(TokenSource::Issued.as_str()))
+        .filter(soft_tokens::holder_id.is_null())
+        .filter(soft_tokens::expires_at.gt(now.naive_utc()))
+        .count()
+        .get_result(conn)
 }
 
 pub fn serial_taken(conn: &mut DbConn, token_id: &str) -> QueryResult<bool> {
@@ -273,4 +284,53 @@ pub fn one_seed_per_key(conn: &mut DbConn) -> QueryResult<Vec<(String, StoredSee
         ));
     }
     Ok(samples)
+}
+
+/// Up to `limit` tokens whose seed is sealed under another key than `current_key_id`.
+pub fn sealed_under_other_keys(
+    conn: &mut DbConn,
+    current_key_id: &str,
+    limit: i64,
+) -> QueryResult<Vec<(String, String, StoredSeed)>> {
+    Ok(soft_tokens::table
+        .filter(soft_tokens::key_id.ne(current_key_id))
+        .order(soft_tokens::id.asc())
+        .limit(limit)
+        .select(SoftTokenRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|row: SoftTokenRow| {
+            let seed = StoredSeed {
+                algorithm: row.algorithm,
+                digits: row.digits,
+                period: row.period,
+                key_id: row.key_id,
+                sealed: row.sealed_secret,
+            };
+            (row.id, row.token_id, seed)
+        })
+        .collect())
+}
+
+/// Replaces a sealed seed, only if it is still the one that was read: safe beside a
+/// running server (which opens either by the key id stored with it).
+pub fn reseal(
+    conn: &mut DbConn,
+    id: &str,
+    old: &StoredSeed,
+    key_id: &str,
+    sealed: &[u8],
+) -> QueryResult<bool> {
+    let changed = diesel::update(
+        soft_tokens::table
+            .find(id)
+            .filter(soft_tokens::key_id.eq(&old.key_id))
+            .filter(soft_tokens::sealed_secret.eq(&old.sealed)),
+    )
+    .set((
+        soft_tokens::key_id.eq(key_id),
+        soft_tokens::sealed_secret.eq(sealed),
+    ))
+    .execute(conn)?;
+    Ok(changed == 1)
 }

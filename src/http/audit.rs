@@ -76,7 +76,7 @@ pub struct AuditList {
 pub struct AuditQuery {
     /// Only events of this company (bank operators only; the administrator always sees
     /// their own company's).
-    pub company_id: Option<String>,
+    pub company_id: Option<uuid::Uuid>,
     /// Events after this id.
     #[param(minimum = 0)]
     pub after: Option<i64>,
@@ -121,7 +121,7 @@ pub(super) async fn list_audit_events(
     query: web::Query<AuditQuery>,
 ) -> Result<web::Json<AuditList>, AppError> {
     let (after, limit) = query.page()?;
-    let company = query.company_id.clone();
+    let company = query.company_id.map(|id| id.to_string());
     let page = blocking(&state, move |db, _| {
         audit::company_log(db, &who.0, company.as_deref(), after, limit)
     })
@@ -144,7 +144,7 @@ pub(super) async fn list_bank_audit_events(
     query: web::Query<AuditQuery>,
 ) -> Result<web::Json<AuditList>, AppError> {
     let (after, limit) = query.page()?;
-    let company = query.company_id.clone();
+    let company = query.company_id.map(|id| id.to_string());
     let page = blocking(&state, move |db, _| {
         audit::bank_log(db, company.as_deref(), after, limit)
     })

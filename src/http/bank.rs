@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use crate::domain::{
     self, CompanyName, DebitAccount, LoginId, NewPassword, PersonName, TransferLimit,
 };
-use crate::error::{AppError, Fields};
+use crate::error::{AppError, ErrorCode, Fields};
 use crate::service::bank::{self, CompanyFile, NewAdmin, NewCompany};
 use crate::service::tokens;
 
@@ -16,6 +16,7 @@ use super::extract::BankOperator;
 use super::json::Json;
 use super::otp::TokenView;
 use super::people::CompanySummary;
+use super::sessions::OperatorView;
 use super::wire::*;
 use super::{State, blocking};
 
@@ -213,7 +214,7 @@ pub struct ImportResult {
 pub struct ImportQuery {
     /// Reserve the imported tokens for this company (recommended): no other company can
     /// register them, or spend their wrong-code tries.
-    pub company_id: Option<String>,
+    pub company_id: Option<uuid::Uuid>,
 }
 
 /// Opens a company contract with its administrator and debit accounts.
@@ -245,7 +246,7 @@ pub(super) async fn list_companies(
     state: State,
     _who: BankOperator,
 ) -> Result<web::Json<CompanyList>, AppError> {
-    let views = blocking(&state, |db, _| bank::list_companies(db)).await?;
+    let views = blocking(&state, |db, svc| bank::list_companies(db, svc)).await?;
     let items = views.into_iter().map(Into::into).collect();
     Ok(web::Json(CompanyList { items }))
 }
@@ -255,17 +256,17 @@ pub(super) async fn list_companies(
     operation_id = "getCompany",
     tag = "bank",
     security(("bearer" = [])),
-    params(("company_id" = String, Path, description = "The company's id")),
+    params(("company_id" = uuid::Uuid, Path, description = "The company's id")),
     responses((status = 200, body = CompanyDetail))
 )]
 #[get("/bank/companies/{company_id}")]
 pub(super) async fn get_company(
     state: State,
     _who: BankOperator,
-    path: web::Path<String>,
+    path: web::Path<uuid::Uuid>,
 ) -> Result<web::Json<CompanyDetail>, AppError> {
-    let id = path.into_inner();
-    let view = blocking(&state, move |db, _| bank::get_company(db, &id)).await?;
+    let id = path.into_inner().to_string();
+    let view = blocking(&state, move |db, svc| bank::get_company(db, svc, &id)).await?;
     Ok(web::Json(view.into()))
 }
 
@@ -274,16 +275,16 @@ pub(super) async fn get_company(
     operation_id = "unlockCompanyAdmin",
     tag = "bank",
     security(("bearer" = [])),
-    params(("company_id" = String, Path, description = "The company's id")),
+    params(("company_id" = uuid::Uuid, Path, description = "The company's id")),
     responses((status = 200, body = CompanyDetail))
 )]
 #[post("/bank/companies/{company_id}/admin/unlock")]
 pub(super) async fn unlock_admin(
     state: State,
     who: BankOperator,
-    path: web::Path<String>,
+    path: web::Path<uuid::Uuid>,
 ) -> Result<web::Json<CompanyDetail>, AppError> {
-    let id = path.into_inner();
+    let id = path.into_inner().to_string();
     let view = blocking(&state, move |db, svc| {
         bank::unlock_admin(db, svc, &who.0, &id)
     })
@@ -297,7 +298,7 @@ pub(super) async fn unlock_admin(
     operation_id = "resetAdminToken",
     tag = "bank",
     security(("bearer" = [])),
-    params(("company_id" = String, Path, description = "The company's id")),
+    params(("company_id" = uuid::Uuid, Path, description = "The company's id")),
     request_body = BankResetRequest,
     responses((status = 200, body = CompanyDetail))
 )]
@@ -305,11 +306,11 @@ pub(super) async fn unlock_admin(
 pub(super) async fn reset_admin_token(
     state: State,
     who: BankOperator,
-    path: web::Path<String>,
+    path: web::Path<uuid::Uuid>,
     body: Json<BankResetRequest>,
 ) -> Result<web::Json<CompanyDetail>, AppError> {
     let reason = body.into_inner()?.into_domain()?;
-    let id = path.into_inner();
+    let id = path.into_inner().to_string();
     let view = blocking(&state, move |db, svc| {
         bank::reset_admin_token(db, svc, &who.0, &id, &reason)
     })
@@ -322,16 +323,16 @@ pub(super) async fn reset_admin_token(
     operation_id = "unlockAdminToken",
     tag = "bank",
     security(("bearer" = [])),
-    params(("company_id" = String, Path, description = "The company's id")),
+    params(("company_id" = uuid::Uuid, Path, description = "The company's id")),
     responses((status = 200, body = CompanyDetail))
 )]
 #[post("/bank/companies/{company_id}/admin-token/unlock")]
 pub(super) async fn unlock_admin_token(
     state: State,
     who: BankOperator,
-    path: web::Path<String>,
+    path: web::Path<uuid::Uuid>,
 ) -> Result<web::Json<CompanyDetail>, AppError> {
-    let id = path.into_inner();
+    let id = path.into_inner().to_string();
     let view = blocking(&state, move |db, svc| {
         bank::unlock_admin_token(db, svc, &who.0, &id)
     })
@@ -344,16 +345,16 @@ pub(super) async fn unlock_admin_token(
     operation_id = "unlockApproval",
     tag = "bank",
     security(("bearer" = [])),
-    params(("company_id" = String, Path, description = "The company's id")),
+    params(("company_id" = uuid::Uuid, Path, description = "The company's id")),
     responses((status = 200, body = CompanyDetail))
 )]
 #[post("/bank/companies/{company_id}/approval/unlock")]
 pub(super) async fn unlock_approval(
     state: State,
     who: BankOperator,
-    path: web::Path<String>,
+    path: web::Path<uuid::Uuid>,
 ) -> Result<web::Json<CompanyDetail>, AppError> {
-    let id = path.into_inner();
+    let id = path.into_inner().to_string();
     let view = blocking(&state, move |db, svc| {
         bank::unlock_approval(db, svc, &who.0, &id)
     })
@@ -378,11 +379,12 @@ pub(super) async fn import_tokens(
     who: BankOperator,
     req: HttpRequest,
     query: web::Query<ImportQuery>,
-    body: web::Bytes,
+    body: web::Payload,
 ) -> Result<HttpResponse, AppError> {
-    let file = pskc_text(&req, body)?;
+    let file = pskc_text(&req, body).await?;
     let ids = blocking(&state, move |db, svc| {
-        tokens::import(db, svc, &who.0, &file, query.company_id.as_deref())
+        let company = query.company_id.map(|id| id.to_string());
+        tokens::import(db, svc, &who.0, &file, company.as_deref())
     })
     .await?;
     Ok(HttpResponse::Created().json(ImportResult {
@@ -391,8 +393,12 @@ pub(super) async fn import_tokens(
     }))
 }
 
-/// The body of an import: XML, in UTF-8.
-fn pskc_text(req: &HttpRequest, body: web::Bytes) -> Result<String, AppError> {
+/// Largest PSKC file: a vendor's delivery of tens of thousands of keys.
+const PSKC_LIMIT: usize = 32 * 1024 * 1024;
+
+/// The body of an import: XML, in UTF-8, read up to [`PSKC_LIMIT`].
+async fn pskc_text(req: &HttpRequest, mut body: web::Payload) -> Result<String, AppError> {
+    use futures_util::StreamExt;
     let xml = matches!(req.mime_type(), Ok(Some(m)) if m.subtype() == "xml" || m.suffix().is_some_and(|s| s == "xml"));
     if !xml {
         return Err(AppError::malformed(
@@ -401,6 +407,57 @@ fn pskc_text(req: &HttpRequest, body: web::Bytes) -> Result<String, AppError> {
             "send the file as application/pskc+xml",
         ));
     }
-    String::from_utf8(body.to_vec())
+    let mut bytes = web::BytesMut::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk
+            .map_err(|_| AppError::malformed("body", "unreadable", "the file could not be read"))?;
+        if bytes.len() + chunk.len() > PSKC_LIMIT {
+            return Err(AppError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("a PSKC file must be at most {PSKC_LIMIT} bytes"),
+            ));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes.to_vec())
         .map_err(|_| AppError::malformed("body", "encoding", "the file must be UTF-8"))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OperatorList {
+    pub items: Vec<OperatorView>,
+}
+
+/// The bank's operators.
+#[utoipa::path(operation_id = "listOperators", tag = "bank", security(("bearer" = [])), responses((status = 200, body = OperatorList)))]
+#[get("/bank/operators")]
+pub(super) async fn list_operators(
+    state: State,
+    _who: BankOperator,
+) -> Result<web::Json<OperatorList>, AppError> {
+    let operators = blocking(&state, |db, svc| bank::list_operators(db, svc)).await?;
+    let items = operators.into_iter().map(Into::into).collect();
+    Ok(web::Json(OperatorList { items }))
+}
+
+/// Frees another operator's sign-in, locked by wrong passwords. Audited.
+#[utoipa::path(
+    operation_id = "unlockOperator",
+    tag = "bank",
+    security(("bearer" = [])),
+    params(("operator_id" = uuid::Uuid, Path, description = "The operator's id")),
+    responses((status = 200, body = OperatorView))
+)]
+#[post("/bank/operators/{operator_id}/unlock")]
+pub(super) async fn unlock_operator(
+    state: State,
+    who: BankOperator,
+    path: web::Path<uuid::Uuid>,
+) -> Result<web::Json<OperatorView>, AppError> {
+    let id = path.into_inner().to_string();
+    let operator = blocking(&state, move |db, svc| {
+        bank::change_operator(db, svc, Some(&who.0), &id, bank::OperatorChange::Unlock)
+    })
+    .await?;
+    Ok(web::Json(operator.into()))
 }

@@ -75,7 +75,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(transfers::cancel_transfer)
                 .service(audit::list_audit_events)
                 .service(audit::list_bank_audit_events)
-                .service(bank::import_tokens),
+                .service(bank::import_tokens)
+                .service(bank::list_operators)
+                .service(bank::unlock_operator),
         );
 }
 

@@ -45,8 +45,8 @@ impl Modify for BearerAuth {
     }
 }
 
-const APPROVAL: &[ErrorCode] = &[ApprovalPasswordInvalid, ApprovalLocked];
-const CODE: &[ErrorCode] = &[OtpInvalid, OtpReplayed, TokenLocked];
+const APPROVAL: &[ErrorCode] = &[ApprovalPasswordInvalid, ApprovalLocked, TooManyRequests];
+const CODE: &[ErrorCode] = &[OtpInvalid, OtpReplayed, TokenLocked, TooManyRequests];
 const NEW_TOKEN: &[ErrorCode] = &[TokenIdMistyped, TokenUnknown, TokenExpired, TokenInUse];
 
 /// The codes each operation can return beyond those every operation of its kind can
@@ -57,14 +57,18 @@ pub fn operation_codes(operation_id: &str) -> Option<Vec<ErrorCode>> {
         "listAuditEvents" => &[&[Forbidden, NotFound]],
         "listBankAuditEvents" => &[&[Forbidden]],
         "importTokens" => &[&[Forbidden, TokenInUse, NotFound]],
-        "login" => &[&[InvalidCredentials, AccountLocked, AccountDisabled]],
-        "bankLogin" => &[&[InvalidCredentials, AccountLocked]],
-        "logout" | "getMe" | "listUsers" | "bankLogout" | "listCompanies" | "issueSoftToken"
+        "login" => &[&[InvalidCredentials, AccountDisabled, TooManyRequests]],
+        "bankLogin" => &[&[InvalidCredentials, AccountDisabled, TooManyRequests]],
+        "issueSoftToken" => &[&[Forbidden, TooManyPendingTokens]],
+        "logout" | "getMe" | "listUsers" | "bankLogout" | "listCompanies"
         | "getOtpSettings" | "listTransfers" => &[&[Forbidden]],
         "createUser" => &[&[Forbidden, LoginIdTaken]],
         "updateUser" | "unlockUser" => &[&[Forbidden, BankProcedureRequired]],
         "createCompany" => &[&[Forbidden, LoginIdTaken, AccountAlreadyRegistered]],
-        "getCompany" | "unlockCompanyAdmin" | "unlockApproval" => &[&[Forbidden]],
+        "getCompany" | "unlockCompanyAdmin" | "unlockApproval" | "listOperators" => {
+            &[&[Forbidden]]
+        }
+        "unlockOperator" => &[&[Forbidden, NotFound]],
         "resetAdminToken" | "unlockAdminToken" => &[&[Forbidden, TokenNotRegistered]],
         "setOtpMode" => &[&[Forbidden, OtpActive], APPROVAL],
         "registerAdminToken" => &[
@@ -124,6 +128,8 @@ pub fn operation_codes(operation_id: &str) -> Option<Vec<ErrorCode>> {
         "getTransfer" => &[&[Forbidden]],
         "confirmTransfer" => &[
             &[
+                TransferTampered,
+                TooManyRequests,
                 Forbidden,
                 TransferExpired,
                 TransferNotPending,

@@ -144,7 +144,7 @@ impl RegisterTokenRequest {
 pub struct UnregisterRequest {
     /// Users whose tokens are unregistered, all or none.
     #[schema(min_items = 1, max_items = 100)]
-    pub user_ids: Vec<String>,
+    pub user_ids: Vec<uuid::Uuid>,
     #[schema(min_length = 1, max_length = 128, format = Password)]
     pub approval_password: String,
 }
@@ -174,7 +174,8 @@ impl UnregisterRequest {
         }
         let approval = approval(&mut f, &self.approval_password);
         f.finish()?;
-        Ok((self.user_ids, approval?))
+        let ids = self.user_ids.iter().map(ToString::to_string).collect();
+        Ok((ids, approval?))
     }
 }
 
@@ -395,7 +396,7 @@ pub(super) async fn register_admin_token(
     operation_id = "registerUserToken",
     tag = "otp",
     security(("bearer" = [])),
-    params(("user_id" = String, Path, description = "The user's id")),
+    params(("user_id" = uuid::Uuid, Path, description = "The user's id")),
     request_body = RegisterTokenRequest,
     responses((status = 200, body = OtpSettingsView))
 )]
@@ -403,11 +404,11 @@ pub(super) async fn register_admin_token(
 pub(super) async fn register_user_token(
     state: State,
     who: SignedIn,
-    path: web::Path<String>,
+    path: web::Path<uuid::Uuid>,
     body: Json<RegisterTokenRequest>,
 ) -> Result<web::Json<OtpSettingsView>, AppError> {
     let (token_id, code, approval) = body.into_inner()?.into_domain()?;
-    let user_id = path.into_inner();
+    let user_id = path.into_inner().to_string();
     let settings = blocking(&state, move |db, svc| {
         otp_management::register_user_token(db, svc, &who.0, &user_id, &token_id, &code, &approval)
     })
@@ -443,7 +444,7 @@ pub(super) async fn unregister_tokens(
     operation_id = "unlockUserToken",
     tag = "otp",
     security(("bearer" = [])),
-    params(("user_id" = String, Path, description = "The user's id")),
+    params(("user_id" = uuid::Uuid, Path, description = "The user's id")),
     request_body = ApprovalRequest,
     responses((status = 200, body = OtpSettingsView))
 )]
@@ -451,11 +452,11 @@ pub(super) async fn unregister_tokens(
 pub(super) async fn unlock_user_token(
     state: State,
     who: SignedIn,
-    path: web::Path<String>,
+    path: web::Path<uuid::Uuid>,
     body: Json<ApprovalRequest>,
 ) -> Result<web::Json<OtpSettingsView>, AppError> {
     let approval = body.into_inner()?.into_domain()?;
-    let user_id = path.into_inner();
+    let user_id = path.into_inner().to_string();
     let settings = blocking(&state, move |db, svc| {
         otp_management::unlock_user_token(db, svc, &who.0, &user_id, &approval)
     })

@@ -190,7 +190,7 @@ pub(super) fn confirmation(c: TransferConfirmation) -> (ConfirmationMethod, Opti
 #[utoipa::path(operation_id = "getMe", tag = "me", security(("bearer" = [])), responses((status = 200, body = MeView)))]
 #[get("/me")]
 pub(super) async fn get_me(state: State, who: SignedIn) -> Result<web::Json<MeView>, AppError> {
-    let profile = blocking(&state, move |db, _| people::profile(db, &who.0)).await?;
+    let profile = blocking(&state, move |db, svc| people::profile(db, svc, &who.0)).await?;
     Ok(web::Json(profile.into()))
 }
 
@@ -201,7 +201,7 @@ pub(super) async fn list_users(
     state: State,
     who: SignedIn,
 ) -> Result<web::Json<Vec<UserView>>, AppError> {
-    let rows = blocking(&state, move |db, _| people::list(db, &who.0)).await?;
+    let rows = blocking(&state, move |db, svc| people::list(db, svc, &who.0)).await?;
     Ok(web::Json(rows.into_iter().map(Into::into).collect()))
 }
 
@@ -229,7 +229,7 @@ pub(super) async fn create_user(
     operation_id = "updateUser",
     tag = "users",
     security(("bearer" = [])),
-    params(("user_id" = String, Path, description = "The user's id")),
+    params(("user_id" = uuid::Uuid, Path, description = "The user's id")),
     request_body = UpdateUserRequest,
     responses((status = 200, body = UserView))
 )]
@@ -237,11 +237,11 @@ pub(super) async fn create_user(
 pub(super) async fn update_user(
     state: State,
     who: SignedIn,
-    path: web::Path<String>,
+    path: web::Path<uuid::Uuid>,
     body: Json<UpdateUserRequest>,
 ) -> Result<web::Json<UserView>, AppError> {
     let patch = body.into_inner()?.into_domain()?;
-    let id = path.into_inner();
+    let id = path.into_inner().to_string();
     let row = blocking(&state, move |db, svc| {
         people::update(db, svc, &who.0, &id, patch)
     })
@@ -254,16 +254,16 @@ pub(super) async fn update_user(
     operation_id = "unlockUser",
     tag = "users",
     security(("bearer" = [])),
-    params(("user_id" = String, Path, description = "The user's id")),
+    params(("user_id" = uuid::Uuid, Path, description = "The user's id")),
     responses((status = 200, body = UserView))
 )]
 #[post("/users/{user_id}/unlock")]
 pub(super) async fn unlock_user(
     state: State,
     who: SignedIn,
-    path: web::Path<String>,
+    path: web::Path<uuid::Uuid>,
 ) -> Result<web::Json<UserView>, AppError> {
-    let id = path.into_inner();
+    let id = path.into_inner().to_string();
     let row = blocking(&state, move |db, svc| people::unlock(db, svc, &who.0, &id)).await?;
     Ok(web::Json(row.into()))
 }

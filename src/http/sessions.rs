@@ -31,19 +31,10 @@ impl LoginRequest {
     }
 }
 
-/// At sign-in any ID of sane length is looked up; the format rules are for new IDs.
+/// At sign-in any ID of sane length without control characters is looked up (no login ID
+/// has one); the format rules are for new IDs.
 fn bounded_login_id(value: &str) -> Result<String, domain::Invalid> {
-    let v = value.trim();
-    if v.is_empty() {
-        return Err(domain::Invalid::new("required", "must not be empty"));
-    }
-    if v.chars().count() > 64 {
-        return Err(domain::Invalid::new(
-            "too_long",
-            "must be at most 64 characters",
-        ));
-    }
-    Ok(v.to_owned())
+    domain::text_field(value, 64)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -73,16 +64,24 @@ pub struct OperatorLoginResponse {
     pub operator: OperatorView,
 }
 
+/// A bank operator.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OperatorView {
+    #[schema(format = Uuid)]
     pub id: String,
     pub login_id: String,
     pub name: String,
+    /// Signing in is locked after too many wrong passwords (for a while, or until lifted).
+    pub locked: bool,
+    /// No longer allowed to sign in.
+    pub disabled: bool,
 }
 
 impl From<Operator> for OperatorView {
     fn from(r: Operator) -> Self {
         OperatorView {
+            locked: r.lock.is_some(),
+            disabled: r.disabled,
             id: r.id,
             login_id: r.login_id,
             name: r.name,

@@ -355,16 +355,16 @@ pub(super) async fn list_transfers(
     operation_id = "getTransfer",
     tag = "transfers",
     security(("bearer" = [])),
-    params(("transfer_id" = String, Path, description = "The transfer's id")),
+    params(("transfer_id" = uuid::Uuid, Path, description = "The transfer's id")),
     responses((status = 200, body = TransferView))
 )]
 #[get("/transfers/{transfer_id}")]
 pub(super) async fn get_transfer(
     state: State,
     who: SignedIn,
-    path: web::Path<String>,
+    path: web::Path<uuid::Uuid>,
 ) -> Result<web::Json<TransferView>, AppError> {
-    let id = path.into_inner();
+    let id = path.into_inner().to_string();
     let view = blocking(&state, move |db, svc| transfers::get(db, svc, &who.0, &id)).await?;
     Ok(web::Json(view.into()))
 }
@@ -375,7 +375,7 @@ pub(super) async fn get_transfer(
     operation_id = "confirmTransfer",
     tag = "transfers",
     security(("bearer" = [])),
-    params(("transfer_id" = String, Path, description = "The transfer's id")),
+    params(("transfer_id" = uuid::Uuid, Path, description = "The transfer's id")),
     request_body = ConfirmTransferBody,
     responses((status = 200, body = TransferView))
 )]
@@ -383,11 +383,11 @@ pub(super) async fn get_transfer(
 pub(super) async fn confirm_transfer(
     state: State,
     who: SignedIn,
-    path: web::Path<String>,
+    path: web::Path<uuid::Uuid>,
     body: Json<ConfirmTransferRequest>,
 ) -> Result<web::Json<TransferView>, AppError> {
     let proof = body.into_inner()?.into_domain()?;
-    let id = path.into_inner();
+    let id = path.into_inner().to_string();
     let view = blocking(&state, move |db, svc| {
         transfers::confirm(db, svc, &who.0, &id, proof)
     })
@@ -400,16 +400,16 @@ pub(super) async fn confirm_transfer(
     operation_id = "cancelTransfer",
     tag = "transfers",
     security(("bearer" = [])),
-    params(("transfer_id" = String, Path, description = "The transfer's id")),
+    params(("transfer_id" = uuid::Uuid, Path, description = "The transfer's id")),
     responses((status = 200, body = TransferView))
 )]
 #[post("/transfers/{transfer_id}/cancel")]
 pub(super) async fn cancel_transfer(
     state: State,
     who: SignedIn,
-    path: web::Path<String>,
+    path: web::Path<uuid::Uuid>,
 ) -> Result<web::Json<TransferView>, AppError> {
-    let id = path.into_inner();
+    let id = path.into_inner().to_string();
     let view = blocking(&state, move |db, svc| {
         transfers::cancel(db, svc, &who.0, &id)
     })

@@ -44,8 +44,42 @@ fn text<'a>(node: Option<roxmltree::Node<'a, 'a>>) -> Option<&'a str> {
     node.and_then(|n| n.text()).map(str::trim)
 }
 
+/// A PSKC document is a few elements deep; a file nested thousands deep is an attack on
+/// the parser's stack, refused before any parsing.
+const MAX_DEPTH: usize = 32;
+
+fn check_depth(xml: &str) -> Result<(), PskcError> {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let bytes = xml.as_bytes();
+    for (i, b) in bytes.iter().enumerate() {
+        if *b != b'<' {
+            continue;
+        }
+        match bytes.get(i + 1) {
+            Some(b'/') => depth = depth.saturating_sub(1),
+            Some(b'?' | b'!') => {}
+            Some(_) => {
+                // A self-closing element opens nothing.
+                let end = xml[i..].find('>').map_or(bytes.len(), |e| i + e);
+                if !xml[i..end].ends_with('/') {
+                    depth += 1;
+                    deepest = deepest.max(depth);
+                }
+            }
+            None => {}
+        }
+        if deepest > MAX_DEPTH {
+            return Err(PskcError::Xml(format!(
+                "elements are nested more than {MAX_DEPTH} deep"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Reads every key of a PSKC document, or explains the first that cannot be imported.
 pub fn parse(xml: &str) -> Result<Vec<ImportedKey>, PskcError> {
+    check_depth(xml)?;
     let doc = roxmltree::Document::parse(xml).map_err(|e| PskcError::Xml(e.to_string()))?;
     let packages: Vec<_> = doc
         .root_element()

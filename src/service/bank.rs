@@ -157,10 +157,11 @@ fn account_taken(detail: &str) -> AppError {
 
 /// Every company: four queries for any number of companies (companies, accounts,
 /// administrators, their tokens), joined here.
-pub fn list_companies(db: &mut Db) -> Result<Vec<CompanyFile>, AppError> {
+pub fn list_companies(db: &mut Db, svc: &Services) -> Result<Vec<CompanyFile>, AppError> {
     let conn = db.conn()?;
     let companies = db::companies::all(conn)?;
     let mut accounts = db::companies::all_accounts(conn)?;
+    let now = svc.now();
     let mut admins = db::users::admins(conn)?;
     let admin_ids: Vec<&str> = admins.values().map(|a| a.id.as_str()).collect();
     let mut tokens = db::soft_tokens::held_by_any(conn, &admin_ids)?;
@@ -173,21 +174,25 @@ pub fn list_companies(db: &mut Db) -> Result<Vec<CompanyFile>, AppError> {
             Ok(CompanyFile {
                 accounts: accounts.remove(&company.id).unwrap_or_default(),
                 admin_token: tokens.remove(&admin.id),
-                admin,
+                admin: admin.as_of(now),
                 company,
             })
         })
         .collect()
 }
 
-pub fn get_company(db: &mut Db, company_id: &str) -> Result<CompanyFile, AppError> {
-    company_file(db.conn()?, company_id)
+pub fn get_company(db: &mut Db, svc: &Services, company_id: &str) -> Result<CompanyFile, AppError> {
+    company_file(db.conn()?, svc, company_id)
 }
 
-fn company_file(conn: &mut DbConn, company_id: &str) -> Result<CompanyFile, AppError> {
+fn company_file(
+    conn: &mut DbConn,
+    svc: &Services,
+    company_id: &str,
+) -> Result<CompanyFile, AppError> {
     let company =
         db::companies::find(conn, company_id)?.ok_or_else(|| AppError::not_found("company"))?;
-    let admin = db::users::admin_of(conn, company_id)?;
+    let admin = db::users::admin_of(conn, company_id)?.as_of(svc.now());
     Ok(CompanyFile {
         accounts: db::companies::accounts(conn, company_id)?,
         admin_token: db::soft_tokens::held_by(conn, &admin.id)?,
@@ -200,13 +205,14 @@ fn company_file(conn: &mut DbConn, company_id: &str) -> Result<CompanyFile, AppE
 /// file, and the answer is the file as it is afterwards.
 fn procedure(
     db: &mut Db,
+    svc: &Services,
     company_id: &str,
     act: impl FnOnce(&mut DbConn, &CompanyFile) -> Result<(), AppError>,
 ) -> Result<CompanyFile, AppError> {
     write_tx(db.conn()?, |conn| {
-        let file = company_file(conn, company_id)?;
+        let file = company_file(conn, svc, company_id)?;
         act(conn, &file)?;
-        company_file(conn, company_id)
+        company_file(conn, svc, company_id)
     })
 }
 
@@ -217,7 +223,7 @@ pub fn unlock_admin(
     who: &Operator,
     company_id: &str,
 ) -> Result<CompanyFile, AppError> {
-    procedure(db, company_id, |conn, file| {
+    procedure(db, svc, company_id, |conn, file| {
         unlock_login(conn, &file.admin.id)?;
         audit::record(
             conn,
@@ -248,7 +254,7 @@ pub fn reset_admin_token(
     company_id: &str,
     reason: &str,
 ) -> Result<CompanyFile, AppError> {
-    procedure(db, company_id, |conn, file| {
+    procedure(db, svc, company_id, |conn, file| {
         let token = admin_token(file)?;
         db::soft_tokens::release(conn, &file.admin.id, svc.now())?;
         audit::record(
@@ -269,7 +275,7 @@ pub fn unlock_admin_token(
     who: &Operator,
     company_id: &str,
 ) -> Result<CompanyFile, AppError> {
-    procedure(db, company_id, |conn, file| {
+    procedure(db, svc, company_id, |conn, file| {
         let token = admin_token(file)?;
         db::lockout::unlock(conn, Secret::TokenCode, &token.id)?;
         audit::record(
@@ -289,7 +295,7 @@ pub fn unlock_approval(
     who: &Operator,
     company_id: &str,
 ) -> Result<CompanyFile, AppError> {
-    procedure(db, company_id, |conn, file| {
+    procedure(db, svc, company_id, |conn, file| {
         db::lockout::unlock(conn, Secret::ApprovalPassword, &file.admin.id)?;
         audit::record(
             conn,
@@ -299,4 +305,74 @@ pub fn unlock_approval(
                 .target("user", &file.admin.id),
         )
     })
+}
+
+/// The bank's operators, as they stand now.
+pub fn list_operators(db: &mut Db, svc: &Services) -> Result<Vec<BankOperator>, AppError> {
+    let now = svc.now();
+    Ok(db::operators::all(db.conn()?)?
+        .into_iter()
+        .map(|o| o.as_of(now))
+        .collect())
+}
+
+/// What can be done to an operator's sign-in, by another operator or at the command line.
+#[derive(Clone, Copy, Debug)]
+pub enum OperatorChange<'a> {
+    /// Lifts a lock from wrong passwords.
+    Unlock,
+    /// No more sign-ins; open sessions end at once.
+    Disable,
+    /// A new password (argon2id hash), which also lifts any lock.
+    ResetPassword(&'a str),
+}
+
+/// Changes an operator's sign-in; `by` is the operator doing it, or `None` for the
+/// command line (someone with the server's keys). Audited.
+pub fn change_operator(
+    db: &mut Db,
+    svc: &Services,
+    by: Option<&Operator>,
+    operator_id: &str,
+    change: OperatorChange<'_>,
+) -> Result<BankOperator, AppError> {
+    if by.is_some_and(|o| o.operator_id == operator_id) {
+        return Err(AppError::forbidden(
+            "another operator (or the command line) changes your own sign-in",
+        ));
+    }
+    write_tx(db.conn()?, |conn| {
+        let target =
+            db::operators::find(conn, operator_id)?.ok_or_else(|| AppError::not_found("operator"))?;
+        let action = match change {
+            OperatorChange::Unlock => {
+                db::lockout::unlock(conn, Secret::OperatorPassword, &target.id)?;
+                AuditAction::OperatorUnlocked
+            }
+            OperatorChange::Disable => {
+                db::operators::set_disabled(conn, &target.id, true)?;
+                db::sessions::end_all_of(conn, &target.id, svc.now())?;
+                AuditAction::OperatorDisabled
+            }
+            OperatorChange::ResetPassword(hash) => {
+                db::operators::set_password(conn, &target.id, hash)?;
+                db::lockout::unlock(conn, Secret::OperatorPassword, &target.id)?;
+                AuditAction::OperatorPasswordReset
+            }
+        };
+        let event = match by {
+            Some(operator) => operator.event(action, Outcome::Success),
+            None => system_event(action),
+        };
+        audit::record(conn, svc, event.target("operator", &target.id))?;
+        let changed =
+            db::operators::find(conn, &target.id)?.ok_or_else(|| AppError::not_found("operator"))?;
+        Ok(changed.as_of(svc.now()))
+    })
+}
+
+/// The operator with this login ID (for the command line).
+pub fn operator_by_login_id(db: &mut Db, login_id: &str) -> Result<BankOperator, AppError> {
+    db::operators::by_login_id(db.conn()?, login_id)?
+        .ok_or_else(|| AppError::not_found("operator"))
 }

@@ -38,9 +38,9 @@ pub struct Profile {
     pub confirmation: TransferConfirmation,
 }
 
-pub fn profile(db: &mut Db, who: &Person) -> Result<Profile, AppError> {
+pub fn profile(db: &mut Db, svc: &Services, who: &Person) -> Result<Profile, AppError> {
     let conn = db.conn()?;
-    let user = in_company(conn, &who.company_id, &who.user_id)?;
+    let user = in_company(conn, &who.company_id, &who.user_id)?.as_of(svc.now());
     let company = db::companies::get(conn, &who.company_id)?;
     let token = confirming_token(conn, &company, &user)?;
     Ok(Profile {
@@ -51,9 +51,13 @@ pub fn profile(db: &mut Db, who: &Person) -> Result<Profile, AppError> {
     })
 }
 
-pub fn list(db: &mut Db, who: &Person) -> Result<Vec<User>, AppError> {
+pub fn list(db: &mut Db, svc: &Services, who: &Person) -> Result<Vec<User>, AppError> {
     who.require_admin()?;
-    Ok(db::users::of_company(db.conn()?, &who.company_id)?)
+    let now = svc.now();
+    Ok(db::users::of_company(db.conn()?, &who.company_id)?
+        .into_iter()
+        .map(|u| u.as_of(now))
+        .collect())
 }
 
 pub fn create(db: &mut Db, svc: &Services, who: &Person, new: NewUser) -> Result<User, AppError> {
@@ -134,7 +138,7 @@ pub fn update(
                 .target("user", &target.id)
                 .detail(changes),
         )?;
-        in_company(conn, &who.company_id, &target.id)
+        Ok(in_company(conn, &who.company_id, &target.id)?.as_of(svc.now()))
     })
 }
 
@@ -155,7 +159,7 @@ pub fn unlock(db: &mut Db, svc: &Services, who: &Person, user_id: &str) -> Resul
             who.event(AuditAction::LoginUnlocked, Outcome::Success)
                 .target("user", &target.id),
         )?;
-        in_company(conn, &who.company_id, &target.id)
+        Ok(in_company(conn, &who.company_id, &target.id)?.as_of(svc.now()))
     })
 }
 

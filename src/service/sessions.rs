@@ -59,8 +59,10 @@ impl SessionKeys {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["iss", "sub", "exp"]);
-        // Expiry is judged by the service's clock and the session row, not the host's clock.
-        validation.validate_exp = false;
+        // The session row decides by the service's clock; the token's own expiry is
+        // checked too, with a minute's leeway for clocks that differ across instances.
+        validation.validate_exp = true;
+        validation.leeway = 60;
         SessionKeys {
             encoding: EncodingKey::from_secret(bytes),
             decoding: DecodingKey::from_secret(bytes),
@@ -193,7 +195,7 @@ pub fn login_person(
     let (id, login) = sign_in(db, svc, Door::Person, login_id, password, client_addr)?;
     let user = db::users::find(db.conn()?, &id)?
         .ok_or_else(|| AppError::Internal(format!("user {id} vanished at sign-in")))?;
-    Ok(login.about(user))
+    Ok(login.about(user.as_of(svc.now())))
 }
 
 /// Signs a bank operator in.
@@ -207,7 +209,7 @@ pub fn login_operator(
     let (id, login) = sign_in(db, svc, Door::Operator, login_id, password, client_addr)?;
     let operator = db::operators::find(db.conn()?, &id)?
         .ok_or_else(|| AppError::Internal(format!("operator {id} vanished at sign-in")))?;
-    Ok(login.about(operator))
+    Ok(login.about(operator.as_of(svc.now())))
 }
 
 fn open_session(

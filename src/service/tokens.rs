@@ -55,6 +55,16 @@ pub fn issue(db: &mut Db, svc: &Services, who: &Person) -> Result<IssuedToken, A
         };
         let stored = sealed(svc, &token.token_id, &seed, &params)?;
         let inserted = write_tx(db.conn()?, |conn| {
+            // Tokens nobody registers are cheap to ask for and cost a row each: a company
+            // may have only so many waiting.
+            if db::soft_tokens::pending_count(conn, &who.company_id, now)?
+                >= svc.policy.max_pending_tokens
+            {
+                return Err(AppError::new(
+                    ErrorCode::TooManyPendingTokens,
+                    "your company has too many tokens waiting for registration: register or let some expire first",
+                ));
+            }
             let inserted = db::soft_tokens::insert(conn, &token, stored, &who.user_id, now)?;
             if inserted == Insert::Done {
                 audit::record(
@@ -414,4 +424,35 @@ pub fn check_keyring(db: &mut Db, svc: &Services) -> Result<(), AppError> {
         })?;
     }
     Ok(())
+}
+
+/// Seals again, under the current master key, every seed sealed under an older one, so
+/// the older key can be retired. Safe while instances serve; returns how many it resealed.
+pub fn reseal(db: &mut Db, svc: &Services) -> Result<usize, AppError> {
+    let current = svc.keyring.current_key_id().to_owned();
+    let mut resealed = 0;
+    loop {
+        let conn = db.conn()?;
+        let batch = db::soft_tokens::sealed_under_other_keys(conn, &current, 500)?;
+        if batch.is_empty() {
+            return Ok(resealed);
+        }
+        for (id, token_id, old) in batch {
+            let sealed = Sealed {
+                key_id: old.key_id.clone(),
+                ciphertext: old.sealed.clone(),
+            };
+            let seed = svc.keyring.open(&token_id, &sealed).map_err(|e| {
+                AppError::Internal(format!("the seed of token {id} does not open: {e}"))
+            })?;
+            let fresh = svc
+                .keyring
+                .seal(&token_id, seed.expose_secret())
+                .map_err(|e| AppError::Internal(format!("seal: {e}")))?;
+            let done = write_tx(conn, |conn| {
+                db::soft_tokens::reseal(conn, &id, &old, &fresh.key_id, &fresh.ciphertext)
+            })?;
+            resealed += usize::from(done);
+        }
+    }
 }

@@ -363,7 +363,9 @@ fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, String), AppError> {
     let (micros, id) = text.split_once('|').ok_or_else(invalid)?;
     let micros: i64 = micros.parse().map_err(|_| invalid())?;
     let at = DateTime::from_timestamp_micros(micros).ok_or_else(invalid)?;
-    Ok((at, id.to_owned()))
+    // Only what this API gave out reaches the database: a transfer id is a UUID.
+    let id = uuid::Uuid::parse_str(id).map_err(|_| invalid())?;
+    Ok((at, id.to_string()))
 }
 
 /// Confirms a transfer by its creator, with a code while OTP is active or the transfer

@@ -267,7 +267,7 @@ async fn tokens_imported_for_a_company_serve_only_that_company(app: TestApp) {
 
     let res = app
         .client
-        .post(app.url("/api/v1/bank/tokens/import?company_id=no-such-company"))
+        .post(app.url("/api/v1/bank/tokens/import?company_id=00000000-0000-4000-8000-000000000000"))
         .bearer_auth(&acme.operator_token)
         .header("content-type", "application/pskc+xml")
         .body(PSKC.replace("VSST12345678", "VSST87654321"))
