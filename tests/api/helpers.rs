@@ -104,6 +104,19 @@ pub async fn spawn_app_with(engine: Engine, adjust: impl FnOnce(&mut Settings)) 
     spawn_app_full(engine, adjust, None).await
 }
 
+/// The server with every lockout threshold out of reach: for tests that send many wrong
+/// secrets and still need each later request to get past the secret's check.
+pub async fn spawn_app_without_lockouts(engine: Engine) -> TestApp {
+    spawn_app_with(engine, |s| {
+        let unreachable = 1_000_000;
+        s.policy.login_lockout_threshold = unreachable;
+        s.policy.approval_lockout_threshold = unreachable;
+        s.policy.transfer_password_lockout_threshold = unreachable;
+        s.policy.otp_lockout_threshold = unreachable;
+    })
+    .await
+}
+
 /// The server on the wall clock, for codes from a real external generator.
 pub async fn spawn_app_real_clock(engine: Engine) -> TestApp {
     spawn_app_full(engine, |_| {}, Some(Arc::new(webfb::clock::SystemClock))).await

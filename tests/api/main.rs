@@ -8,6 +8,7 @@ mod bank;
 mod browser;
 mod cli;
 mod concurrency;
+mod hostile;
 mod oathtool;
 mod openapi;
 mod otp_management;
