@@ -2,7 +2,7 @@
 //!
 //! ```sh
 //! cargo bench --bench flood
-//! FLOOD_SERVER_ENV="WEBFB_THROTTLE_LOGIN_PER_ADDR=100000" cargo bench --bench flood
+//! FLOOD_SERVER_ENV="WEBFB_CHECKS_PER_ADDR_PER_MINUTE=1000000 WEBFB_CHECKS_PER_SUBJECT_PER_MINUTE=1000000" cargo bench --bench flood
 //! ```
 //!
 //! Starts the release `webfb` binary as a process of its own on a free port, with demo

@@ -149,7 +149,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             command: KeysCommand::Reseal,
         } => {
             let (mut conn, services) = open()?;
-            let resealed = webfb::service::tokens::reseal(&mut Db::single(&mut conn), &services)
+            let db = &mut Db::single(&mut conn);
+            let resealed = webfb::service::tokens::reseal(db, &services)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            // And every seed now opens with the keys configured.
+            webfb::service::tokens::check_keyring(db, &services)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             eprintln!(
                 "webfb: {resealed} token seed(s) sealed again under master key {}",

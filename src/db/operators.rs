@@ -53,7 +53,10 @@ pub fn by_login_id(conn: &mut DbConn, login_id: &str) -> QueryResult<Option<Bank
 /// Every operator, in the order they were created.
 pub fn all(conn: &mut DbConn) -> QueryResult<Vec<BankOperator>> {
     Ok(bank_operators::table
-        .order((bank_operators::created_at.asc(), bank_operators::login_id.asc()))
+        .order((
+            bank_operators::created_at.asc(),
+            bank_operators::login_id.asc(),
+        ))
         .select(OperatorRow::as_select())
         .load(conn)?
         .into_iter()

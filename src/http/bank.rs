@@ -246,7 +246,7 @@ pub(super) async fn list_companies(
     state: State,
     _who: BankOperator,
 ) -> Result<web::Json<CompanyList>, AppError> {
-    let views = blocking(&state, |db, svc| bank::list_companies(db, svc)).await?;
+    let views = blocking(&state, bank::list_companies).await?;
     let items = views.into_iter().map(Into::into).collect();
     Ok(web::Json(CompanyList { items }))
 }
@@ -435,7 +435,7 @@ pub(super) async fn list_operators(
     state: State,
     _who: BankOperator,
 ) -> Result<web::Json<OperatorList>, AppError> {
-    let operators = blocking(&state, |db, svc| bank::list_operators(db, svc)).await?;
+    let operators = blocking(&state, bank::list_operators).await?;
     let items = operators.into_iter().map(Into::into).collect();
     Ok(web::Json(OperatorList { items }))
 }

@@ -34,7 +34,7 @@ impl Metrics {
     }
 
     /// The text exposition format (version 0.0.4).
-    pub fn render(&self, pool: diesel::r2d2::State, pool_max: u32) -> String {
+    pub fn render(&self, pool: diesel::r2d2::State, pool_max: u32, tampered: u64) -> String {
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -85,6 +85,12 @@ impl Metrics {
             pool.idle_connections
         );
         let _ = writeln!(out, "webfb_db_pool_connections{{state=\"max\"}} {pool_max}");
+        let _ = writeln!(
+            out,
+            "# HELP webfb_transfers_tampered_total Transfers refused because their content no longer matched its hash."
+        );
+        let _ = writeln!(out, "# TYPE webfb_transfers_tampered_total counter");
+        let _ = writeln!(out, "webfb_transfers_tampered_total {tampered}");
         out
     }
 }

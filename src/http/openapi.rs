@@ -60,14 +60,12 @@ pub fn operation_codes(operation_id: &str) -> Option<Vec<ErrorCode>> {
         "login" => &[&[InvalidCredentials, AccountDisabled, TooManyRequests]],
         "bankLogin" => &[&[InvalidCredentials, AccountDisabled, TooManyRequests]],
         "issueSoftToken" => &[&[Forbidden, TooManyPendingTokens]],
-        "logout" | "getMe" | "listUsers" | "bankLogout" | "listCompanies"
-        | "getOtpSettings" | "listTransfers" => &[&[Forbidden]],
+        "logout" | "getMe" | "listUsers" | "bankLogout" | "listCompanies" | "getOtpSettings"
+        | "listTransfers" => &[&[Forbidden]],
         "createUser" => &[&[Forbidden, LoginIdTaken]],
         "updateUser" | "unlockUser" => &[&[Forbidden, BankProcedureRequired]],
         "createCompany" => &[&[Forbidden, LoginIdTaken, AccountAlreadyRegistered]],
-        "getCompany" | "unlockCompanyAdmin" | "unlockApproval" | "listOperators" => {
-            &[&[Forbidden]]
-        }
+        "getCompany" | "unlockCompanyAdmin" | "unlockApproval" | "listOperators" => &[&[Forbidden]],
         "unlockOperator" => &[&[Forbidden, NotFound]],
         "resetAdminToken" | "unlockAdminToken" => &[&[Forbidden, TokenNotRegistered]],
         "setOtpMode" => &[&[Forbidden, OtpActive], APPROVAL],

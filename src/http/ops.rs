@@ -62,7 +62,14 @@ pub(super) async fn metrics(
     state: State,
     metrics: web::Data<crate::http::metrics::Metrics>,
 ) -> HttpResponse {
-    let text = metrics.render(state.pool.state(), state.pool.max_size());
+    let text = metrics.render(
+        state.pool.state(),
+        state.pool.max_size(),
+        state
+            .services
+            .tampered_transfers
+            .load(std::sync::atomic::Ordering::Relaxed),
+    );
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(text)

@@ -342,8 +342,8 @@ pub fn change_operator(
         ));
     }
     write_tx(db.conn()?, |conn| {
-        let target =
-            db::operators::find(conn, operator_id)?.ok_or_else(|| AppError::not_found("operator"))?;
+        let target = db::operators::find(conn, operator_id)?
+            .ok_or_else(|| AppError::not_found("operator"))?;
         let action = match change {
             OperatorChange::Unlock => {
                 db::lockout::unlock(conn, Secret::OperatorPassword, &target.id)?;
@@ -365,14 +365,13 @@ pub fn change_operator(
             None => system_event(action),
         };
         audit::record(conn, svc, event.target("operator", &target.id))?;
-        let changed =
-            db::operators::find(conn, &target.id)?.ok_or_else(|| AppError::not_found("operator"))?;
+        let changed = db::operators::find(conn, &target.id)?
+            .ok_or_else(|| AppError::not_found("operator"))?;
         Ok(changed.as_of(svc.now()))
     })
 }
 
 /// The operator with this login ID (for the command line).
 pub fn operator_by_login_id(db: &mut Db, login_id: &str) -> Result<BankOperator, AppError> {
-    db::operators::by_login_id(db.conn()?, login_id)?
-        .ok_or_else(|| AppError::not_found("operator"))
+    db::operators::by_login_id(db.conn()?, login_id)?.ok_or_else(|| AppError::not_found("operator"))
 }

@@ -125,3 +125,164 @@ fn demo_refuses_a_database_other_than_sqlite_unless_forced() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("only on SQLite"), "{stderr}");
 }
+
+#[test]
+fn an_operator_is_unlocked_given_a_new_password_and_disabled_from_the_command_line() {
+    use webfb::db::lockout::{Subject, stored_password};
+    use webfb::db::{Database, Db};
+    use webfb::domain::audit::{ActorKind, AuditAction, Event, Outcome};
+    use webfb::domain::{PasswordAttempt, Secret};
+    use webfb::service::Services;
+    use webfb::service::lockout::check_password;
+
+    let dir = tempfile::tempdir().unwrap();
+    let create = webfb(
+        dir.path(),
+        &["operator", "create", "--login-id", "op.tanaka"],
+        "Operator-Pass-2026\n",
+    );
+    assert!(create.status.success());
+    let env = [(
+        "WEBFB_DATA_DIR".to_owned(),
+        dir.path().display().to_string(),
+    )]
+    .into();
+    let settings = webfb::config::Settings::load(env).unwrap();
+    let services =
+        Services::new(&settings, std::sync::Arc::new(webfb::clock::SystemClock)).unwrap();
+    let Database::Sqlite(path) = &settings.database else {
+        panic!("embedded")
+    };
+    let database = Database::Sqlite(path.clone());
+    let try_password = |password: &str| {
+        let mut conn = database.connect().unwrap();
+        let audit = Event::new(
+            AuditAction::OperatorLogin,
+            Outcome::Failure,
+            ActorKind::Operator,
+        );
+        let attempt = PasswordAttempt::parse(password).unwrap();
+        let subject = Subject::LoginId("op.tanaka");
+        check_password(
+            &mut Db::single(&mut conn),
+            &services,
+            Secret::OperatorPassword,
+            subject,
+            &attempt,
+            &audit,
+        )
+    };
+    let locked = || {
+        let mut conn = database.connect().unwrap();
+        stored_password(
+            &mut conn,
+            Secret::OperatorPassword,
+            Subject::LoginId("op.tanaka"),
+        )
+        .unwrap()
+        .unwrap()
+    };
+    for _ in 0..5 {
+        assert!(try_password("Wrong-Pass-2026").is_err());
+    }
+    assert!(locked().lock.is_some());
+
+    let unlock = webfb(
+        dir.path(),
+        &["operator", "unlock", "--login-id", "op.tanaka"],
+        "",
+    );
+    assert!(
+        unlock.status.success(),
+        "{}",
+        String::from_utf8_lossy(&unlock.stderr)
+    );
+    assert!(locked().lock.is_none());
+    assert!(try_password("Operator-Pass-2026").is_ok());
+
+    let reset = webfb(
+        dir.path(),
+        &["operator", "reset-password", "--login-id", "op.tanaka"],
+        "Another-Pass-2026\n",
+    );
+    assert!(
+        reset.status.success(),
+        "{}",
+        String::from_utf8_lossy(&reset.stderr)
+    );
+    assert!(try_password("Operator-Pass-2026").is_err());
+    assert!(try_password("Another-Pass-2026").is_ok());
+
+    let disable = webfb(
+        dir.path(),
+        &["operator", "disable", "--login-id", "op.tanaka"],
+        "",
+    );
+    assert!(disable.status.success());
+    assert!(try_password("Another-Pass-2026").unwrap().disabled);
+
+    let unknown = webfb(
+        dir.path(),
+        &["operator", "unlock", "--login-id", "op.nobody"],
+        "",
+    );
+    assert!(!unknown.status.success());
+}
+
+#[test]
+fn keys_reseal_seals_every_seed_under_the_current_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = webfb(dir.path(), &["demo"], "");
+    assert!(
+        demo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&demo.stderr)
+    );
+    let old_key = std::fs::read_to_string(dir.path().join("master.key")).unwrap();
+    let rotate = |args: &[&str]| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_webfb"))
+            .args(args)
+            .env_clear()
+            .env("WEBFB_DATA_DIR", dir.path())
+            .env(
+                "WEBFB_MASTER_KEY",
+                "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=",
+            )
+            .env("WEBFB_MASTER_KEY_ID", "k2")
+            .env(
+                "WEBFB_MASTER_KEYS_PREVIOUS",
+                format!("k1:{}", old_key.trim()),
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take();
+        child.wait_with_output().unwrap()
+    };
+    let first = rotate(&["keys", "reseal"]);
+    let said = String::from_utf8_lossy(&first.stderr);
+    assert!(
+        first.status.success() && said.contains("2 token seed(s)"),
+        "{said}"
+    );
+    let again = rotate(&["keys", "reseal"]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("0 token seed(s)"));
+    // The old key can go now: the seeds open under the new one alone.
+    let alone = Command::new(env!("CARGO_BIN_EXE_webfb"))
+        .args(["keys", "reseal"])
+        .env_clear()
+        .env("WEBFB_DATA_DIR", dir.path())
+        .env(
+            "WEBFB_MASTER_KEY",
+            "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=",
+        )
+        .env("WEBFB_MASTER_KEY_ID", "k2")
+        .output()
+        .unwrap();
+    assert!(
+        alone.status.success(),
+        "{}",
+        String::from_utf8_lossy(&alone.stderr)
+    );
+}

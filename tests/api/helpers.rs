@@ -176,13 +176,27 @@ impl TestApp {
     /// Another server instance on the same database and keys, on the same clock: what a
     /// load balancer would put beside the first. Returns its base address.
     pub async fn second_instance(&self) -> String {
-        let settings = settings_with_key(self.database.clone(), self.dir.path(), self.key);
+        self.second_instance_with(|_| {}).await
+    }
+
+    /// Another instance on the same database, clock and keys, with settings of its own.
+    pub async fn second_instance_with(&self, adjust: impl FnOnce(&mut Settings)) -> String {
+        let mut settings = settings_with_key(self.database.clone(), self.dir.path(), self.key);
+        adjust(&mut settings);
         let app = Application::build(settings, self.clock.clone())
             .await
             .expect("a second instance starts");
         let address = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run());
         address
+    }
+
+    /// The engine this server runs on.
+    pub fn engine(&self) -> Engine {
+        match self.database {
+            Database::Sqlite(_) => Engine::Sqlite,
+            Database::Postgres(_) => Engine::Postgres,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -8,6 +8,7 @@ mod bank;
 mod browser;
 mod cli;
 mod concurrency;
+mod defences;
 mod hostile;
 mod oathtool;
 mod openapi;

@@ -535,7 +535,12 @@ async fn unregistering_is_all_or_nothing(app: TestApp) {
     )
     .await;
     problem(
-        unregister(&app, &company, &[&user, "00000000-0000-4000-8000-000000000000"]).await,
+        unregister(
+            &app,
+            &company,
+            &[&user, "00000000-0000-4000-8000-000000000000"],
+        )
+        .await,
         404,
         "not_found",
     )
