@@ -453,3 +453,74 @@ async fn create_transfer(app: &TestApp, company: &Company) -> String {
     assert_eq!(res.status(), 201);
     body(res).await["id"].as_str().unwrap().to_owned()
 }
+
+#[engine_test]
+async fn the_statements_that_confirm_judge_permission_method_and_holder_themselves(app: TestApp) {
+    use webfb::domain::transfer::ConfirmationMethod;
+    let company = app.company("acme").await;
+    app.activate(&company, "per_user").await;
+    let user_id = app.user(&company, "sato.keiri").await;
+    app.give_token(&company, &user_id).await;
+    let user = app.token("sato.keiri", PASSWORD).await;
+    let id = create_transfer(
+        &app,
+        &Company {
+            admin_token: user,
+            ..company.clone()
+        },
+    )
+    .await;
+    // What a confirmation read a moment ago no longer holds when it writes: the permission
+    // is revoked and the user's token unregistered in between.
+    let res = app
+        .patch(
+            &format!("/api/v1/users/{user_id}"),
+            &json!({"can_transfer": false}),
+            Some(&company.admin_token),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let held = app
+        .with_db({
+            let user_id = user_id.clone();
+            move |conn, _| {
+                webfb::db::soft_tokens::held_by(conn, &user_id)
+                    .unwrap()
+                    .unwrap()
+            }
+        })
+        .await;
+    let res = app
+        .post(
+            "/api/v1/otp/unregistrations",
+            &json!({"user_ids": [user_id], "approval_password": APPROVAL}),
+            Some(&company.admin_token),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let company_id = company.id.clone();
+    let (confirmed, spent) = app
+        .with_db(move |conn, svc| {
+            let t = webfb::db::transfers::visible(conn, &company_id, &id, None)
+                .unwrap()
+                .unwrap();
+            let confirmed = webfb::db::transfers::confirm(
+                conn,
+                &t,
+                ConfirmationMethod::Otp,
+                Some(1),
+                svc.now(),
+            )
+            .unwrap();
+            let spent =
+                webfb::db::soft_tokens::spend_step(conn, &held.id, Some(&user_id), i64::MAX)
+                    .unwrap();
+            (confirmed, spent)
+        })
+        .await;
+    assert!(
+        !confirmed,
+        "a revoked permission stops the confirming statement itself"
+    );
+    assert!(!spent, "a token no longer held cannot spend a step");
+}

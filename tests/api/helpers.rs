@@ -162,6 +162,7 @@ async fn spawn_app_full(
 }
 
 /// A company made through the bank's API, with its administrator signed in.
+#[derive(Clone)]
 pub struct Company {
     pub id: String,
     /// The company's debit account.

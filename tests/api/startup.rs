@@ -80,3 +80,32 @@ async fn a_master_key_that_does_not_open_the_stored_seeds_stops_start_up() {
             .is_ok()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_database_is_private_and_every_commit_reaches_the_disk() {
+    use diesel::RunQueryDsl;
+    use std::os::unix::fs::PermissionsExt;
+    use webfb::db::Database;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("webfb.db");
+    let database = Database::Sqlite(path.clone());
+    let mut conn = database.connect().unwrap();
+    webfb::db::run_migrations(&mut conn).unwrap();
+    for file in [path.clone(), dir.path().join("webfb.db-wal")] {
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", file.display());
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Synchronous {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        synchronous: i32,
+    }
+    let webfb::db::DbConn::Sqlite(sqlite) = &mut conn else {
+        panic!("SQLite")
+    };
+    let got: Vec<Synchronous> = diesel::sql_query("PRAGMA synchronous")
+        .load(sqlite)
+        .unwrap();
+    assert_eq!(got[0].synchronous, 2, "FULL");
+}
