@@ -262,6 +262,37 @@ pub struct Transfer {
     pub cancelled_by: Option<String>,
 }
 
+impl Transfer {
+    /// The hash of what is being authorised; checked again at confirmation. Keyed, so
+    /// that whoever can write the database cannot also forge the hash of an altered payee
+    /// or amount.
+    pub fn content_hash(&self, key: &[u8; 32]) -> String {
+        use hmac::{Hmac, Mac};
+        let content = serde_json::json!([
+            self.id,
+            self.company_id,
+            self.created_by,
+            self.debit_account,
+            self.payee.bank_code,
+            self.payee.branch_code,
+            self.payee.account_type.as_str(),
+            self.payee.account_number,
+            self.payee.name,
+            self.amount,
+            self.execution_date.to_string(),
+            self.memo,
+        ]);
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key)
+            .expect("HMAC takes a key of any length");
+        mac.update(content.to_string().as_bytes());
+        hex(&mac.finalize().into_bytes())
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// A transfer as typed, before it is judged.
 pub struct DraftInput {
     pub debit_account: String,
@@ -412,6 +443,36 @@ mod tests {
         assert_eq!(
             execution_date("23/11/2026", today).unwrap_err().code,
             "format"
+        );
+    }
+
+    #[test]
+    fn a_draft_names_every_refused_field_in_one_pass() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let input = DraftInput {
+            debit_account: "1-2".into(),
+            bank_code: "1".into(),
+            branch_code: "123".into(),
+            account_type: AccountType::Ordinary,
+            account_number: "7654321".into(),
+            payee_name: "山田".into(),
+            amount: 2_000,
+            execution_date: "2026-11-22".into(),
+            memo: None,
+        };
+        let refused = Draft::parse(&input, TransferLimit::new(1_000).unwrap(), today)
+            .err()
+            .unwrap();
+        let fields: Vec<&str> = refused.0.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "debit_account",
+                "payee.bank_code",
+                "payee.name",
+                "amount",
+                "execution_date"
+            ]
         );
     }
 

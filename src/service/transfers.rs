@@ -12,7 +12,6 @@ use std::collections::HashMap;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use crate::db::lockout::Subject;
@@ -55,33 +54,6 @@ fn today_in_japan(svc: &Services) -> NaiveDate {
     (svc.now() + Duration::hours(9)).date_naive()
 }
 
-/// The hash of what is being authorised; re-checked at confirmation. Keyed, so that
-/// whoever can write the database cannot also forge the hash of an altered payee or amount.
-fn content_hash(key: &[u8; 32], t: &Transfer) -> String {
-    let content = serde_json::json!([
-        t.id,
-        t.company_id,
-        t.created_by,
-        t.debit_account,
-        t.payee.bank_code,
-        t.payee.branch_code,
-        t.payee.account_type.as_str(),
-        t.payee.account_number,
-        t.payee.name,
-        t.amount,
-        t.execution_date.to_string(),
-        t.memo,
-    ]);
-    let mut mac =
-        <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes a key of any length");
-    mac.update(content.to_string().as_bytes());
-    hex(&mac.finalize().into_bytes())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The content still matches its hash, under the key whose id the transfer names (kept
 /// across a rotation of the master key as a previous key).
 fn intact(svc: &Services, transfer: &Transfer) -> Result<bool, AppError> {
@@ -94,13 +66,13 @@ fn intact(svc: &Services, transfer: &Transfer) -> Result<bool, AppError> {
                 transfer.id, transfer.content_key_id
             ))
         })?;
-    let expected = content_hash(key, transfer);
+    let expected = transfer.content_hash(key);
     Ok(subtle::ConstantTimeEq::ct_eq(expected.as_bytes(), transfer.content_hash.as_bytes()).into())
 }
 
 /// The hash of a request body, for the idempotency check.
 pub fn request_hash(canonical_json: &str) -> String {
-    hex(&Sha256::digest(canonical_json.as_bytes()))
+    crate::domain::transfer::hex(&Sha256::digest(canonical_json.as_bytes()))
 }
 
 fn blocked(reason: BlockedReason) -> AppError {
@@ -181,7 +153,7 @@ pub fn create(
         cancelled_by: None,
         content_key_id: Some(svc.content_keys.current.0.clone()),
     };
-    transfer.content_hash = content_hash(&svc.content_keys.current.1, &transfer);
+    transfer.content_hash = transfer.content_hash(&svc.content_keys.current.1);
     let inserted = write_tx(conn, |conn| {
         let inserted = db::transfers::insert(conn, &transfer)?;
         if inserted == Insert::Done {
