@@ -524,3 +524,45 @@ async fn the_statements_that_confirm_judge_permission_method_and_holder_themselv
     );
     assert!(!spent, "a token no longer held cannot spend a step");
 }
+
+#[engine_test]
+async fn seeds_resealed_under_a_new_key_need_the_old_one_no_more(app: TestApp) {
+    use secrecy::SecretBox;
+    use webfb::db::Db;
+
+    let company = app.company("acme").await;
+    app.set_mode(&company, "per_user").await;
+    let token = app.issue_token(&company.admin_token).await;
+    app.issue_token(&company.admin_token).await;
+    let old_key = app.key;
+    let rotate = move |s: &mut webfb::config::Settings, keep_old: bool| {
+        s.master_key = SecretBox::new(Box::new([7u8; 32]));
+        s.master_key_id = "k2".into();
+        s.previous_master_keys = match keep_old {
+            true => vec![("test".into(), SecretBox::new(Box::new(old_key)))],
+            false => vec![],
+        };
+    };
+    let mut settings = app.settings();
+    rotate(&mut settings, true);
+    let clock = app.clock.clone();
+    let resealed = tokio::task::spawn_blocking(move || {
+        let services = webfb::service::Services::new(&settings, clock).unwrap();
+        let mut conn = settings.database.connect().unwrap();
+        webfb::service::tokens::reseal(&mut Db::single(&mut conn), &services).unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(resealed, 2);
+    // An instance with the new key alone starts (every seed opens) and accepts the codes.
+    let new_only = app.second_instance_with(move |s| rotate(s, false)).await;
+    let res = app
+        .client
+        .put(format!("{new_only}/api/v1/otp/admin-token"))
+        .bearer_auth(&company.admin_token)
+        .json(&json!({"token_id": token.token_id, "otp": token.code(&app, 0), "approval_password": APPROVAL}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", body(res).await);
+}

@@ -192,6 +192,11 @@ impl TestApp {
         address
     }
 
+    /// The settings this server runs with (same database and keys).
+    pub fn settings(&self) -> Settings {
+        settings_with_key(self.database.clone(), self.dir.path(), self.key)
+    }
+
     /// The engine this server runs on.
     pub fn engine(&self) -> Engine {
         match self.database {
