@@ -199,30 +199,31 @@ fn password_from_stdin(login_id: &LoginId) -> anyhow::Result<NewPassword> {
 /// keys (audited as the system).
 fn change_operator(command: OperatorCommand) -> anyhow::Result<()> {
     use webfb::service::bank::{self as b, OperatorChange};
-    let (login_id, verb) = match &command {
-        OperatorCommand::Unlock { login_id } => (login_id, "unlocked"),
-        OperatorCommand::Disable { login_id } => (login_id, "disabled"),
-        OperatorCommand::ResetPassword { login_id } => (login_id, "given a new password"),
-        OperatorCommand::Create { .. } => unreachable!("handled above"),
+    let (login_id, verb, disable, new_password) = match command {
+        OperatorCommand::Unlock { login_id } => (login_id, "unlocked", false, false),
+        OperatorCommand::Disable { login_id } => (login_id, "disabled", true, false),
+        OperatorCommand::ResetPassword { login_id } => {
+            (login_id, "given a new password", false, true)
+        }
+        OperatorCommand::Create { .. } => anyhow::bail!("`operator create` is run on its own"),
     };
     let parsed =
-        LoginId::parse(login_id).map_err(|e| anyhow::anyhow!("login ID: {}", e.message))?;
-    let hash = match command {
-        OperatorCommand::ResetPassword { .. } => Some(password_from_stdin(&parsed)?),
-        _ => None,
-    };
+        LoginId::parse(&login_id).map_err(|e| anyhow::anyhow!("login ID: {}", e.message))?;
+    let password = new_password
+        .then(|| password_from_stdin(&parsed))
+        .transpose()?;
     let (mut conn, services) = open()?;
     let db = &mut Db::single(&mut conn);
     let fail = |e: webfb::error::AppError| anyhow::anyhow!("{}", e.detail());
     let operator = b::operator_by_login_id(db, parsed.as_str()).map_err(fail)?;
-    let hash = match hash {
-        Some(password) => Some(services.passwords.hash(password.expose()).map_err(fail)?),
-        None => None,
-    };
-    let change = match (&command, &hash) {
-        (OperatorCommand::Disable { .. }, _) => OperatorChange::Disable,
-        (_, Some(hash)) => OperatorChange::ResetPassword(hash),
-        _ => OperatorChange::Unlock,
+    let hash = password
+        .map(|p| services.passwords.hash(p.expose()))
+        .transpose()
+        .map_err(fail)?;
+    let change = match (&hash, disable) {
+        (Some(hash), _) => OperatorChange::ResetPassword(hash),
+        (None, true) => OperatorChange::Disable,
+        (None, false) => OperatorChange::Unlock,
     };
     b::change_operator(db, &services, None, &operator.id, change).map_err(fail)?;
     eprintln!("webfb: bank operator {login_id} {verb}");

@@ -8,8 +8,8 @@ use diesel::prelude::*;
 use super::models::TransferRow;
 use super::schema::{companies, transfers, users};
 use super::{DbConn, Insert, entities, entity, inserted};
+use crate::domain::Role;
 use crate::domain::transfer::{ConfirmationMethod, Transfer, TransferStatus};
-use crate::domain::{OtpStatus, Role};
 
 const PENDING: &str = "pending_confirmation";
 
@@ -149,10 +149,8 @@ pub fn confirm(
     step: Option<i64>,
     now: DateTime<Utc>,
 ) -> QueryResult<bool> {
-    let otp_status = match method {
-        ConfirmationMethod::Otp => OtpStatus::Active,
-        ConfirmationMethod::TransferPassword => OtpStatus::Inactive,
-    };
+    let otp_status = method.requires();
+    // User::may_transfer, as a condition of the statement itself.
     let creator_may_transfer = exists(
         users::table
             .filter(users::id.eq(&t.created_by))

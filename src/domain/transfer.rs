@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
-use super::{DebitAccount, Invalid, Refusals, TransferLimit, text_enum};
+use super::{DebitAccount, Invalid, OtpStatus, Refusals, TransferLimit, text_enum};
 
 fn digits(value: &str, n: usize, what: &str) -> Result<String, Invalid> {
     let v = value.trim();
@@ -222,6 +222,17 @@ text_enum!(
     /// How a transfer is (or was) confirmed.
     ConfirmationMethod { Otp = "otp", TransferPassword = "transfer_password" }
 );
+
+impl ConfirmationMethod {
+    /// The company's OTP status under which this method confirms (SPEC §3, rule 3: once
+    /// one-time passwords are active, the fixed password never again).
+    pub fn requires(self) -> OtpStatus {
+        match self {
+            ConfirmationMethod::Otp => OtpStatus::Active,
+            ConfirmationMethod::TransferPassword => OtpStatus::Inactive,
+        }
+    }
+}
 
 /// Whom the money goes to, in Zengin form.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -17,7 +17,8 @@ use super::{Services, audit};
 /// [`still_open`] in its own transaction.
 pub struct Proven {
     pub subject_id: String,
-    pub company_id: Option<String>,
+    /// The caller's audit template, now naming the subject's company and the subject.
+    pub audit: Event,
     /// Told only now, after the right password, so that it reveals nothing to a guesser.
     pub disabled: bool,
 }
@@ -68,7 +69,7 @@ pub fn check_password(
         Some(stored) if right && !locked => {
             return Ok(Proven {
                 subject_id: stored.subject_id,
-                company_id: stored.company_id,
+                audit,
                 disabled: stored.disabled,
             });
         }

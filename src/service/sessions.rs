@@ -145,17 +145,7 @@ fn sign_in(
         password,
         &failed,
     )?;
-    let mut event = failed.clone();
-    if let Some(company) = &proven.company_id {
-        event = event.company(company);
-    }
-    let event = event.target(
-        match door {
-            Door::Person => "user",
-            Door::Operator => "operator",
-        },
-        &proven.subject_id,
-    );
+    let event = proven.audit;
     if proven.disabled {
         audit::record(
             db.conn()?,

@@ -456,23 +456,25 @@ fn judge(
         let reason = BlockedReason::NoTransferPermission;
         return Err((reason.as_str(), blocked(reason)));
     }
-    match (company.otp_active(), method) {
-        (true, ConfirmationMethod::TransferPassword) => Err((
+    if company.otp_status == method.requires() {
+        return Ok(());
+    }
+    Err(match method {
+        ConfirmationMethod::TransferPassword => (
             "otp_required",
             AppError::new(
                 ErrorCode::OtpRequired,
                 "one-time passwords are active: confirm with a code from your token",
             ),
-        )),
-        (false, ConfirmationMethod::Otp) => Err((
+        ),
+        ConfirmationMethod::Otp => (
             "transfer_password_required",
             AppError::new(
                 ErrorCode::TransferPasswordRequired,
                 "one-time passwords are not active for your company: confirm with your transfer password",
             ),
-        )),
-        _ => Ok(()),
-    }
+        ),
+    })
 }
 
 fn ensure_pending(transfer: &Transfer) -> Result<(), AppError> {
