@@ -50,6 +50,7 @@ error_codes! {
     OtpInvalid = "otp_invalid", 422, "The one-time code is not correct";
     OtpReplayed = "otp_replayed", 409, "This code has already been used: wait for the next code";
     TokenLocked = "token_locked", 423, "The token is locked after too many wrong codes";
+    TokenSuspended = "token_suspended", 423, "The bank suspended the token";
     TokenNotRegistered = "token_not_registered", 409, "No token is registered";
     TokenIdMistyped = "token_id_mistyped", 422, "The token ID looks mistyped";
     TokenUnknown = "token_unknown", 404, "No such token for this company";
@@ -74,6 +75,9 @@ error_codes! {
     TooManyRequests = "too_many_requests", 429, "Too many attempts: wait before trying again";
     TransferTampered = "transfer_tampered", 409, "The transfer does not match what was created";
     TooManyPendingTokens = "too_many_pending_tokens", 409, "Too many tokens wait for registration";
+    SignInChallengeInvalid = "sign_in_challenge_invalid", 401, "The sign-in step expired or was used: sign in again";
+    PersonalContractOnly = "personal_contract_only", 403, "Only for personal contracts";
+    ContractClosed = "contract_closed", 409, "The contract is closed";
     InternalError = "internal_error", 500, "Internal error";
     ServiceUnavailable = "service_unavailable", 503, "Service unavailable";
 }

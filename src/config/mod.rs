@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use crate::db::Database;
 
-mod policy;
+pub mod policy;
 use crate::otp::seal::{Keyring, MasterKey};
 pub use policy::Policy;
 
@@ -116,6 +116,11 @@ struct FileSettings {
     trusted_proxies: Option<Vec<String>>,
     argon2_workers: Option<usize>,
     argon2_queue: Option<usize>,
+    corporate_otp_at_login: Option<bool>,
+    corporate_otp_for_transactions: Option<bool>,
+    personal_otp_at_login: Option<bool>,
+    personal_otp_for_transactions: Option<bool>,
+    sign_in_challenge_secs: Option<i64>,
 }
 
 /// Reads one setting: the environment wins over the file.
@@ -142,7 +147,7 @@ impl Source {
         match self.env.get(env_name).filter(|v| !v.is_empty()) {
             Some(raw) => raw.trim().parse().map_err(|_| ConfigError::Invalid {
                 name: env_name,
-                reason: format!("{raw:?} is not a number"),
+                reason: format!("{raw:?} is not a valid value (a number, or true or false)"),
             }),
             None => Ok(file_value.unwrap_or(default)),
         }
@@ -297,6 +302,35 @@ impl Settings {
                 "WEBFB_MAX_PENDING_TOKENS",
                 f.max_pending_tokens,
                 d.max_pending_tokens,
+            )?,
+            corporate: policy::CodesAsked {
+                at_sign_in: src.number(
+                    "WEBFB_CORPORATE_OTP_AT_LOGIN",
+                    f.corporate_otp_at_login,
+                    d.corporate.at_sign_in,
+                )?,
+                for_transactions: src.number(
+                    "WEBFB_CORPORATE_OTP_FOR_TRANSACTIONS",
+                    f.corporate_otp_for_transactions,
+                    d.corporate.for_transactions,
+                )?,
+            },
+            personal: policy::CodesAsked {
+                at_sign_in: src.number(
+                    "WEBFB_PERSONAL_OTP_AT_LOGIN",
+                    f.personal_otp_at_login,
+                    d.personal.at_sign_in,
+                )?,
+                for_transactions: src.number(
+                    "WEBFB_PERSONAL_OTP_FOR_TRANSACTIONS",
+                    f.personal_otp_for_transactions,
+                    d.personal.for_transactions,
+                )?,
+            },
+            sign_in_challenge_secs: src.number(
+                "WEBFB_SIGN_IN_CHALLENGE_SECS",
+                f.sign_in_challenge_secs,
+                d.sign_in_challenge_secs,
             )?,
         };
         policy.check()?;

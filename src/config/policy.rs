@@ -24,6 +24,19 @@ pub struct Policy {
     pub checks_per_subject_per_minute: u32,
     /// Issued tokens a company may have waiting for registration at once.
     pub max_pending_tokens: i64,
+    /// Where codes are asked, per contract kind (SPEC §3, rule 8).
+    pub corporate: CodesAsked,
+    pub personal: CodesAsked,
+    /// How long the code step of a sign-in may follow the password.
+    pub sign_in_challenge_secs: i64,
+}
+
+/// Where one kind of contract is asked for a code: at sign-in (`otp_at_login`) and to
+/// confirm transactions (`otp_for_transactions`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CodesAsked {
+    pub at_sign_in: bool,
+    pub for_transactions: bool,
 }
 
 impl Default for Policy {
@@ -44,11 +57,28 @@ impl Default for Policy {
             checks_per_addr_per_minute: 60,
             checks_per_subject_per_minute: 10,
             max_pending_tokens: 10,
+            // Seed 002, Q3: companies sign in without a code; personal customers with one.
+            corporate: CodesAsked {
+                at_sign_in: false,
+                for_transactions: true,
+            },
+            personal: CodesAsked {
+                at_sign_in: true,
+                for_transactions: true,
+            },
+            sign_in_challenge_secs: 120,
         }
     }
 }
 
 impl Policy {
+    pub fn codes_asked(&self, kind: crate::domain::ContractKind) -> CodesAsked {
+        match kind {
+            crate::domain::ContractKind::Corporate => self.corporate,
+            crate::domain::ContractKind::Personal => self.personal,
+        }
+    }
+
     pub(super) fn check(&self) -> Result<(), ConfigError> {
         let positive = [
             ("WEBFB_SESSION_IDLE_SECS", self.session_idle_secs),
@@ -83,6 +113,7 @@ impl Policy {
                 self.checks_per_subject_per_minute.into(),
             ),
             ("WEBFB_MAX_PENDING_TOKENS", self.max_pending_tokens),
+            ("WEBFB_SIGN_IN_CHALLENGE_SECS", self.sign_in_challenge_secs),
         ];
         for (name, value) in positive {
             if value <= 0 {

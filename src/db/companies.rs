@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use super::models::{AccountRow, CompanyRow};
 use super::schema::{companies, company_accounts};
 use super::{DbConn, Insert, entities, entity, inserted};
-use crate::domain::{Company, DebitAccount, OtpStatus, TokenMode};
+use crate::domain::{Company, ContractKind, DebitAccount, OtpStatus, TokenMode};
 
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<Company>> {
     companies::table
@@ -30,10 +30,11 @@ pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Company> {
     )
 }
 
-/// Every company, oldest first.
-pub fn all(conn: &mut DbConn) -> QueryResult<Vec<Company>> {
+/// Every contract of a kind, oldest first.
+pub fn all(conn: &mut DbConn, kind: ContractKind) -> QueryResult<Vec<Company>> {
     entities(
         companies::table
+            .filter(companies::kind.eq(kind.as_str()))
             .order((companies::created_at.asc(), companies::id.asc()))
             .select(CompanyRow::as_select())
             .load(conn)?,
@@ -51,6 +52,8 @@ pub fn insert(conn: &mut DbConn, c: &Company) -> QueryResult<()> {
             otp_activated_at: c.otp_activated_at.map(|t| t.naive_utc()),
             created_at: c.created_at.naive_utc(),
             updated_at: c.updated_at.naive_utc(),
+            kind: c.kind.as_str().to_owned(),
+            closed_at: c.closed_at.map(|t| t.naive_utc()),
         })
         .execute(conn)?;
     Ok(())
@@ -87,6 +90,21 @@ pub fn set_otp_status(
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// Closes a contract (once): its people are disabled by the caller.
+pub fn close(conn: &mut DbConn, id: &str, now: DateTime<Utc>) -> QueryResult<bool> {
+    let closed = diesel::update(
+        companies::table
+            .find(id)
+            .filter(companies::closed_at.is_null()),
+    )
+    .set((
+        companies::closed_at.eq(now.naive_utc()),
+        companies::updated_at.eq(now.naive_utc()),
+    ))
+    .execute(conn)?;
+    Ok(closed == 1)
 }
 
 fn account(row: AccountRow) -> QueryResult<DebitAccount> {

@@ -37,6 +37,8 @@ pub(crate) struct CompanyRow {
     pub(crate) otp_activated_at: Option<NaiveDateTime>,
     pub(crate) created_at: NaiveDateTime,
     pub(crate) updated_at: NaiveDateTime,
+    pub(crate) kind: String,
+    pub(crate) closed_at: Option<NaiveDateTime>,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
@@ -105,6 +107,7 @@ pub(crate) struct SoftTokenRow {
     pub(crate) last_used_step: i64,
     pub(crate) failed_attempts: i32,
     pub(crate) locked_at: Option<NaiveDateTime>,
+    pub(crate) suspended_at: Option<NaiveDateTime>,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
@@ -198,6 +201,8 @@ impl TryFrom<CompanyRow> for Company {
         Ok(Company {
             transfer_limit: TransferLimit::new(r.transfer_limit).map_err(|e| e.message)?,
             otp_mode: r.otp_mode.as_deref().map(stored).transpose()?,
+            kind: stored(&r.kind)?,
+            closed_at: r.closed_at.map(utc),
             otp_status: stored(&r.otp_status)?,
             otp_activated_at: r.otp_activated_at.map(utc),
             created_at: utc(r.created_at),
@@ -255,6 +260,7 @@ impl TryFrom<SoftTokenRow> for SoftToken {
             registered_at: r.registered_at.map(utc),
             expires_at: r.expires_at.map(utc),
             locked: r.locked_at.is_some(),
+            suspended: r.suspended_at.is_some(),
             id: r.id,
             token_id: r.token_id,
             company_id: r.company_id,

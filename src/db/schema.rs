@@ -25,6 +25,8 @@ diesel::table! {
         otp_activated_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        kind -> Text,
+        closed_at -> Nullable<Timestamp>,
     }
 }
 
@@ -93,6 +95,17 @@ diesel::table! {
         last_used_step -> BigInt,
         failed_attempts -> Integer,
         locked_at -> Nullable<Timestamp>,
+        suspended_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sign_in_challenges (id) {
+        id -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
     }
 }
 
@@ -168,4 +181,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     otp_step_uses,
     transfers,
     audit_events,
+    sign_in_challenges,
 );

@@ -60,6 +60,7 @@ pub fn insert(
                 last_used_step: -1,
                 failed_attempts: 0,
                 locked_at: None,
+                suspended_at: None,
             })
             .execute(conn),
     )
@@ -217,6 +218,18 @@ pub fn release(conn: &mut DbConn, holder_id: &str, now: DateTime<Utc>) -> QueryR
         .execute(conn)
 }
 
+/// Suspends a token at once (a lost device); only its retirement lifts it.
+pub fn suspend(conn: &mut DbConn, id: &str, now: DateTime<Utc>) -> QueryResult<bool> {
+    let suspended = diesel::update(
+        soft_tokens::table
+            .find(id)
+            .filter(soft_tokens::suspended_at.is_null()),
+    )
+    .set(soft_tokens::suspended_at.eq(now.naive_utc()))
+    .execute(conn)?;
+    Ok(suspended == 1)
+}
+
 /// Spends `step` of a token held by `holder_id` (or, being registered, by nobody) and
 /// not locked: one row changes for exactly one of any number of racing requests, and
 /// never for an older step.
@@ -229,7 +242,8 @@ pub fn spend_step(
     let unspent = soft_tokens::table
         .find(id)
         .filter(soft_tokens::last_used_step.lt(step))
-        .filter(soft_tokens::locked_at.is_null());
+        .filter(soft_tokens::locked_at.is_null())
+        .filter(soft_tokens::suspended_at.is_null());
     let spend = (
         soft_tokens::last_used_step.eq(step),
         soft_tokens::failed_attempts.eq(0),

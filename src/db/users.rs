@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use super::models::UserRow;
 use super::schema::users;
 use super::{DbConn, Insert, entities, entity, inserted};
-use crate::domain::{Role, User};
+use crate::domain::User;
 
 /// The argon2id hashes of a new person's passwords.
 pub struct PasswordHashes {
@@ -95,22 +95,26 @@ pub fn login_id_taken(conn: &mut DbConn, login_id: &str) -> QueryResult<bool> {
     .get_result(conn)
 }
 
-/// The company's administrator (there is exactly one).
-pub fn admin_of(conn: &mut DbConn, company_id: &str) -> QueryResult<User> {
+/// Who holds a contract: a company's administrator or a personal contract's customer
+/// (there is exactly one).
+const HOLDERS: [&str; 2] = ["admin", "customer"];
+
+/// The contract's holder.
+pub fn holder_of(conn: &mut DbConn, company_id: &str) -> QueryResult<User> {
     entity(
         users::table
             .filter(users::company_id.eq(company_id))
-            .filter(users::role.eq(Role::Admin.as_str()))
+            .filter(users::role.eq_any(HOLDERS))
             .select(UserRow::as_select())
             .first(conn)?,
     )
 }
 
-/// Every company's administrator, by company, in one query.
-pub fn admins(conn: &mut DbConn) -> QueryResult<HashMap<String, User>> {
+/// Every contract's holder, by contract, in one query.
+pub fn holders(conn: &mut DbConn) -> QueryResult<HashMap<String, User>> {
     let admins: Vec<User> = entities(
         users::table
-            .filter(users::role.eq(Role::Admin.as_str()))
+            .filter(users::role.eq_any(HOLDERS))
             .select(UserRow::as_select())
             .load(conn)?,
     )?;
@@ -118,6 +122,17 @@ pub fn admins(conn: &mut DbConn) -> QueryResult<HashMap<String, User>> {
         .into_iter()
         .map(|u| (u.company_id.clone(), u))
         .collect())
+}
+
+/// Disables every person of a contract (it was closed).
+pub fn disable_all_of(conn: &mut DbConn, company_id: &str, now: DateTime<Utc>) -> QueryResult<()> {
+    diesel::update(users::table.filter(users::company_id.eq(company_id)))
+        .set((
+            users::disabled.eq(true),
+            users::updated_at.eq(now.naive_utc()),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// The company's people, in the order they were added.

@@ -9,6 +9,7 @@ text_enum!(
     /// Every action the audit log records.
     AuditAction {
         Login = "login",
+        LoginCodeRequired = "login_code_required",
         Logout = "logout",
         LoginLocked = "login_locked",
         LoginUnlocked = "login_unlocked",
@@ -19,6 +20,8 @@ text_enum!(
         OperatorDisabled = "operator_disabled",
         OperatorPasswordReset = "operator_password_reset",
         CompanyCreated = "company_created",
+        PersonalContractOpened = "personal_contract_opened",
+        ContractClosed = "contract_closed",
         UserCreated = "user_created",
         UserUpdated = "user_updated",
         ApprovalPasswordFailed = "approval_password_failed",
@@ -39,6 +42,8 @@ text_enum!(
         TokenReset = "token_reset",
         TokenLocked = "token_locked",
         TokenUnlocked = "token_unlocked",
+        TokenSuspended = "token_suspended",
+        TokenReissued = "token_reissued",
         TokenSeedUnreadable = "token_seed_unreadable",
         TransferCreated = "transfer_created",
         TransferConfirmed = "transfer_confirmed",

@@ -9,6 +9,10 @@ text_enum!(
     TokenMode { PerUser = "per_user", Shared = "shared" }
 );
 text_enum!(
+    /// A company contract (法人, WEB-FB) or a personal one (個人) of one customer.
+    ContractKind { Corporate = "corporate", Personal = "personal" }
+);
+text_enum!(
     /// `active` once the administrator's (or the shared) token is registered.
     OtpStatus { Inactive = "inactive", Active = "active" }
 );
@@ -31,6 +35,7 @@ impl CompanyName {
 #[derive(Clone, Debug)]
 pub struct Company {
     pub id: String,
+    pub kind: ContractKind,
     pub name: String,
     pub transfer_limit: TransferLimit,
     /// Chosen by the administrator before the first registration.
@@ -39,6 +44,8 @@ pub struct Company {
     pub otp_activated_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The bank closed the contract: nobody of it signs in again.
+    pub closed_at: Option<DateTime<Utc>>,
 }
 
 impl Company {

@@ -9,6 +9,7 @@ text_enum!(
         NoTransferPermission = "no_transfer_permission",
         TokenNotRegistered = "token_not_registered",
         TokenLocked = "token_locked",
+        TokenSuspended = "token_suspended",
         TransferPasswordLocked = "transfer_password_locked",
     }
 );
@@ -28,6 +29,8 @@ pub enum ConfirmingToken {
     None,
     Active,
     Locked,
+    /// The bank suspended it (a lost device) until it reissues.
+    Suspended,
 }
 
 /// What a person needs to confirm a transfer. Once OTP is active the fixed password is
@@ -49,6 +52,7 @@ pub fn transfer_confirmation(
         (OtpStatus::Inactive, _) => TransferPassword,
         (OtpStatus::Active, ConfirmingToken::Active) => Otp,
         (OtpStatus::Active, ConfirmingToken::Locked) => Blocked(BlockedReason::TokenLocked),
+        (OtpStatus::Active, ConfirmingToken::Suspended) => Blocked(BlockedReason::TokenSuspended),
         (OtpStatus::Active, ConfirmingToken::None) => Blocked(BlockedReason::TokenNotRegistered),
     }
 }

@@ -15,7 +15,7 @@ pub mod user;
 
 pub use account::{DebitAccount, TransferLimit};
 pub use audit::{AuditAction, Outcome};
-pub use company::{Company, CompanyName, OtpStatus, TokenMode};
+pub use company::{Company, CompanyName, ContractKind, OtpStatus, TokenMode};
 pub use confirmation::{BlockedReason, TransferConfirmation};
 pub use person::{LoginId, NewPassword, PasswordAttempt, PersonName};
 pub use soft_token::SoftToken;

@@ -16,6 +16,7 @@ text_enum!(
         Registration = "registration",
         Exchange = "exchange",
         Stop = "stop",
+        SignIn = "sign_in",
         TransferConfirmation = "transfer_confirmation",
     }
 );
@@ -34,6 +35,9 @@ pub struct SoftToken {
     /// An unregistered token cannot be registered after this; a released one has it set.
     pub expires_at: Option<DateTime<Utc>>,
     pub locked: bool,
+    /// Suspended by the bank (a lost device): refused like a locked token, and only the
+    /// bank lifts it, by reissuing.
+    pub suspended: bool,
 }
 
 impl SoftToken {
@@ -53,6 +57,7 @@ impl SoftToken {
     pub fn state(token: Option<&SoftToken>) -> ConfirmingToken {
         match token {
             None => ConfirmingToken::None,
+            Some(t) if t.suspended => ConfirmingToken::Suspended,
             Some(t) if t.locked => ConfirmingToken::Locked,
             Some(_) => ConfirmingToken::Active,
         }
@@ -73,6 +78,7 @@ mod tests {
             registered_at: None,
             expires_at: None,
             locked: false,
+            suspended: false,
         }
     }
 

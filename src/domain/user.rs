@@ -6,8 +6,9 @@ use chrono::{DateTime, Utc};
 use super::text_enum;
 
 text_enum!(
-    /// A company person's role: the one administrator (管理者) or a user (利用者).
-    Role { Admin = "admin", User = "user" }
+    /// A person's role: a company's one administrator (管理者) or a user (利用者), or the
+    /// one customer of a personal contract (個人).
+    Role { Admin = "admin", User = "user", Customer = "customer" }
 );
 
 /// A person of a company.
@@ -41,9 +42,9 @@ impl User {
         self.role == Role::Admin
     }
 
-    /// The administrator always has the one-off transfer permission.
+    /// The administrator and a personal customer always may make transfers.
     pub fn may_transfer(&self) -> bool {
-        self.is_admin() || self.can_transfer
+        self.role != Role::User || self.can_transfer
     }
 }
 

@@ -6,10 +6,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::{
-    self, CompanyName, DebitAccount, LoginId, NewPassword, PersonName, TransferLimit,
+    self, CompanyName, ContractKind, DebitAccount, LoginId, NewPassword, PersonName, TransferLimit,
 };
 use crate::error::{AppError, ErrorCode, Fields};
-use crate::service::bank::{self, CompanyFile, NewAdmin, NewCompany};
+use crate::service::bank::{self, ContractFile, NewAdmin, NewCompany};
 use crate::service::tokens;
 
 use super::extract::BankOperator;
@@ -58,30 +58,7 @@ impl CreateCompanyRequest {
         let mut f = Fields::default();
         let name = f.check("name", CompanyName::parse(&self.name));
         let transfer_limit = f.check("transfer_limit", TransferLimit::new(self.transfer_limit));
-        let mut accounts = Vec::with_capacity(self.accounts.len());
-        if self.accounts.is_empty() {
-            f.push(
-                "accounts",
-                domain::Invalid::new("required", "at least one debit account is required"),
-            );
-        }
-        if self.accounts.len() > 50 {
-            f.push(
-                "accounts",
-                domain::Invalid::new("too_many", "at most 50 debit accounts"),
-            );
-        }
-        for (i, raw) in self.accounts.iter().enumerate() {
-            if let Ok(account) = f.check(&format!("accounts[{i}]"), DebitAccount::parse(raw)) {
-                if accounts.contains(&account) {
-                    f.push(
-                        format!("accounts[{i}]"),
-                        domain::Invalid::new("duplicate", "this account is listed twice"),
-                    );
-                }
-                accounts.push(account);
-            }
-        }
+        let accounts = debit_accounts(&mut f, &self.accounts);
         let a = &self.admin;
         let login_id = f.check("admin.login_id", LoginId::parse(&a.login_id));
         let id = login_id.as_ref().ok();
@@ -123,6 +100,35 @@ impl CreateCompanyRequest {
     }
 }
 
+/// A contract's debit accounts: one at least, 50 at most, none twice.
+pub(super) fn debit_accounts(f: &mut Fields, raw: &[String]) -> Vec<DebitAccount> {
+    let mut accounts = Vec::with_capacity(raw.len());
+    if raw.is_empty() {
+        f.push(
+            "accounts",
+            domain::Invalid::new("required", "at least one debit account is required"),
+        );
+    }
+    if raw.len() > 50 {
+        f.push(
+            "accounts",
+            domain::Invalid::new("too_many", "at most 50 debit accounts"),
+        );
+    }
+    for (i, raw) in raw.iter().enumerate() {
+        if let Ok(account) = f.check(&format!("accounts[{i}]"), DebitAccount::parse(raw)) {
+            if accounts.contains(&account) {
+                f.push(
+                    format!("accounts[{i}]"),
+                    domain::Invalid::new("duplicate", "this account is listed twice"),
+                );
+            }
+            accounts.push(account);
+        }
+    }
+    accounts
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AdminView {
     #[schema(format = Uuid)]
@@ -151,10 +157,12 @@ pub struct CompanyDetail {
     pub otp_activated_at: Option<DateTime<Utc>>,
     pub admin: AdminView,
     pub created_at: DateTime<Utc>,
+    /// When the bank closed the contract.
+    pub closed_at: Option<DateTime<Utc>>,
 }
 
-impl From<CompanyFile> for CompanyDetail {
-    fn from(v: CompanyFile) -> Self {
+impl From<ContractFile> for CompanyDetail {
+    fn from(v: ContractFile) -> Self {
         let summary = CompanySummary::from(&v.company);
         CompanyDetail {
             id: summary.id,
@@ -165,14 +173,15 @@ impl From<CompanyFile> for CompanyDetail {
             otp_status: summary.otp_status,
             otp_activated_at: v.company.otp_activated_at,
             admin: AdminView {
-                id: v.admin.id,
-                login_id: v.admin.login_id,
-                name: v.admin.name,
-                login_locked: v.admin.login_lock.is_some(),
-                approval_locked: v.admin.approval_locked,
-                token: v.admin_token.as_ref().map(TokenView::from),
+                id: v.holder.id,
+                login_id: v.holder.login_id,
+                name: v.holder.name,
+                login_locked: v.holder.login_lock.is_some(),
+                approval_locked: v.holder.approval_locked,
+                token: v.holder_token.as_ref().map(TokenView::from),
             },
             created_at: v.company.created_at,
+            closed_at: v.company.closed_at,
         }
     }
 }
@@ -184,7 +193,7 @@ pub struct CompanyList {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct BankResetRequest {
-    /// Why the token is reset (e.g. the administrator's phone was lost), for the audit log.
+    /// Why the bank acts (e.g. the administrator's phone was lost), for the audit log.
     #[schema(
         example = "administrator's phone lost; identity checked at the branch",
         min_length = 1,
@@ -246,7 +255,10 @@ pub(super) async fn list_companies(
     state: State,
     _who: BankOperator,
 ) -> Result<web::Json<CompanyList>, AppError> {
-    let views = blocking(&state, bank::list_companies).await?;
+    let views = blocking(&state, |db, svc| {
+        bank::list_contracts(db, svc, ContractKind::Corporate)
+    })
+    .await?;
     let items = views.into_iter().map(Into::into).collect();
     Ok(web::Json(CompanyList { items }))
 }
@@ -266,7 +278,36 @@ pub(super) async fn get_company(
     path: web::Path<uuid::Uuid>,
 ) -> Result<web::Json<CompanyDetail>, AppError> {
     let id = path.into_inner().to_string();
-    let view = blocking(&state, move |db, svc| bank::get_company(db, svc, &id)).await?;
+    let view = blocking(&state, move |db, svc| {
+        bank::get_contract(db, svc, ContractKind::Corporate, &id)
+    })
+    .await?;
+    Ok(web::Json(view.into()))
+}
+
+/// Closes a company contract: nobody of it signs in again, open sessions end at once,
+/// every token is retired. Audited with the reason.
+#[utoipa::path(
+    operation_id = "closeCompany",
+    tag = "bank",
+    security(("bearer" = [])),
+    params(("company_id" = uuid::Uuid, Path, description = "The company's id")),
+    request_body = BankResetRequest,
+    responses((status = 200, body = CompanyDetail))
+)]
+#[post("/bank/companies/{company_id}/close")]
+pub(super) async fn close_company(
+    state: State,
+    who: BankOperator,
+    path: web::Path<uuid::Uuid>,
+    body: Json<BankResetRequest>,
+) -> Result<web::Json<CompanyDetail>, AppError> {
+    let id = path.into_inner().to_string();
+    let reason = body.into_inner()?.into_domain()?;
+    let view = blocking(&state, move |db, svc| {
+        bank::close_contract(db, svc, &who.0, ContractKind::Corporate, &id, &reason)
+    })
+    .await?;
     Ok(web::Json(view.into()))
 }
 

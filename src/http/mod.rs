@@ -11,7 +11,9 @@ pub mod openapi;
 mod ops;
 mod otp;
 mod people;
+mod personal;
 pub mod problem;
+mod self_service;
 mod sessions;
 mod transfers;
 mod wire;
@@ -44,7 +46,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(
             scope("/api/v1")
                 .service(sessions::login)
+                .service(sessions::login_with_code)
                 .service(sessions::logout)
+                .service(self_service::self_issue_soft_token)
+                .service(self_service::self_register_token)
+                .service(self_service::self_stop_otp)
+                .service(self_service::self_exchange_token)
                 .service(people::get_me)
                 .service(people::list_users)
                 .service(people::create_user)
@@ -77,7 +84,17 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(audit::list_bank_audit_events)
                 .service(bank::import_tokens)
                 .service(bank::list_operators)
-                .service(bank::unlock_operator),
+                .service(bank::unlock_operator)
+                .service(bank::close_company)
+                .service(personal::open_personal_contract)
+                .service(personal::list_personal_contracts)
+                .service(personal::get_personal_contract)
+                .service(personal::close_personal_contract)
+                .service(personal::get_person)
+                .service(personal::suspend_person_token)
+                .service(personal::reissue_person_token)
+                .service(personal::unlock_person_token)
+                .service(personal::unlock_person),
         );
 }
 

@@ -22,7 +22,8 @@ use crate::error::ErrorCode::{self, *};
     modifiers(&BearerAuth),
     components(schemas(super::problem::Problem, crate::error::FieldError, crate::error::ErrorCode)),
     tags(
-        (name = "auth", description = "Sign-in and sign-out"),
+        (name = "auth", description = "Sign-in (with its code step where the bank asks one) and sign-out"),
+        (name = "self-service", description = "The login page's self-service for personal customers, before signing in: token registration (利用登録), stop (利用停止), device change (交換)"),
         (name = "me", description = "The signed-in person"),
         (name = "users", description = "User administration (administrator)"),
         (name = "soft-tokens", description = "Issuing software tokens"),
@@ -46,7 +47,20 @@ impl Modify for BearerAuth {
 }
 
 const APPROVAL: &[ErrorCode] = &[ApprovalPasswordInvalid, ApprovalLocked, TooManyRequests];
-const CODE: &[ErrorCode] = &[OtpInvalid, OtpReplayed, TokenLocked, TooManyRequests];
+const CODE: &[ErrorCode] = &[
+    OtpInvalid,
+    OtpReplayed,
+    TokenLocked,
+    TokenSuspended,
+    TooManyRequests,
+];
+/// Proving the contract ID and login password at the login page, as sign-in does.
+const PROOF: &[ErrorCode] = &[
+    InvalidCredentials,
+    AccountDisabled,
+    PersonalContractOnly,
+    TooManyRequests,
+];
 const NEW_TOKEN: &[ErrorCode] = &[TokenIdMistyped, TokenUnknown, TokenExpired, TokenInUse];
 
 /// The codes each operation can return beyond those every operation of its kind can
@@ -58,6 +72,33 @@ pub fn operation_codes(operation_id: &str) -> Option<Vec<ErrorCode>> {
         "listBankAuditEvents" => &[&[Forbidden]],
         "importTokens" => &[&[Forbidden, TokenInUse, NotFound]],
         "login" => &[&[InvalidCredentials, AccountDisabled, TooManyRequests]],
+        "loginWithCode" => &[&[SignInChallengeInvalid, InternalError], CODE],
+        "selfIssueSoftToken" => &[&[TooManyPendingTokens], PROOF],
+        "selfRegisterToken" => &[
+            &[TokenAlreadyRegistered, InternalError],
+            PROOF,
+            NEW_TOKEN,
+            CODE,
+        ],
+        "selfStopOtp" => &[&[TokenNotRegistered, InternalError], PROOF, CODE],
+        "selfExchangeToken" => &[
+            &[
+                TokenNotRegistered,
+                TokenAlreadyRegistered,
+                Forbidden,
+                InternalError,
+            ],
+            PROOF,
+            NEW_TOKEN,
+            CODE,
+        ],
+        "openPersonalContract" => &[&[Forbidden, LoginIdTaken, AccountAlreadyRegistered]],
+        "listPersonalContracts" | "getPersonalContract" | "getPerson" | "unlockPerson" => {
+            &[&[Forbidden]]
+        }
+        "closeCompany" | "closePersonalContract" => &[&[Forbidden, ContractClosed]],
+        "suspendPersonToken" => &[&[Forbidden, TokenNotRegistered, TokenSuspended]],
+        "reissuePersonToken" | "unlockPersonToken" => &[&[Forbidden, TokenNotRegistered]],
         "bankLogin" => &[&[InvalidCredentials, AccountDisabled, TooManyRequests]],
         "issueSoftToken" => &[&[Forbidden, TooManyPendingTokens]],
         "logout" | "getMe" | "listUsers" | "bankLogout" | "listCompanies" | "getOtpSettings"
@@ -119,6 +160,7 @@ pub fn operation_codes(operation_id: &str) -> Option<Vec<ErrorCode>> {
             Forbidden,
             TokenNotRegistered,
             TokenLocked,
+            TokenSuspended,
             TransferPasswordLocked,
             DebitAccountUnknown,
             IdempotencyKeyReused,

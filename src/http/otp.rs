@@ -32,14 +32,19 @@ pub struct TokenView {
 #[serde(rename_all = "snake_case")]
 pub enum TokenStatus {
     Active,
+    /// Too many wrong codes: the administrator (or the bank) unlocks it.
     Locked,
+    /// The bank suspended it (a lost device) until it reissues.
+    Suspended,
 }
 
 impl From<&SoftToken> for TokenView {
     fn from(t: &SoftToken) -> Self {
         TokenView {
             token_id_masked: t.masked_id(),
-            status: if t.locked {
+            status: if t.suspended {
+                TokenStatus::Suspended
+            } else if t.locked {
                 TokenStatus::Locked
             } else {
                 TokenStatus::Active
@@ -76,7 +81,7 @@ impl From<crate::service::tokens::IssuedToken> for IssuedTokenView {
     }
 }
 
-fn token_id(f: &mut Fields, field: &str, value: &str) -> Result<TokenId, AppError> {
+pub(super) fn token_id(f: &mut Fields, field: &str, value: &str) -> Result<TokenId, AppError> {
     match TokenId::parse(value) {
         Ok(id) => Ok(id),
         Err(TokenIdError::Mistyped) => f.check_as(
@@ -339,8 +344,8 @@ pub(super) async fn get_otp_settings(
     state: State,
     who: SignedIn,
 ) -> Result<web::Json<OtpSettingsView>, AppError> {
-    let settings = blocking(&state, move |db, _| {
-        otp_management::settings_for(db, &who.0)
+    let settings = blocking(&state, move |db, svc| {
+        otp_management::settings_for(db, svc, &who.0)
     })
     .await?;
     Ok(web::Json(settings.into()))

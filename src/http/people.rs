@@ -126,6 +126,8 @@ impl UpdateUserRequest {
 pub struct CompanySummary {
     #[schema(format = Uuid)]
     pub id: String,
+    /// A company, or a personal contract (whose name is the customer's).
+    pub kind: ContractKind,
     pub name: String,
     /// Not set until the administrator chooses a mode.
     pub otp_mode: Option<TokenMode>,
@@ -136,6 +138,7 @@ impl From<&Company> for CompanySummary {
     fn from(c: &Company) -> Self {
         CompanySummary {
             id: c.id.clone(),
+            kind: c.kind.into(),
             name: c.name.clone(),
             otp_mode: c.otp_mode.map(Into::into),
             otp_status: c.otp_status.into(),
@@ -158,6 +161,8 @@ pub struct MeView {
     pub transfer_confirmation: ConfirmationMethod,
     /// Set when `transfer_confirmation` is `blocked`.
     pub blocked_reason: Option<Blocked>,
+    /// Where the bank asks this contract for codes: at sign-in, for transactions.
+    pub codes: CodesAsked,
 }
 
 impl From<Profile> for MeView {
@@ -174,6 +179,7 @@ impl From<Profile> for MeView {
             token: p.token.as_ref().map(TokenView::from),
             transfer_confirmation,
             blocked_reason,
+            codes: p.codes.into(),
         }
     }
 }

@@ -1,15 +1,18 @@
-//! Sign-in and sign-out, for company people and bank operators.
+//! Sign-in (with its code step where the bank asks one) and sign-out, for people and
+//! bank operators.
 
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::domain::otp_code::OtpCode;
 use crate::domain::{self, BankOperator as Operator, PasswordAttempt};
 use crate::error::{AppError, Fields};
 use crate::service::sessions;
 
 use super::extract::{BankOperator, SignedIn, client_addr};
 use super::json::Json;
+use super::otp::otp;
 use super::people::UserView;
 use super::{State, blocking};
 
@@ -89,32 +92,104 @@ impl From<Operator> for OperatorView {
     }
 }
 
-/// Signs a company person in.
+impl From<sessions::Login<domain::User>> for LoginResponse {
+    fn from(session: sessions::Login<domain::User>) -> Self {
+        LoginResponse {
+            access_token: session.access_token,
+            token_type: "Bearer".into(),
+            expires_in: session.expires_in,
+            idle_timeout: session.idle_timeout,
+            user: session.subject.into(),
+        }
+    }
+}
+
+/// The password was right and a code is asked next (ワンタイムパスワード認証): no session
+/// yet. Send the challenge with a current code to `POST /api/v1/auth/login/otp`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignInChallenge {
+    /// Single use, for this person only.
+    #[schema(example = "q3Z8w0bJmI9k2T1c4yVxR7nL5sPaE6dHfUoG0jKlQzM")]
+    pub challenge: String,
+    /// Seconds within which the code step must follow.
+    #[schema(example = 120)]
+    pub expires_in: i64,
+}
+
+/// Signs a person in (company person or personal customer). Where the bank asks a code
+/// at sign-in and the person has a token, the answer is 202 with a challenge for the
+/// code step instead of a session.
 #[utoipa::path(
     operation_id = "login",
     tag = "auth",
     request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse))
+    responses(
+        (status = 200, body = LoginResponse, description = "Signed in"),
+        (status = 202, body = SignInChallenge, description = "Password right; a code is asked next"),
+    )
 )]
 #[post("/auth/login")]
 pub(super) async fn login(
     state: State,
     req: HttpRequest,
     body: Json<LoginRequest>,
-) -> Result<web::Json<LoginResponse>, AppError> {
+) -> Result<HttpResponse, AppError> {
     let (login_id, password) = body.into_inner()?.into_domain()?;
     let addr = client_addr(&req);
-    let session = blocking(&state, move |db, svc| {
+    let signed_in = blocking(&state, move |db, svc| {
         sessions::login_person(db, svc, &login_id, &password, addr)
     })
     .await?;
-    Ok(web::Json(LoginResponse {
-        access_token: session.access_token,
-        token_type: "Bearer".into(),
-        expires_in: session.expires_in,
-        idle_timeout: session.idle_timeout,
-        user: session.subject.into(),
-    }))
+    Ok(match signed_in {
+        sessions::SignIn::Session(session) => HttpResponse::Ok().json(LoginResponse::from(session)),
+        sessions::SignIn::CodeStep(c) => HttpResponse::Accepted().json(SignInChallenge {
+            challenge: c.challenge,
+            expires_in: c.expires_in,
+        }),
+    })
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct LoginCodeRequest {
+    /// The `challenge` of the sign-in's password step.
+    #[schema(min_length = 1, max_length = 128)]
+    pub challenge: String,
+    /// A current code of the person's token.
+    #[schema(example = "123456", pattern = "^[0-9]{6,8}$")]
+    pub otp: String,
+}
+
+impl LoginCodeRequest {
+    pub fn into_domain(self) -> Result<(String, OtpCode), AppError> {
+        let mut f = Fields::default();
+        let challenge = f.check("challenge", domain::text_field(&self.challenge, 128));
+        let code = otp(&mut f, "otp", &self.otp);
+        f.finish()?;
+        Ok((challenge?, code?))
+    }
+}
+
+/// The code step of a sign-in (ワンタイムパスワード認証): opens the session. Wrong codes
+/// count toward the token's lock; the code is spent and confirms nothing else.
+#[utoipa::path(
+    operation_id = "loginWithCode",
+    tag = "auth",
+    request_body = LoginCodeRequest,
+    responses((status = 200, body = LoginResponse))
+)]
+#[post("/auth/login/otp")]
+pub(super) async fn login_with_code(
+    state: State,
+    req: HttpRequest,
+    body: Json<LoginCodeRequest>,
+) -> Result<web::Json<LoginResponse>, AppError> {
+    let (challenge, code) = body.into_inner()?.into_domain()?;
+    let addr = client_addr(&req);
+    let session = blocking(&state, move |db, svc| {
+        sessions::login_with_code(db, svc, &challenge, &code, addr)
+    })
+    .await?;
+    Ok(web::Json(session.into()))
 }
 
 /// Ends the session at once; the access token stops working everywhere.

@@ -31,8 +31,13 @@ macro_rules! wire_enum {
 pub(super) use wire_enum;
 
 wire_enum!(
-    /// `admin` (管理者) or `user` (利用者).
-    Role from domain::Role { Admin, User }
+    /// `admin` (管理者) or `user` (利用者) of a company, or `customer`: the one person of a
+    /// personal contract (個人).
+    Role from domain::Role { Admin, User, Customer }
+);
+wire_enum!(
+    /// `corporate` (法人, WEB-FB) or `personal` (個人): a contract of one customer.
+    ContractKind from domain::ContractKind { Corporate, Personal }
 );
 wire_enum!(
     /// `per_user`: everyone has their own token; `shared`: the company shares one.
@@ -44,8 +49,26 @@ wire_enum!(
 );
 wire_enum!(
     /// Why the person cannot confirm a one-off transfer now.
-    Blocked from BlockedReason { NoTransferPermission, TokenNotRegistered, TokenLocked, TransferPasswordLocked }
+    Blocked from BlockedReason { NoTransferPermission, TokenNotRegistered, TokenLocked, TokenSuspended, TransferPasswordLocked }
 );
+
+/// Where the bank asks this person's kind of contract for a one-time code.
+#[derive(Clone, Copy, Debug, Serialize, ToSchema)]
+pub struct CodesAsked {
+    /// Sign-in takes a second step with a code, once the person has a token.
+    pub at_sign_in: bool,
+    /// Transfers are confirmed with a code, once the contract's OTP is active.
+    pub for_transactions: bool,
+}
+
+impl From<crate::config::policy::CodesAsked> for CodesAsked {
+    fn from(c: crate::config::policy::CodesAsked) -> Self {
+        CodesAsked {
+            at_sign_in: c.at_sign_in,
+            for_transactions: c.for_transactions,
+        }
+    }
+}
 
 /// How the person's next one-off transfer is confirmed.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema)]

@@ -1,19 +1,19 @@
-//! The bank's back office: operators, company contracts, and the bank procedures on an
-//! administrator's login, approval password and token (done at the branch, with the
-//! company seal).
+//! The bank's back office: operators, company and personal contracts, and the bank
+//! procedures on an administrator's login, approval password and token (done at the
+//! branch, with the company seal).
 
 use crate::db::users::PasswordHashes;
 use crate::db::{self, Db, DbConn, write_tx};
-use crate::domain::audit::{AuditAction, Outcome};
+use crate::domain::audit::{AuditAction, Event, Outcome};
 use crate::domain::{
-    BankOperator, Company, CompanyName, DebitAccount, LoginId, NewPassword, OtpStatus, PersonName,
-    Role, Secret, SoftToken, TransferLimit, User,
+    BankOperator, Company, CompanyName, ContractKind, DebitAccount, LoginId, NewPassword,
+    OtpStatus, PersonName, Role, Secret, SoftToken, TokenMode, TransferLimit, User,
 };
 use crate::error::{AppError, ErrorCode};
 
 use super::{
-    Operator, Services, audit, ensure_login_id_free, new_id, system_event, unless_duplicate,
-    unlock_login,
+    LOGIN_ID_TAKEN, Operator, Services, audit, ensure_login_id_free, new_id, system_event,
+    unless_duplicate, unlock_login,
 };
 
 pub struct NewAdmin {
@@ -31,13 +31,25 @@ pub struct NewCompany {
     pub admin: NewAdmin,
 }
 
-/// A company as the bank sees it: contract, accounts, administrator and token state.
-pub struct CompanyFile {
+/// A personal contract (個人): one customer, identified by the contract ID (契約者ID).
+pub struct NewPersonalContract {
+    pub contract_id: LoginId,
+    pub name: PersonName,
+    pub transfer_limit: TransferLimit,
+    pub accounts: Vec<DebitAccount>,
+    pub password: NewPassword,
+    /// The funds-transfer password (資金移動用パスワード), used while no code is.
+    pub transfer_password: NewPassword,
+}
+
+/// A contract as the bank sees it: contract, accounts, holder and token state.
+pub struct ContractFile {
     pub company: Company,
     pub accounts: Vec<DebitAccount>,
-    pub admin: User,
-    /// The administrator's token (per_user) or the shared token (shared).
-    pub admin_token: Option<SoftToken>,
+    /// A company's administrator, or a personal contract's customer.
+    pub holder: User,
+    /// The holder's token: for a company the administrator's (per_user) or the shared one.
+    pub holder_token: Option<SoftToken>,
 }
 
 const OPERATOR_EXISTS: &str = "an operator with this login ID already exists";
@@ -79,29 +91,85 @@ pub fn create_company(
     svc: &Services,
     who: &Operator,
     new: NewCompany,
-) -> Result<CompanyFile, AppError> {
+) -> Result<ContractFile, AppError> {
     let hashes = PasswordHashes {
         login: svc.passwords.hash(new.admin.password.expose())?,
         transfer: svc.passwords.hash(new.admin.transfer_password.expose())?,
         approval: Some(svc.passwords.hash(new.admin.approval_password.expose())?),
     };
+    let company = contract(
+        svc,
+        ContractKind::Corporate,
+        new.name.as_str(),
+        new.transfer_limit,
+    );
+    let admin = holder(
+        svc,
+        &company,
+        Role::Admin,
+        &new.admin.login_id,
+        &new.admin.name,
+    );
+    let event = who.event(AuditAction::CompanyCreated, Outcome::Success);
+    open_contract(db, svc, company, new.accounts, admin, hashes, event)
+}
+
+/// Opens a personal contract: the customer signs in with the contract ID, and registers
+/// a token from the login page when they choose to.
+pub fn open_personal_contract(
+    db: &mut Db,
+    svc: &Services,
+    who: &Operator,
+    new: NewPersonalContract,
+) -> Result<ContractFile, AppError> {
+    let hashes = PasswordHashes {
+        login: svc.passwords.hash(new.password.expose())?,
+        transfer: svc.passwords.hash(new.transfer_password.expose())?,
+        approval: None,
+    };
+    let mut contract = contract(
+        svc,
+        ContractKind::Personal,
+        new.name.as_str(),
+        new.transfer_limit,
+    );
+    // One person, one token of their own.
+    contract.otp_mode = Some(TokenMode::PerUser);
+    let customer = holder(svc, &contract, Role::Customer, &new.contract_id, &new.name);
+    let event = who.event(AuditAction::PersonalContractOpened, Outcome::Success);
+    open_contract(db, svc, contract, new.accounts, customer, hashes, event)
+}
+
+fn contract(svc: &Services, kind: ContractKind, name: &str, limit: TransferLimit) -> Company {
     let now = svc.now();
-    let company = Company {
+    Company {
         id: new_id(),
-        name: new.name.as_str().to_owned(),
-        transfer_limit: new.transfer_limit,
+        kind,
+        name: name.to_owned(),
+        transfer_limit: limit,
         otp_mode: None,
         otp_status: OtpStatus::Inactive,
         otp_activated_at: None,
         created_at: now,
         updated_at: now,
-    };
-    let admin = User {
+        closed_at: None,
+    }
+}
+
+fn holder(
+    svc: &Services,
+    contract: &Company,
+    role: Role,
+    login_id: &LoginId,
+    name: &PersonName,
+) -> User {
+    let now = svc.now();
+    User {
         id: new_id(),
-        company_id: company.id.clone(),
-        login_id: new.admin.login_id.as_str().to_owned(),
-        name: new.admin.name.as_str().to_owned(),
-        role: Role::Admin,
+        company_id: contract.id.clone(),
+        login_id: login_id.as_str().to_owned(),
+        name: name.as_str().to_owned(),
+        role,
         can_transfer: true,
         disabled: false,
         login_lock: None,
@@ -109,12 +177,24 @@ pub fn create_company(
         approval_locked: false,
         created_at: now,
         updated_at: now,
-    };
+    }
+}
+
+/// The contract, its accounts and its holder, in one transaction with the audit event.
+fn open_contract(
+    db: &mut Db,
+    svc: &Services,
+    company: Company,
+    accounts: Vec<DebitAccount>,
+    holder: User,
+    hashes: PasswordHashes,
+    event: Event,
+) -> Result<ContractFile, AppError> {
     write_tx(db.conn()?, |conn| {
         // Checked inside the write transaction: the unique indexes decide races, these checks
         // give the operator a precise conflict instead of a generic one.
-        ensure_login_id_free(conn, &new.admin.login_id)?;
-        for a in &new.accounts {
+        ensure_login_id_free(conn, &holder.login_id)?;
+        for a in &accounts {
             if db::companies::account_holder(conn, a)?.is_some() {
                 return Err(account_taken(&format!(
                     "account {a} already belongs to a company"
@@ -122,7 +202,7 @@ pub fn create_company(
             }
         }
         db::companies::insert(conn, &company)?;
-        for a in &new.accounts {
+        for a in &accounts {
             let inserted = db::companies::insert_account(conn, &new_id(), &company.id, a)?;
             unless_duplicate(
                 inserted,
@@ -131,23 +211,21 @@ pub fn create_company(
             )?;
         }
         unless_duplicate(
-            db::users::insert(conn, &admin, hashes)?,
+            db::users::insert(conn, &holder, hashes)?,
             ErrorCode::LoginIdTaken,
-            "this login ID is already in use",
+            LOGIN_ID_TAKEN,
         )?;
         audit::record(
             conn,
             svc,
-            who.event(AuditAction::CompanyCreated, Outcome::Success)
-                .company(&company.id)
-                .target("company", &company.id),
+            event.company(&company.id).target("company", &company.id),
         )
     })?;
-    Ok(CompanyFile {
+    Ok(ContractFile {
         company,
-        accounts: new.accounts,
-        admin,
-        admin_token: None,
+        accounts,
+        holder,
+        holder_token: None,
     })
 }
 
@@ -155,48 +233,64 @@ fn account_taken(detail: &str) -> AppError {
     AppError::new(ErrorCode::AccountAlreadyRegistered, detail)
 }
 
-/// Every company: four queries for any number of companies (companies, accounts,
-/// administrators, their tokens), joined here.
-pub fn list_companies(db: &mut Db, svc: &Services) -> Result<Vec<CompanyFile>, AppError> {
+/// Every contract of a kind: four queries for any number of contracts (contracts,
+/// accounts, holders, their tokens), joined here.
+pub fn list_contracts(
+    db: &mut Db,
+    svc: &Services,
+    kind: ContractKind,
+) -> Result<Vec<ContractFile>, AppError> {
     let conn = db.conn()?;
-    let companies = db::companies::all(conn)?;
+    let contracts = db::companies::all(conn, kind)?;
     let mut accounts = db::companies::all_accounts(conn)?;
     let now = svc.now();
-    let mut admins = db::users::admins(conn)?;
-    let admin_ids: Vec<&str> = admins.values().map(|a| a.id.as_str()).collect();
-    let mut tokens = db::soft_tokens::held_by_any(conn, &admin_ids)?;
-    companies
+    let mut holders = db::users::holders(conn)?;
+    let holder_ids: Vec<&str> = holders.values().map(|a| a.id.as_str()).collect();
+    let mut tokens = db::soft_tokens::held_by_any(conn, &holder_ids)?;
+    contracts
         .into_iter()
         .map(|company| {
-            let admin = admins.remove(&company.id).ok_or_else(|| {
-                AppError::Internal(format!("company {} has no administrator", company.id))
+            let holder = holders.remove(&company.id).ok_or_else(|| {
+                AppError::Internal(format!("contract {} has no holder", company.id))
             })?;
-            Ok(CompanyFile {
+            Ok(ContractFile {
                 accounts: accounts.remove(&company.id).unwrap_or_default(),
-                admin_token: tokens.remove(&admin.id),
-                admin: admin.as_of(now),
+                holder_token: tokens.remove(&holder.id),
+                holder: holder.as_of(now),
                 company,
             })
         })
         .collect()
 }
 
-pub fn get_company(db: &mut Db, svc: &Services, company_id: &str) -> Result<CompanyFile, AppError> {
-    company_file(db.conn()?, svc, company_id)
+/// One contract of a kind; a contract of the other kind is not found here.
+pub fn get_contract(
+    db: &mut Db,
+    svc: &Services,
+    kind: ContractKind,
+    id: &str,
+) -> Result<ContractFile, AppError> {
+    contract_file(db.conn()?, svc, kind, id)
 }
 
-fn company_file(
+fn contract_file(
     conn: &mut DbConn,
     svc: &Services,
-    company_id: &str,
-) -> Result<CompanyFile, AppError> {
-    let company =
-        db::companies::find(conn, company_id)?.ok_or_else(|| AppError::not_found("company"))?;
-    let admin = db::users::admin_of(conn, company_id)?.as_of(svc.now());
-    Ok(CompanyFile {
-        accounts: db::companies::accounts(conn, company_id)?,
-        admin_token: db::soft_tokens::held_by(conn, &admin.id)?,
-        admin,
+    kind: ContractKind,
+    id: &str,
+) -> Result<ContractFile, AppError> {
+    let not_found = || match kind {
+        ContractKind::Corporate => AppError::not_found("company"),
+        ContractKind::Personal => AppError::not_found("personal contract"),
+    };
+    let company = db::companies::find(conn, id)?
+        .filter(|c| c.kind == kind)
+        .ok_or_else(not_found)?;
+    let holder = db::users::holder_of(conn, id)?.as_of(svc.now());
+    Ok(ContractFile {
+        accounts: db::companies::accounts(conn, id)?,
+        holder_token: db::soft_tokens::held_by(conn, &holder.id)?,
+        holder,
         company,
     })
 }
@@ -207,12 +301,49 @@ fn procedure(
     db: &mut Db,
     svc: &Services,
     company_id: &str,
-    act: impl FnOnce(&mut DbConn, &CompanyFile) -> Result<(), AppError>,
-) -> Result<CompanyFile, AppError> {
+    act: impl FnOnce(&mut DbConn, &ContractFile) -> Result<(), AppError>,
+) -> Result<ContractFile, AppError> {
+    let kind = ContractKind::Corporate;
     write_tx(db.conn()?, |conn| {
-        let file = company_file(conn, svc, company_id)?;
+        let file = contract_file(conn, svc, kind, company_id)?;
         act(conn, &file)?;
-        company_file(conn, svc, company_id)
+        contract_file(conn, svc, kind, company_id)
+    })
+}
+
+/// Closes a contract: its people can no longer sign in, their sessions end at once, and
+/// their tokens are retired. Audited with the reason; closing twice is a conflict.
+pub fn close_contract(
+    db: &mut Db,
+    svc: &Services,
+    who: &Operator,
+    kind: ContractKind,
+    id: &str,
+    reason: &str,
+) -> Result<ContractFile, AppError> {
+    write_tx(db.conn()?, |conn| {
+        contract_file(conn, svc, kind, id)?;
+        let now = svc.now();
+        if !db::companies::close(conn, id, now)? {
+            return Err(AppError::new(
+                ErrorCode::ContractClosed,
+                "this contract is already closed",
+            ));
+        }
+        db::users::disable_all_of(conn, id, now)?;
+        for person in db::users::of_company(conn, id)? {
+            db::sessions::end_all_of(conn, &person.id, now)?;
+            db::soft_tokens::release(conn, &person.id, now)?;
+        }
+        audit::record(
+            conn,
+            svc,
+            who.event(AuditAction::ContractClosed, Outcome::Success)
+                .company(id)
+                .target("company", id)
+                .detail(serde_json::json!({ "kind": kind.as_str(), "reason": reason })),
+        )?;
+        contract_file(conn, svc, kind, id)
     })
 }
 
@@ -222,21 +353,21 @@ pub fn unlock_admin(
     svc: &Services,
     who: &Operator,
     company_id: &str,
-) -> Result<CompanyFile, AppError> {
+) -> Result<ContractFile, AppError> {
     procedure(db, svc, company_id, |conn, file| {
-        unlock_login(conn, &file.admin.id)?;
+        unlock_login(conn, &file.holder.id)?;
         audit::record(
             conn,
             svc,
             who.event(AuditAction::LoginUnlocked, Outcome::Success)
                 .company(company_id)
-                .target("user", &file.admin.id),
+                .target("user", &file.holder.id),
         )
     })
 }
 
-fn admin_token(file: &CompanyFile) -> Result<&SoftToken, AppError> {
-    file.admin_token.as_ref().ok_or_else(|| {
+fn admin_token(file: &ContractFile) -> Result<&SoftToken, AppError> {
+    file.holder_token.as_ref().ok_or_else(|| {
         AppError::new(
             ErrorCode::TokenNotRegistered,
             "the administrator has no registered token",
@@ -253,16 +384,16 @@ pub fn reset_admin_token(
     who: &Operator,
     company_id: &str,
     reason: &str,
-) -> Result<CompanyFile, AppError> {
+) -> Result<ContractFile, AppError> {
     procedure(db, svc, company_id, |conn, file| {
         let token = admin_token(file)?;
-        db::soft_tokens::release(conn, &file.admin.id, svc.now())?;
+        db::soft_tokens::release(conn, &file.holder.id, svc.now())?;
         audit::record(
             conn,
             svc,
             who.event(AuditAction::TokenReset, Outcome::Success)
                 .company(company_id)
-                .target("user", &file.admin.id)
+                .target("user", &file.holder.id)
                 .detail(serde_json::json!({ "token": token.id, "reason": reason })),
         )
     })
@@ -274,7 +405,7 @@ pub fn unlock_admin_token(
     svc: &Services,
     who: &Operator,
     company_id: &str,
-) -> Result<CompanyFile, AppError> {
+) -> Result<ContractFile, AppError> {
     procedure(db, svc, company_id, |conn, file| {
         let token = admin_token(file)?;
         db::lockout::unlock(conn, Secret::TokenCode, &token.id)?;
@@ -283,7 +414,7 @@ pub fn unlock_admin_token(
             svc,
             who.event(AuditAction::TokenUnlocked, Outcome::Success)
                 .company(company_id)
-                .target("user", &file.admin.id),
+                .target("user", &file.holder.id),
         )
     })
 }
@@ -294,15 +425,15 @@ pub fn unlock_approval(
     svc: &Services,
     who: &Operator,
     company_id: &str,
-) -> Result<CompanyFile, AppError> {
+) -> Result<ContractFile, AppError> {
     procedure(db, svc, company_id, |conn, file| {
-        db::lockout::unlock(conn, Secret::ApprovalPassword, &file.admin.id)?;
+        db::lockout::unlock(conn, Secret::ApprovalPassword, &file.holder.id)?;
         audit::record(
             conn,
             svc,
             who.event(AuditAction::ApprovalUnlocked, Outcome::Success)
                 .company(company_id)
-                .target("user", &file.admin.id),
+                .target("user", &file.holder.id),
         )
     })
 }

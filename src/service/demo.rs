@@ -92,14 +92,14 @@ pub fn seed(db: &mut Db, svc: &Services) -> Result<Vec<Credential>, AppError> {
                     },
                 },
             )?;
-            (file.admin.id, file.company.id)
+            (file.holder.id, file.company.id)
         }
     };
     let admin = Person {
         user_id: admin_id,
         company_id,
         role: Role::Admin,
-        session_id: "cli".into(),
+        session_id: None,
         client_addr: None,
     };
     for (login_id, name, password, transfer_password) in USERS {

@@ -5,10 +5,12 @@
 pub mod audit;
 pub mod bank;
 pub mod demo;
+pub mod hotline;
 pub mod lockout;
 pub mod otp_management;
 pub mod passwords;
 pub mod people;
+pub mod self_service;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;
@@ -26,7 +28,7 @@ use crate::db::{self, DbConn, Insert};
 use crate::domain::audit::{ActorKind, AuditAction, Event, Outcome};
 use crate::domain::confirmation::transfer_confirmation;
 use crate::domain::{
-    Company, LoginId, Role, Secret, SoftToken, TokenMode, TransferConfirmation, User,
+    Company, OtpStatus, Role, Secret, SoftToken, TokenMode, TransferConfirmation, User,
 };
 use crate::error::{AppError, ErrorCode};
 use crate::otp::seal::Keyring;
@@ -108,6 +110,16 @@ impl Services {
         self.clock.now().trunc_subsecs(6)
     }
 
+    /// The OTP status that decides a contract's transactions: its own, unless the bank's
+    /// policy asks no code for transactions of its kind.
+    pub fn transaction_status(&self, company: &Company) -> OtpStatus {
+        if self.policy.codes_asked(company.kind).for_transactions {
+            company.otp_status
+        } else {
+            OtpStatus::Inactive
+        }
+    }
+
     /// How wrong attempts lock `secret`: sign-ins for growing durations, the rest until
     /// someone lifts the lock.
     pub fn lock_policy(&self, secret: Secret) -> LockPolicy<'_> {
@@ -133,11 +145,24 @@ pub struct Person {
     pub user_id: String,
     pub company_id: String,
     pub role: Role,
-    pub session_id: String,
+    /// `None` before sign-in: the self-service flows of the login page prove the password
+    /// but open no session.
+    pub session_id: Option<String>,
     pub client_addr: Option<String>,
 }
 
 impl Person {
+    /// A person who proved who they are, acting now.
+    pub fn acting(user: &User, session_id: Option<String>, client_addr: Option<String>) -> Person {
+        Person {
+            user_id: user.id.clone(),
+            company_id: user.company_id.clone(),
+            role: user.role,
+            session_id,
+            client_addr,
+        }
+    }
+
     /// An event of this person's, in their company.
     pub fn event(&self, action: AuditAction, outcome: Outcome) -> Event {
         Event::new(action, outcome, ActorKind::Person)
@@ -149,7 +174,7 @@ impl Person {
     pub fn require_admin(&self) -> Result<(), AppError> {
         match self.role {
             Role::Admin => Ok(()),
-            Role::User => Err(AppError::forbidden(
+            Role::User | Role::Customer => Err(AppError::forbidden(
                 "only the company administrator may do this",
             )),
         }
@@ -210,15 +235,20 @@ fn confirming_token(
 }
 
 fn shared_token(conn: &mut DbConn, company_id: &str) -> Result<Option<SoftToken>, AppError> {
-    let admin = db::users::admin_of(conn, company_id)?;
+    let admin = db::users::holder_of(conn, company_id)?;
     Ok(db::soft_tokens::held_by(conn, &admin.id)?)
 }
 
 /// How `user` confirms a one-off transfer now (SPEC §3, rule 3), given the token that
 /// would confirm it.
-fn confirmation(company: &Company, user: &User, token: Option<&SoftToken>) -> TransferConfirmation {
+fn confirmation(
+    svc: &Services,
+    company: &Company,
+    user: &User,
+    token: Option<&SoftToken>,
+) -> TransferConfirmation {
     transfer_confirmation(
-        company.otp_status,
+        svc.transaction_status(company),
         user.may_transfer(),
         user.transfer_password_locked,
         SoftToken::state(token),
@@ -232,8 +262,8 @@ fn in_company(conn: &mut DbConn, company_id: &str, user_id: &str) -> Result<User
 
 const LOGIN_ID_TAKEN: &str = "this login ID is already in use";
 
-fn ensure_login_id_free(conn: &mut DbConn, login_id: &LoginId) -> Result<(), AppError> {
-    if db::users::login_id_taken(conn, login_id.as_str())? {
+fn ensure_login_id_free(conn: &mut DbConn, login_id: &str) -> Result<(), AppError> {
+    if db::users::login_id_taken(conn, login_id)? {
         return Err(AppError::new(ErrorCode::LoginIdTaken, LOGIN_ID_TAKEN));
     }
     Ok(())

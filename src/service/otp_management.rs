@@ -34,13 +34,13 @@ pub struct OtpUser {
 }
 
 /// The OTP management screen, for the administrator.
-pub fn settings_for(db: &mut Db, who: &Person) -> Result<OtpSettings, AppError> {
+pub fn settings_for(db: &mut Db, svc: &Services, who: &Person) -> Result<OtpSettings, AppError> {
     who.require_admin()?;
-    settings(db.conn()?, &who.company_id)
+    settings(db.conn()?, svc, &who.company_id)
 }
 
 /// Three queries for any number of people: the company, its people, their tokens.
-fn settings(conn: &mut DbConn, company_id: &str) -> Result<OtpSettings, AppError> {
+fn settings(conn: &mut DbConn, svc: &Services, company_id: &str) -> Result<OtpSettings, AppError> {
     let company = db::companies::get(conn, company_id)?;
     let people = db::users::of_company(conn, company_id)?;
     let ids: Vec<&str> = people.iter().map(|u| u.id.as_str()).collect();
@@ -58,7 +58,7 @@ fn settings(conn: &mut DbConn, company_id: &str) -> Result<OtpSettings, AppError
                 _ => token.as_ref(),
             };
             OtpUser {
-                confirmation: confirmation(&company, &user, confirming),
+                confirmation: confirmation(svc, &company, &user, confirming),
                 user,
                 token,
             }
@@ -113,7 +113,7 @@ fn approved_action(
         approved(conn, svc, who)?;
         action(conn)
     })??;
-    settings(conn, &who.company_id)
+    settings(conn, svc, &who.company_id)
 }
 
 pub fn set_mode(
@@ -389,6 +389,20 @@ pub fn exchange(
     new_code: &OtpCode,
 ) -> Result<SoftToken, AppError> {
     write_tx(db.conn()?, |conn| {
+        exchange_in(conn, svc, who, current, new_token_id, new_code)
+    })?
+}
+
+/// The exchange inside the caller's transaction.
+pub(super) fn exchange_in(
+    conn: &mut DbConn,
+    svc: &Services,
+    who: &Person,
+    current: &OtpCode,
+    new_token_id: &TokenId,
+    new_code: &OtpCode,
+) -> Refusable<SoftToken> {
+    {
         let company = db::companies::get(conn, &who.company_id)?;
         if company.otp_mode == Some(TokenMode::Shared) && who.role != Role::Admin {
             return Err(AppError::forbidden(
@@ -435,5 +449,5 @@ pub fn exchange(
                 .detail(serde_json::json!({ "old_token": old.id, "new_token": new.id })),
         )?;
         Ok(Ok(db::soft_tokens::get(conn, &new.id)?))
-    })?
+    }
 }

@@ -1,5 +1,6 @@
 //! Every person's own profile, and the administrator's user administration.
 
+use crate::config::policy::CodesAsked;
 use crate::db::users::{PasswordHashes, UserChange};
 use crate::db::{self, Db, DbConn, write_tx};
 use crate::domain::audit::{AuditAction, Outcome};
@@ -36,6 +37,8 @@ pub struct Profile {
     /// The token that confirms the person's transfers: their own, or the shared one.
     pub token: Option<SoftToken>,
     pub confirmation: TransferConfirmation,
+    /// Where the bank asks the person's kind of contract for codes.
+    pub codes: CodesAsked,
 }
 
 pub fn profile(db: &mut Db, svc: &Services, who: &Person) -> Result<Profile, AppError> {
@@ -44,7 +47,8 @@ pub fn profile(db: &mut Db, svc: &Services, who: &Person) -> Result<Profile, App
     let company = db::companies::get(conn, &who.company_id)?;
     let token = confirming_token(conn, &company, &user)?;
     Ok(Profile {
-        confirmation: confirmation(&company, &user, token.as_ref()),
+        confirmation: confirmation(svc, &company, &user, token.as_ref()),
+        codes: svc.policy.codes_asked(company.kind),
         user,
         company,
         token,
@@ -85,7 +89,7 @@ pub fn create(db: &mut Db, svc: &Services, who: &Person, new: NewUser) -> Result
         updated_at: now,
     };
     write_tx(db.conn()?, |conn| {
-        ensure_login_id_free(conn, &new.login_id)?;
+        ensure_login_id_free(conn, new.login_id.as_str())?;
         unless_duplicate(
             db::users::insert(conn, &user, hashes)?,
             ErrorCode::LoginIdTaken,

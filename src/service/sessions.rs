@@ -9,14 +9,19 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
+use sha2::Digest;
+
 use crate::db::lockout::Subject;
 use crate::db::{self, Db, DbConn, write_tx};
 use crate::domain::audit::{ActorKind, AuditAction, Event, Outcome};
+use crate::domain::otp_code::OtpCode;
+use crate::domain::soft_token::Purpose;
 use crate::domain::{BankOperator, PasswordAttempt, Secret, User};
 use crate::error::{AppError, ErrorCode};
 
-use super::lockout::{check_password, still_open};
-use super::{Operator, Person, Services, audit, new_id};
+use super::lockout::{Proven, check_password, still_open};
+use super::tokens::{self, CodeUse};
+use super::{Operator, Person, Services, audit, confirming_token, new_id};
 
 const ISSUER: &str = "webfb";
 
@@ -124,9 +129,68 @@ impl Door {
     }
 }
 
-/// The one sign-in flow of both doors: the password with its lockout, then a disabled
-/// login told apart (only after the right password), then the session, in one
-/// transaction with the reset of wrong attempts and the audit event.
+/// The password part of signing in, with its lockout and throttling, then a disabled
+/// login told apart (only after the right password). The action that follows calls
+/// `still_open` in its own transaction.
+fn prove(
+    db: &mut Db,
+    svc: &Services,
+    door: Door,
+    login_id: &str,
+    password: &PasswordAttempt,
+    failed: Event,
+) -> Result<Proven, AppError> {
+    let proven = check_password(
+        db,
+        svc,
+        door.secret(),
+        Subject::LoginId(login_id),
+        password,
+        &failed,
+    )?;
+    if proven.disabled {
+        audit::record(
+            db.conn()?,
+            svc,
+            proven
+                .audit
+                .detail(serde_json::json!({ "login_id": login_id, "reason": "disabled" })),
+        )?;
+        return Err(AppError::new(
+            ErrorCode::AccountDisabled,
+            "this login is disabled; ask your administrator or the bank",
+        ));
+    }
+    Ok(proven)
+}
+
+/// A person proven by login ID (a personal customer's contract ID) and password at the
+/// login page, for the self-service flows that open no session.
+pub(super) fn prove_person(
+    db: &mut Db,
+    svc: &Services,
+    login_id: &str,
+    password: &PasswordAttempt,
+    client_addr: Option<String>,
+    purpose: &str,
+) -> Result<User, AppError> {
+    let failed = Door::Person
+        .audited(client_addr, login_id)
+        .detail(serde_json::json!({ "login_id": login_id, "for": purpose }));
+    let proven = prove(db, svc, Door::Person, login_id, password, failed)?;
+    db::users::find(db.conn()?, &proven.subject_id)?
+        .ok_or_else(|| AppError::Internal("a proven person vanished".into()))
+}
+
+/// How a sign-in's password step ended.
+enum Opened {
+    Session(Login<()>),
+    /// A code is asked first (the bank's policy, and the person has a token).
+    CodeStep(Challenge),
+}
+
+/// The one sign-in flow of both doors: the proven password, then, in one transaction with
+/// the reset of wrong attempts and the audit event, the session or the code step.
 fn sign_in(
     db: &mut Db,
     svc: &Services,
@@ -134,32 +198,12 @@ fn sign_in(
     login_id: &str,
     password: &PasswordAttempt,
     client_addr: Option<String>,
-) -> Result<(String, Login<()>), AppError> {
+) -> Result<(String, Opened), AppError> {
     let failed = door.audited(client_addr, login_id);
-    let secret = door.secret();
-    let proven = check_password(
-        db,
-        svc,
-        secret,
-        Subject::LoginId(login_id),
-        password,
-        &failed,
-    )?;
+    let proven = prove(db, svc, door, login_id, password, failed)?;
     let event = proven.audit;
-    if proven.disabled {
-        audit::record(
-            db.conn()?,
-            svc,
-            event.detail(serde_json::json!({ "login_id": login_id, "reason": "disabled" })),
-        )?;
-        return Err(AppError::new(
-            ErrorCode::AccountDisabled,
-            "this login is disabled; ask your administrator",
-        ));
-    }
-    let login = write_tx(db.conn()?, |conn| {
-        still_open(conn, svc, secret, &proven.subject_id)?;
-        let login = open_session(conn, svc, door.kind(), &proven.subject_id)?;
+    let opened = write_tx(db.conn()?, |conn| {
+        still_open(conn, svc, door.secret(), &proven.subject_id)?;
         let success = Event {
             actor_id: Some(proven.subject_id.clone()),
             actor_kind: match door {
@@ -168,24 +212,144 @@ fn sign_in(
             },
             ..event.with(event.action, Outcome::Success)
         };
+        if matches!(door, Door::Person) && code_at_sign_in(conn, svc, &proven.subject_id)? {
+            let challenge = open_challenge(conn, svc, &proven.subject_id)?;
+            let asked = success.with(AuditAction::LoginCodeRequired, Outcome::Success);
+            audit::record(conn, svc, asked)?;
+            return Ok::<_, AppError>(Opened::CodeStep(challenge));
+        }
+        let login = open_session(conn, svc, door.kind(), &proven.subject_id)?;
         audit::record(conn, svc, success)?;
-        Ok::<_, AppError>(login)
+        Ok(Opened::Session(login))
     })?;
-    Ok((proven.subject_id, login))
+    Ok((proven.subject_id, opened))
 }
 
-/// Signs a company person in with login ID and password.
+/// Whether this person gives a code at sign-in: the bank's policy for their kind of
+/// contract, once they have a token to give it with (locked or suspended included, so
+/// that locking a token never opens the door without a code).
+fn code_at_sign_in(conn: &mut DbConn, svc: &Services, user_id: &str) -> Result<bool, AppError> {
+    let user = db::users::find(conn, user_id)?
+        .ok_or_else(|| AppError::Internal(format!("user {user_id} vanished at sign-in")))?;
+    let company = db::companies::get(conn, &user.company_id)?;
+    if !svc.policy.codes_asked(company.kind).at_sign_in {
+        return Ok(false);
+    }
+    Ok(confirming_token(conn, &company, &user)?.is_some())
+}
+
+/// The code step's single-use challenge, as the client holds it.
+#[derive(Debug)]
+pub struct Challenge {
+    pub challenge: String,
+    pub expires_in: i64,
+}
+
+fn open_challenge(conn: &mut DbConn, svc: &Services, user_id: &str) -> Result<Challenge, AppError> {
+    use base64::Engine;
+    let mut secret = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut secret);
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
+    let now = svc.now();
+    let expires_in = svc.policy.sign_in_challenge_secs;
+    let expires_at = now + Duration::seconds(expires_in);
+    db::challenges::insert(conn, &challenge_id(&challenge), user_id, now, expires_at)?;
+    Ok(Challenge {
+        challenge,
+        expires_in,
+    })
+}
+
+/// What is stored of a challenge: its SHA-256, so a database reader cannot use one.
+fn challenge_id(challenge: &str) -> String {
+    crate::domain::transfer::hex(&sha2::Sha256::digest(challenge.as_bytes()))
+}
+
+fn challenge_invalid() -> AppError {
+    AppError::new(
+        ErrorCode::SignInChallengeInvalid,
+        "this sign-in step expired or was already used: sign in again with your password",
+    )
+}
+
+/// What a person's sign-in answers.
+pub enum SignIn {
+    Session(Login<User>),
+    /// Give a current code with this challenge (`login_with_code`) to get the session.
+    CodeStep(Challenge),
+}
+
+/// Signs a person in with login ID and password: a session, or the code step first.
 pub fn login_person(
     db: &mut Db,
     svc: &Services,
     login_id: &str,
     password: &PasswordAttempt,
     client_addr: Option<String>,
-) -> Result<Login<User>, AppError> {
-    let (id, login) = sign_in(db, svc, Door::Person, login_id, password, client_addr)?;
+) -> Result<SignIn, AppError> {
+    let (id, opened) = sign_in(db, svc, Door::Person, login_id, password, client_addr)?;
+    let login = match opened {
+        Opened::Session(login) => login,
+        Opened::CodeStep(challenge) => return Ok(SignIn::CodeStep(challenge)),
+    };
     let user = db::users::find(db.conn()?, &id)?
         .ok_or_else(|| AppError::Internal(format!("user {id} vanished at sign-in")))?;
-    Ok(login.about(user.as_of(svc.now())))
+    Ok(SignIn::Session(login.about(user.as_of(svc.now()))))
+}
+
+/// The code step of a sign-in: a current code of the person's token with the challenge
+/// of their password step. Wrong codes count toward the token's lock and leave the
+/// challenge open until it expires; the right one spends its step (it confirms nothing
+/// else, ever), uses the challenge up and opens the session, in one transaction.
+pub fn login_with_code(
+    db: &mut Db,
+    svc: &Services,
+    challenge: &str,
+    code: &OtpCode,
+    client_addr: Option<String>,
+) -> Result<Login<User>, AppError> {
+    let id = challenge_id(challenge);
+    let user_id = db::challenges::open_for(db.conn()?, &id, svc.now())?;
+    let key = format!("SignInCode:{}", user_id.as_deref().unwrap_or("unknown"));
+    svc.throttle.check(client_addr.as_deref(), &key)?;
+    let user_id = user_id.ok_or_else(challenge_invalid)?;
+    let conn = db.conn()?;
+    let login = write_tx(conn, |conn| {
+        let user = db::users::find(conn, &user_id)?.ok_or_else(challenge_invalid)?;
+        if user.disabled {
+            return Err(challenge_invalid());
+        }
+        let who = Person::acting(&user, None, client_addr.clone());
+        let company = db::companies::get(conn, &user.company_id)?;
+        let Some(token) = confirming_token(conn, &company, &user)? else {
+            return Err(challenge_invalid());
+        };
+        let used = CodeUse {
+            token: &token,
+            code,
+            purpose: Purpose::SignIn,
+            transfer_id: None,
+        };
+        if let Err(refused) = tokens::verify_code(conn, svc, &who, &used)? {
+            return Ok(Err(refused));
+        }
+        // A racing request used the challenge first: this one's step is rolled back.
+        if !db::challenges::consume(conn, &id, svc.now())? {
+            return Err(challenge_invalid());
+        }
+        let login = open_session(conn, svc, SessionKind::Person, &user.id)?;
+        audit::record(
+            conn,
+            svc,
+            who.event(AuditAction::Login, Outcome::Success)
+                .detail(serde_json::json!({ "login_id": user.login_id, "with_code": true })),
+        )?;
+        Ok(Ok(login.about(user)))
+    })??;
+    Ok(Login {
+        subject: login.subject.as_of(svc.now()),
+        ..login
+    })
 }
 
 /// Signs a bank operator in.
@@ -196,7 +360,12 @@ pub fn login_operator(
     password: &PasswordAttempt,
     client_addr: Option<String>,
 ) -> Result<Login<BankOperator>, AppError> {
-    let (id, login) = sign_in(db, svc, Door::Operator, login_id, password, client_addr)?;
+    let (id, opened) = sign_in(db, svc, Door::Operator, login_id, password, client_addr)?;
+    let Opened::Session(login) = opened else {
+        return Err(AppError::Internal(
+            "an operator's sign-in asked for a code".into(),
+        ));
+    };
     let operator = db::operators::find(db.conn()?, &id)?
         .ok_or_else(|| AppError::Internal(format!("operator {id} vanished at sign-in")))?;
     Ok(login.about(operator.as_of(svc.now())))
@@ -273,13 +442,7 @@ pub fn authenticate_person(
         ));
     }
     match db::users::find(conn, &claims.sub)? {
-        Some(u) if !u.disabled => Ok(Person {
-            role: u.role,
-            user_id: u.id,
-            company_id: u.company_id,
-            session_id: claims.sid,
-            client_addr,
-        }),
+        Some(u) if !u.disabled => Ok(Person::acting(&u, Some(claims.sid), client_addr)),
         _ => Err(session_ended()),
     }
 }
@@ -305,7 +468,11 @@ pub fn authenticate_operator(
 /// Ends a person's session at once, everywhere.
 pub fn logout_person(db: &mut Db, svc: &Services, who: &Person) -> Result<(), AppError> {
     let event = who.event(AuditAction::Logout, Outcome::Success);
-    end_session(db, svc, &who.session_id, event)
+    let session_id = who
+        .session_id
+        .as_deref()
+        .ok_or_else(|| AppError::Internal("sign-out without a session".into()))?;
+    end_session(db, svc, session_id, event)
 }
 
 /// Ends an operator's session at once, everywhere.

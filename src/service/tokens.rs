@@ -52,6 +52,7 @@ pub fn issue(db: &mut Db, svc: &Services, who: &Person) -> Result<IssuedToken, A
             registered_at: None,
             expires_at: Some(expires_at),
             locked: false,
+            suspended: false,
         };
         let stored = sealed(svc, &token.token_id, &seed, &params)?;
         let inserted = write_tx(db.conn()?, |conn| {
@@ -202,6 +203,7 @@ pub fn import(
             registered_at: None,
             expires_at: None,
             locked: false,
+            suspended: false,
         };
         let seed = sealed(svc, &token.token_id, &key.seed, &key.params)?;
         tokens.push((token, seed));
@@ -275,6 +277,14 @@ pub fn check_code(
     used: &CodeUse<'_>,
 ) -> Refusable<i64> {
     let token = used.token;
+    if token.suspended {
+        audit::record(
+            conn,
+            svc,
+            used.event(who, AuditAction::OtpRefused, Outcome::Denied),
+        )?;
+        return Ok(Err(token_suspended()));
+    }
     if token.locked {
         audit::record(
             conn,
@@ -332,13 +342,17 @@ pub fn spend(
     let token = used.token;
     if !db::soft_tokens::spend_step(conn, &token.id, token.holder_id.as_deref(), step)? {
         let now = db::soft_tokens::get(conn, &token.id)?;
-        if now.locked {
+        if now.suspended || now.locked {
             audit::record(
                 conn,
                 svc,
                 used.event(who, AuditAction::OtpRefused, Outcome::Denied),
             )?;
-            return Ok(Err(token_locked()));
+            return Ok(Err(if now.suspended {
+                token_suspended()
+            } else {
+                token_locked()
+            }));
         }
         if now.holder_id != token.holder_id {
             return Err(AppError::new(
@@ -405,6 +419,13 @@ pub(crate) fn token_locked() -> AppError {
     AppError::new(
         ErrorCode::TokenLocked,
         "the token is locked after too many wrong codes; the administrator (or, for the administrator's or the shared token, the bank) unlocks it",
+    )
+}
+
+pub(crate) fn token_suspended() -> AppError {
+    AppError::new(
+        ErrorCode::TokenSuspended,
+        "the bank suspended this token (a lost or replaced device); the bank reissues it, then you register a new token",
     )
 }
 

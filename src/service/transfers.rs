@@ -22,7 +22,8 @@ use crate::domain::otp_code::OtpCode;
 use crate::domain::soft_token::Purpose;
 use crate::domain::transfer::{ConfirmationMethod, Draft, DraftInput, Transfer, TransferStatus};
 use crate::domain::{
-    BlockedReason, Company, Invalid, PasswordAttempt, Role, Secret, TransferConfirmation, User,
+    BlockedReason, Company, Invalid, OtpStatus, PasswordAttempt, Role, Secret,
+    TransferConfirmation, User,
 };
 use crate::error::{AppError, ErrorCode};
 
@@ -85,6 +86,7 @@ fn blocked(reason: BlockedReason) -> AppError {
             "one-time passwords are active and you have no registered token: ask your administrator to register one",
         ),
         BlockedReason::TokenLocked => tokens::token_locked(),
+        BlockedReason::TokenSuspended => tokens::token_suspended(),
         BlockedReason::TransferPasswordLocked => {
             super::lockout::locked_error(Secret::TransferPassword)
         }
@@ -114,7 +116,9 @@ pub fn create(
     // Refused at creation what could not be confirmed: the screen tells the person before
     // they type a code.
     let token = confirming_token(conn, &company, &user)?;
-    if let TransferConfirmation::Blocked(reason) = confirmation(&company, &user, token.as_ref()) {
+    if let TransferConfirmation::Blocked(reason) =
+        confirmation(svc, &company, &user, token.as_ref())
+    {
         return Err(blocked(reason));
     }
     // Another company's account gets the same answer as a mistyped one: nothing about
@@ -175,7 +179,7 @@ pub fn create(
             })?;
         return replay(conn, svc, existing, request_hash);
     }
-    let shown = Shown::new(&company).show(conn, transfer)?;
+    let shown = Shown::new(svc, &company).show(conn, transfer)?;
     Ok((shown, true))
 }
 
@@ -195,7 +199,7 @@ fn replay(
     let company = db::companies::get(conn, &existing.company_id)?;
     let transfer = db::transfers::visible(conn, &existing.company_id, &existing.id, None)?
         .ok_or_else(|| AppError::not_found("transfer"))?;
-    Ok((Shown::new(&company).show(conn, transfer)?, false))
+    Ok((Shown::new(svc, &company).show(conn, transfer)?, false))
 }
 
 /// Marks the company's pending transfers past their time as expired, and audits each.
@@ -219,13 +223,15 @@ fn expire_due(conn: &mut DbConn, svc: &Services, company_id: &str) -> Result<(),
 
 /// Shows transfers of one company, judging each creator's confirmation once.
 struct Shown<'a> {
+    svc: &'a Services,
     company: &'a Company,
     by_creator: HashMap<String, TransferConfirmation>,
 }
 
 impl<'a> Shown<'a> {
-    fn new(company: &'a Company) -> Shown<'a> {
+    fn new(svc: &'a Services, company: &'a Company) -> Shown<'a> {
         Shown {
+            svc,
             company,
             by_creator: HashMap::new(),
         }
@@ -241,7 +247,7 @@ impl<'a> Shown<'a> {
             None => {
                 let creator = in_company(conn, &self.company.id, &transfer.created_by)?;
                 let token = confirming_token(conn, self.company, &creator)?;
-                let c = confirmation(self.company, &creator, token.as_ref());
+                let c = confirmation(self.svc, self.company, &creator, token.as_ref());
                 self.by_creator.insert(transfer.created_by.clone(), c);
                 c
             }
@@ -262,10 +268,15 @@ fn visible(conn: &mut DbConn, who: &Person, id: &str) -> Result<Transfer, AppErr
         .ok_or_else(|| AppError::not_found("transfer"))
 }
 
-fn shown(conn: &mut DbConn, who: &Person, id: &str) -> Result<TransferWithConfirmation, AppError> {
+fn shown(
+    conn: &mut DbConn,
+    svc: &Services,
+    who: &Person,
+    id: &str,
+) -> Result<TransferWithConfirmation, AppError> {
     let transfer = visible(conn, who, id)?;
     let company = db::companies::get(conn, &who.company_id)?;
-    Shown::new(&company).show(conn, transfer)
+    Shown::new(svc, &company).show(conn, transfer)
 }
 
 pub fn get(
@@ -276,7 +287,7 @@ pub fn get(
 ) -> Result<TransferWithConfirmation, AppError> {
     let conn = db.conn()?;
     expire_due(conn, svc, &who.company_id)?;
-    shown(conn, who, id)
+    shown(conn, svc, who, id)
 }
 
 /// A page of transfers, newest first, and the cursor naming the last one shown.
@@ -308,7 +319,7 @@ pub fn list(
         None
     };
     let company = db::companies::get(conn, &who.company_id)?;
-    let mut shown = Shown::new(&company);
+    let mut shown = Shown::new(svc, &company);
     let items = page
         .into_iter()
         .map(|t| shown.show(conn, t))
@@ -394,7 +405,7 @@ pub fn confirm(
     let outcome = match proof {
         Proof::Otp(code) => write_tx(conn, |conn| {
             let (company, user) = creator(conn, who)?;
-            if let Err((reason, problem)) = judge(&company, &user, method) {
+            if let Err((reason, problem)) = judge(svc.transaction_status(&company), &user, method) {
                 return Ok(Err(refuse(conn, reason, problem)?));
             }
             let Some(token) = confirming_token(conn, &company, &user)? else {
@@ -418,7 +429,7 @@ pub fn confirm(
         }),
         Proof::TransferPassword(password) => {
             let (company, user) = creator(conn, who)?;
-            if let Err((reason, problem)) = judge(&company, &user, method) {
+            if let Err((reason, problem)) = judge(svc.transaction_status(&company), &user, method) {
                 return Err(refuse(conn, reason, problem)?);
             }
             let subject = Subject::Id(&who.user_id);
@@ -448,7 +459,7 @@ fn creator(conn: &mut DbConn, who: &Person) -> Result<(Company, User), AppError>
 /// The rules judged at confirmation, not at creation: a revoked permission or a change of
 /// the company's OTP status stops the transfer. The refusal's reason for the audit log.
 fn judge(
-    company: &Company,
+    status: OtpStatus,
     user: &User,
     method: ConfirmationMethod,
 ) -> Result<(), (&'static str, AppError)> {
@@ -456,7 +467,7 @@ fn judge(
         let reason = BlockedReason::NoTransferPermission;
         return Err((reason.as_str(), blocked(reason)));
     }
-    if company.otp_status == method.requires() {
+    if status == method.requires() {
         return Ok(());
     }
     Err(match method {
@@ -501,7 +512,9 @@ fn mark_confirmed(
     method: ConfirmationMethod,
     step: Option<i64>,
 ) -> Refusable<()> {
-    if !db::transfers::confirm(conn, transfer, method, step, svc.now())? {
+    let company = db::companies::get(conn, &transfer.company_id)?;
+    let codes_asked = svc.policy.codes_asked(company.kind).for_transactions;
+    if !db::transfers::confirm(conn, transfer, method, codes_asked, step, svc.now())? {
         return Err(not_pending());
     }
     audit::record(
@@ -536,14 +549,15 @@ fn finish(
     outcome: Refusable<()>,
 ) -> Result<TransferWithConfirmation, AppError> {
     match outcome {
-        Ok(Ok(())) => shown(conn, who, &transfer.id),
+        Ok(Ok(())) => shown(conn, svc, who, &transfer.id),
         Ok(Err(refused)) => Err(refused),
         Err(e) if e.code() == ErrorCode::TransferNotPending => {
             expire_due(conn, svc, &who.company_id)?;
             ensure_pending(&visible(conn, who, &transfer.id)?)?;
             let (company, user) = creator(conn, who)?;
             // Still pending: the permission or the OTP status changed meanwhile.
-            judge(&company, &user, method).map_err(|(_, problem)| problem)?;
+            judge(svc.transaction_status(&company), &user, method)
+                .map_err(|(_, problem)| problem)?;
             Err(e)
         }
         Err(e) => Err(e),
@@ -572,5 +586,5 @@ pub fn cancel(
                 .target("transfer", &transfer.id),
         )
     })?;
-    shown(conn, who, &transfer.id)
+    shown(conn, svc, who, &transfer.id)
 }

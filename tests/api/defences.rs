@@ -508,6 +508,7 @@ async fn the_statements_that_confirm_judge_permission_method_and_holder_themselv
                 conn,
                 &t,
                 ConfirmationMethod::Otp,
+                true,
                 Some(1),
                 svc.now(),
             )

@@ -558,3 +558,13 @@ pub fn fields(problem: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// The bank's policy asking companies, too, for a code at sign-in.
+pub async fn spawn_app_asking_companies_for_codes_at_sign_in(engine: Engine) -> TestApp {
+    spawn_app_with(engine, |s| s.policy.corporate.at_sign_in = true).await
+}
+
+/// The bank's policy asking personal contracts for no code on transactions.
+pub async fn spawn_app_without_codes_for_personal_transactions(engine: Engine) -> TestApp {
+    spawn_app_with(engine, |s| s.policy.personal.for_transactions = false).await
+}

@@ -13,6 +13,7 @@ mod hostile;
 mod oathtool;
 mod openapi;
 mod otp_management;
+mod personal;
 mod roles;
 mod sessions;
 mod startup;

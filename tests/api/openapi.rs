@@ -37,6 +37,11 @@ fn every_protected_operation_names_the_bearer_scheme_and_public_ones_do_not() {
     let doc = serde_json::to_value(webfb::http::openapi()).unwrap();
     let public = [
         "/api/v1/auth/login",
+        "/api/v1/auth/login/otp",
+        "/api/v1/self-service/soft-tokens",
+        "/api/v1/self-service/otp/registration",
+        "/api/v1/self-service/otp/stop",
+        "/api/v1/self-service/otp/exchange",
         "/api/v1/bank/auth/login",
         "/health",
         "/ready",
