@@ -337,6 +337,90 @@ mod tests {
         assert!(!format!("{db:?}").contains("hunter2"));
     }
 
+    /// The personal-contracts migration rebuilds `users` on SQLite: a database from before
+    /// keeps its people, what points at them, and its foreign key checks.
+    #[test]
+    fn the_sqlite_users_rebuild_keeps_every_row_and_reference() {
+        use diesel::sql_types::{BigInt, Text};
+        #[derive(QueryableByName)]
+        struct Violation {
+            #[diesel(sql_type = Text)]
+            #[allow(dead_code)]
+            table: String,
+        }
+        #[derive(QueryableByName)]
+        struct Flag {
+            #[diesel(sql_type = BigInt)]
+            foreign_keys: i64,
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::Sqlite(dir.path().join("old.db"));
+        let DbConn::Sqlite(mut conn) = db.connect().unwrap() else {
+            unreachable!()
+        };
+        while !conn.pending_migrations(SQLITE_MIGRATIONS).unwrap()[0]
+            .name()
+            .to_string()
+            .starts_with("2026-11-25-000001")
+        {
+            conn.run_next_migration(SQLITE_MIGRATIONS).unwrap();
+        }
+        conn.batch_execute(
+            "INSERT INTO companies (id, name, transfer_limit, otp_mode, otp_status, created_at, updated_at)
+                 VALUES ('c1', 'Acme', 100, 'per_user', 'active', '2026-11-01 00:00:00', '2026-11-01 00:00:00');
+             INSERT INTO users (id, company_id, login_id, name, role, can_transfer, password_hash,
+                                transfer_password_hash, approval_password_hash, created_at, updated_at, login_locks)
+                 VALUES ('u1', 'c1', 'acme.admin', 'Admin', 'admin', TRUE, 'h', 't', 'a',
+                         '2026-11-01 00:00:00', '2026-11-01 00:00:00', 2);
+             INSERT INTO soft_tokens (id, token_id, company_id, source, algorithm, digits, period, key_id,
+                                      sealed_secret, issued_at, holder_id, registered_at)
+                 VALUES ('t1', 'WFBS00000001', 'c1', 'issued', 'SHA1', 6, 30, 'k1', x'00',
+                         '2026-11-01 00:00:00', 'u1', '2026-11-01 00:00:00');
+             INSERT INTO otp_step_uses (id, soft_token_id, step, used_by, purpose, used_at)
+                 VALUES ('s1', 't1', 1, 'u1', 'registration', '2026-11-01 00:00:00');",
+        )
+        .unwrap();
+        conn.run_pending_migrations(SQLITE_MIGRATIONS).unwrap();
+
+        let violations: Vec<Violation> = diesel::sql_query("PRAGMA foreign_key_check")
+            .load(&mut conn)
+            .unwrap();
+        assert_eq!(violations.len(), 0);
+        let flag: Flag = diesel::sql_query("PRAGMA foreign_keys")
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!(flag.foreign_keys, 1, "foreign keys are on again");
+        let mut conn = DbConn::Sqlite(conn);
+        let admin = users::find(&mut conn, "u1").unwrap().unwrap();
+        assert_eq!(
+            (admin.login_id.as_str(), admin.role),
+            ("acme.admin", crate::domain::Role::Admin)
+        );
+        assert_eq!(
+            soft_tokens::held_by(&mut conn, "u1").unwrap().unwrap().id,
+            "t1"
+        );
+        assert_eq!(
+            companies::get(&mut conn, "c1").unwrap().kind,
+            crate::domain::ContractKind::Corporate
+        );
+        // The rebuilt table still refuses a second administrator and an orphan.
+        let second = conn.batch_execute(
+            "INSERT INTO users (id, company_id, login_id, name, role, can_transfer, password_hash,
+                                transfer_password_hash, created_at, updated_at)
+                 VALUES ('u2', 'c1', 'acme.other', 'Other', 'admin', TRUE, 'h', 't',
+                         '2026-11-01 00:00:00', '2026-11-01 00:00:00')",
+        );
+        assert!(second.is_err());
+        let orphan = conn.batch_execute(
+            "INSERT INTO users (id, company_id, login_id, name, role, can_transfer, password_hash,
+                                transfer_password_hash, created_at, updated_at)
+                 VALUES ('u3', 'nowhere', 'ghost', 'Ghost', 'customer', TRUE, 'h', 't',
+                         '2026-11-01 00:00:00', '2026-11-01 00:00:00')",
+        );
+        assert!(orphan.is_err());
+    }
+
     #[test]
     fn postgres_urls_get_a_connect_timeout() {
         let Database::Postgres(url) = Database::parse("postgresql://u:p@h/db").unwrap() else {

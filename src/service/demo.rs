@@ -1,7 +1,8 @@
-//! `webfb demo`: a ready-to-try bank operator, company, administrator and two users.
-//! OTP is activated in per_user mode with tokens for the administrator and the first user,
-//! whose otpauth URIs are printed once. Idempotent; the passwords are fixed and printed, so
-//! never run it on a real database.
+//! `webfb demo`: a ready-to-try bank operator, company, administrator and two users, and a
+//! personal customer. The company's OTP is activated in per_user mode with tokens for the
+//! administrator and the first user, whose otpauth URIs are printed once; the customer has
+//! no token yet, to try registration from the login page. Idempotent; the passwords are
+//! fixed and printed, so never run it on a real database.
 
 use crate::db::{self, Db};
 use crate::domain::{
@@ -10,7 +11,7 @@ use crate::domain::{
 };
 use crate::error::AppError;
 
-use super::bank::{self, NewAdmin, NewCompany};
+use super::bank::{self, NewAdmin, NewCompany, NewPersonalContract};
 use super::people::{self, NewUser};
 use super::{Operator, Person, Services};
 use super::{otp_management, tokens};
@@ -44,6 +45,9 @@ const USERS: [(&str, &str, &str, &str); 2] = [
         "Demo-User2-Transfer-2026",
     ),
 ];
+
+/// Contract ID, login password, funds-transfer password.
+const CUSTOMER: (&str, &str, &str) = ("demo.customer", "Demo-Customer-2026", "Demo-Funds-2026");
 
 fn parsed<T>(value: Result<T, crate::domain::Invalid>) -> Result<T, AppError> {
     value.map_err(|e| AppError::Internal(format!("demo data is invalid: {}", e.message)))
@@ -117,6 +121,18 @@ pub fn seed(db: &mut Db, svc: &Services) -> Result<Vec<Credential>, AppError> {
 
     let uris = activate_otp(db, svc, &admin)?;
 
+    if !db::users::login_id_taken(db.conn()?, CUSTOMER.0)? {
+        let new = NewPersonalContract {
+            contract_id: parsed(LoginId::parse(CUSTOMER.0))?,
+            name: parsed(PersonName::parse("デモ 花子"))?,
+            transfer_limit: parsed(TransferLimit::new(1_000_000))?,
+            accounts: vec![parsed(DebitAccount::parse("001-0000002"))?],
+            password: parsed(NewPassword::parse(CUSTOMER.1, None))?,
+            transfer_password: parsed(NewPassword::parse(CUSTOMER.2, None))?,
+        };
+        bank::open_personal_contract(db, svc, &operator, new)?;
+    }
+
     let mut admin_extra = vec![
         ("approval password", ADMIN.2.to_owned()),
         ("transfer password", ADMIN.3.to_owned()),
@@ -160,6 +176,18 @@ pub fn seed(db: &mut Db, svc: &Services) -> Result<Vec<Credential>, AppError> {
                 (
                     "token",
                     "none: shows how a user without a token is blocked".into(),
+                ),
+            ],
+        },
+        Credential {
+            role: "personal",
+            login_id: CUSTOMER.0,
+            password: CUSTOMER.1,
+            extra: vec![
+                ("funds-transfer password", CUSTOMER.2.to_owned()),
+                (
+                    "token",
+                    "register one from the login page: POST /api/v1/self-service/soft-tokens, then /api/v1/self-service/otp/registration (README: personal banking)".into(),
                 ),
             ],
         },

@@ -68,9 +68,19 @@ fn demo_is_idempotent_and_prints_credentials() {
     let second = webfb(dir.path(), &["demo"], "");
     assert!(second.status.success());
     let out = String::from_utf8_lossy(&second.stdout);
-    for login in ["demo.operator", "demo.admin", "demo.user1", "demo.user2"] {
+    for login in [
+        "demo.operator",
+        "demo.admin",
+        "demo.user1",
+        "demo.user2",
+        "demo.customer",
+    ] {
         assert!(out.contains(&format!("login_id={login}")), "{out}");
     }
+    assert!(
+        out.contains("funds-transfer password=Demo-Funds-2026"),
+        "{out}"
+    );
     let first = String::from_utf8_lossy(&first.stdout);
     assert_eq!(first.matches("otpauth://totp/").count(), 2, "{first}");
     assert!(!out.contains("otpauth://"), "a secret is shown only once");

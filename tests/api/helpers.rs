@@ -119,7 +119,14 @@ pub async fn spawn_app_without_lockouts(engine: Engine) -> TestApp {
 
 /// The server on the wall clock, for codes from a real external generator.
 pub async fn spawn_app_real_clock(engine: Engine) -> TestApp {
-    spawn_app_full(engine, |_| {}, Some(Arc::new(webfb::clock::SystemClock))).await
+    spawn_app_real_clock_with(engine, |_| {}).await
+}
+
+pub async fn spawn_app_real_clock_with(
+    engine: Engine,
+    adjust: impl FnOnce(&mut Settings),
+) -> TestApp {
+    spawn_app_full(engine, adjust, Some(Arc::new(webfb::clock::SystemClock))).await
 }
 
 async fn spawn_app_full(

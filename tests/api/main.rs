@@ -10,6 +10,7 @@ mod cli;
 mod concurrency;
 mod defences;
 mod hostile;
+mod hotline;
 mod oathtool;
 mod openapi;
 mod otp_management;

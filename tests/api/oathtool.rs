@@ -30,6 +30,145 @@ fn oathtool_code(secret: &str, at: DateTime<Utc>) -> String {
     code
 }
 
+fn secret_of(issued: &serde_json::Value) -> String {
+    let uri = issued["otpauth_uri"].as_str().unwrap();
+    uri.split(['?', '&'])
+        .find_map(|p| p.strip_prefix("secret="))
+        .expect("secret in the otpauth URI")
+        .to_owned()
+}
+
+/// The codes a token shows now and in each of the next `n - 1` steps.
+fn codes_ahead(secret: &str, n: i64) -> Vec<String> {
+    let now = Utc::now();
+    (0..n)
+        .map(|k| oathtool_code(secret, now + Duration::seconds(30 * k)))
+        .collect()
+}
+
+async fn ok(res: reqwest::Response, status: u16) -> serde_json::Value {
+    let got = res.status();
+    let b = body(res).await;
+    assert_eq!(got, status, "{b}");
+    b
+}
+
+/// The whole personal story of seeds 001, 003 and 004, every code from oathtool.
+async fn personal_story(app: TestApp) {
+    use crate::personal::{open_customer, transfer};
+    let operator = app.operator_token("bank.op").await;
+    let c = open_customer(&app, &operator, "k20000001").await;
+    let proof = json!({"contract_id": c.contract_id, "password": PASSWORD});
+    let issue = || app.post("/api/v1/self-service/soft-tokens", &proof, None);
+    let sign_in_step = || async {
+        let b = ok(app.login(&c.contract_id, PASSWORD).await, 202).await;
+        b["challenge"].as_str().unwrap().to_owned()
+    };
+    let app = &app;
+    let code_step = |challenge: String, otp: String| async move {
+        let b = json!({"challenge": challenge, "otp": otp});
+        app.post("/api/v1/auth/login/otp", &b, None).await
+    };
+
+    // 利用登録 from the login page, then sign-in with password and code.
+    let old = ok(issue().await, 201).await;
+    let a = codes_ahead(&secret_of(&old), 4);
+    let register = json!({"contract_id": c.contract_id, "password": PASSWORD,
+                          "token_id": old["token_id"], "otp": a[0]});
+    let res = app
+        .post("/api/v1/self-service/otp/registration", &register, None)
+        .await;
+    assert_eq!(ok(res, 200).await["otp_status"], "active");
+    let session = ok(code_step(sign_in_step().await, a[1].clone()).await, 200).await;
+    let session = session["access_token"].as_str().unwrap().to_owned();
+
+    // A transfer confirmed with a code.
+    let id = transfer(app, &c, &session).await;
+    let path = format!("/api/v1/transfers/{id}/confirm");
+    let res = app.post(&path, &json!({"otp": a[2]}), Some(&session)).await;
+    assert_eq!(ok(res, 200).await["status"], "confirmed");
+
+    // 交換, then the old device's code no longer signs in.
+    let new = ok(issue().await, 201).await;
+    let b = codes_ahead(&secret_of(&new), 3);
+    let exchange = json!({"contract_id": c.contract_id, "password": PASSWORD,
+        "current_otp": a[3], "new_token_id": new["token_id"], "new_otp": b[0]});
+    ok(
+        app.post("/api/v1/self-service/otp/exchange", &exchange, None)
+            .await,
+        200,
+    )
+    .await;
+    let step = sign_in_step().await;
+    problem(
+        code_step(step.clone(), a[3].clone()).await,
+        422,
+        "otp_invalid",
+    )
+    .await;
+    ok(code_step(step, b[1].clone()).await, 200).await;
+
+    // 利用停止: sign-in without a code, and the funds-transfer password.
+    let stop = json!({"contract_id": c.contract_id, "password": PASSWORD, "otp": b[2]});
+    let stopped = ok(
+        app.post("/api/v1/self-service/otp/stop", &stop, None).await,
+        200,
+    )
+    .await;
+    assert_eq!(stopped["otp_status"], "inactive");
+    let session = app.token(&c.contract_id, PASSWORD).await;
+    let id = transfer(app, &c, &session).await;
+    let path = format!("/api/v1/transfers/{id}/confirm");
+    let res = app
+        .post(
+            &path,
+            &json!({"transfer_password": TRANSFER}),
+            Some(&session),
+        )
+        .await;
+    assert_eq!(
+        ok(res, 200).await["confirmation"]["method"],
+        "transfer_password"
+    );
+
+    // Registration again.
+    let again = ok(issue().await, 201).await;
+    let register = json!({"contract_id": c.contract_id, "password": PASSWORD,
+        "token_id": again["token_id"], "otp": codes_ahead(&secret_of(&again), 1)[0]});
+    let res = app
+        .post("/api/v1/self-service/otp/registration", &register, None)
+        .await;
+    assert_eq!(ok(res, 200).await["otp_status"], "active");
+    sign_in_step().await;
+}
+
+/// Three steps either side, so one token's four codes are all good at once and the story
+/// never waits for the wall clock; every code still comes from oathtool.
+async fn spawn_wide_window(engine: Engine) -> TestApp {
+    spawn_app_real_clock_with(engine, |s| s.policy.otp_window = 3).await
+}
+
+/// Codes from oathtool carry a personal customer through registration, sign-in, a
+/// transfer, a device change, stop and registration again on the running server.
+mod codes_from_oathtool_carry_the_personal_story_on_the_running_server {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(not(webfb_oathtool), ignore = "install oathtool and run again")]
+    async fn on_sqlite() {
+        personal_story(spawn_wide_window(Engine::Sqlite).await).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(
+        not(all(webfb_oathtool, webfb_postgres_tests)),
+        ignore = "install oathtool, set TEST_DATABASE_URL and run again"
+    )]
+    async fn on_postgres() {
+        personal_story(spawn_wide_window(Engine::Postgres).await).await
+    }
+}
+
 async fn run(app: TestApp) {
     let company = app.company("acme").await;
     assert_eq!(app.set_mode(&company, "per_user").await.status(), 200);

@@ -50,7 +50,7 @@ pub async fn open_customer(app: &TestApp, operator_token: &str, contract_id: &st
 }
 
 /// A token for an authenticator app, asked for from the login page.
-async fn self_issue(app: &TestApp, c: &Customer) -> Token {
+pub async fn self_issue(app: &TestApp, c: &Customer) -> Token {
     let proof = json!({"contract_id": c.contract_id, "password": PASSWORD});
     let res = app
         .post("/api/v1/self-service/soft-tokens", &proof, None)
@@ -63,7 +63,7 @@ async fn self_issue(app: &TestApp, c: &Customer) -> Token {
     }
 }
 
-async fn register(app: &TestApp, c: &Customer, token: &Token, code: &str) -> Response {
+pub async fn register(app: &TestApp, c: &Customer, token: &Token, code: &str) -> Response {
     let b = json!({"contract_id": c.contract_id, "password": PASSWORD,
                    "token_id": token.token_id, "otp": code});
     app.post("/api/v1/self-service/otp/registration", &b, None)
@@ -71,7 +71,7 @@ async fn register(app: &TestApp, c: &Customer, token: &Token, code: &str) -> Res
 }
 
 /// 利用登録 with a fresh code, then the next step for what follows.
-async fn registered(app: &TestApp, c: &Customer) -> Token {
+pub async fn registered(app: &TestApp, c: &Customer) -> Token {
     let token = self_issue(app, c).await;
     let res = register(app, c, &token, &token.code(app, 0)).await;
     let status = res.status();
@@ -83,7 +83,7 @@ async fn registered(app: &TestApp, c: &Customer) -> Token {
 }
 
 /// The password step: a challenge for the code step.
-async fn challenge(app: &TestApp, c: &Customer) -> String {
+pub async fn challenge(app: &TestApp, c: &Customer) -> String {
     let res = app.login(&c.contract_id, PASSWORD).await;
     let status = res.status();
     let b = body(res).await;
@@ -95,7 +95,7 @@ async fn challenge(app: &TestApp, c: &Customer) -> String {
     b["challenge"].as_str().unwrap().to_owned()
 }
 
-async fn code_step(app: &TestApp, challenge: &str, code: &str) -> Response {
+pub async fn code_step(app: &TestApp, challenge: &str, code: &str) -> Response {
     app.post(
         "/api/v1/auth/login/otp",
         &json!({"challenge": challenge, "otp": code}),
@@ -105,7 +105,7 @@ async fn code_step(app: &TestApp, challenge: &str, code: &str) -> Response {
 }
 
 /// Password, then a fresh code: the session's access token.
-async fn sign_in_with_code(app: &TestApp, c: &Customer, token: &Token) -> String {
+pub async fn sign_in_with_code(app: &TestApp, c: &Customer, token: &Token) -> String {
     let challenge = challenge(app, c).await;
     let res = code_step(app, &challenge, &token.code(app, 0)).await;
     let status = res.status();
@@ -115,14 +115,14 @@ async fn sign_in_with_code(app: &TestApp, c: &Customer, token: &Token) -> String
     b["access_token"].as_str().unwrap().to_owned()
 }
 
-async fn me(app: &TestApp, session: &str) -> Value {
+pub async fn me(app: &TestApp, session: &str) -> Value {
     let res = app.get("/api/v1/me", Some(session)).await;
     assert_eq!(res.status(), StatusCode::OK);
     body(res).await
 }
 
 /// A transfer from the customer's account; its id.
-async fn transfer(app: &TestApp, c: &Customer, session: &str) -> String {
+pub async fn transfer(app: &TestApp, c: &Customer, session: &str) -> String {
     let date = (app.clock.now() + Duration::hours(9)).date_naive() + Duration::days(1);
     let res = app
         .client
@@ -145,7 +145,7 @@ async fn transfer(app: &TestApp, c: &Customer, session: &str) -> String {
     b["id"].as_str().unwrap().to_owned()
 }
 
-async fn confirm(app: &TestApp, session: &str, id: &str, proof: Value) -> Response {
+pub async fn confirm(app: &TestApp, session: &str, id: &str, proof: Value) -> Response {
     app.post(
         &format!("/api/v1/transfers/{id}/confirm"),
         &proof,
@@ -154,7 +154,7 @@ async fn confirm(app: &TestApp, session: &str, id: &str, proof: Value) -> Respon
     .await
 }
 
-async fn confirmed(res: Response, method: &str) {
+pub async fn confirmed(res: Response, method: &str) {
     let status = res.status();
     let b = body(res).await;
     assert_eq!(status, StatusCode::OK, "{b}");
@@ -363,113 +363,6 @@ async fn racing_code_steps_on_one_challenge_open_exactly_one_session(app: TestAp
             .all(|s| s.is_client_error() || *s == StatusCode::OK),
         "{statuses:?}"
     );
-}
-
-#[engine_test]
-async fn the_hotline_suspends_a_lost_token_and_the_customer_registers_after_reissue(app: TestApp) {
-    let operator = app.operator_token("bank.op").await;
-    let c = open_customer(&app, &operator, "k10000006").await;
-    let lost = registered(&app, &c).await;
-    let hotline = |what: &str| format!("/api/v1/bank/people/{}/token/{what}", c.person_id);
-    let reason = json!({"reason": "phone lost; caller identified by the hotline"});
-
-    let res = app
-        .post(&hotline("suspend"), &reason, Some(&operator))
-        .await;
-    let b = body(res).await;
-    assert_eq!(b["token"]["status"], "suspended", "{b}");
-    let res = app
-        .post(&hotline("suspend"), &reason, Some(&operator))
-        .await;
-    problem(res, 423, "token_suspended").await;
-
-    // Its codes are refused everywhere, and an unlock does not lift the suspension.
-    let step = challenge(&app, &c).await;
-    problem(
-        code_step(&app, &step, &lost.code(&app, 0)).await,
-        423,
-        "token_suspended",
-    )
-    .await;
-    let stop =
-        json!({"contract_id": c.contract_id, "password": PASSWORD, "otp": lost.code(&app, 0)});
-    let res = app.post("/api/v1/self-service/otp/stop", &stop, None).await;
-    problem(res, 423, "token_suspended").await;
-    app.post(&hotline("unlock"), &json!({}), Some(&operator))
-        .await;
-    problem(
-        code_step(&app, &step, &lost.code(&app, 0)).await,
-        423,
-        "token_suspended",
-    )
-    .await;
-
-    // 再発行: the token is retired, and the customer registers a new one.
-    let res = app
-        .post(&hotline("reissue"), &reason, Some(&operator))
-        .await;
-    let b = body(res).await;
-    assert!(b["token"].is_null(), "{b}");
-    let session = app.token(&c.contract_id, PASSWORD).await;
-    let profile = me(&app, &session).await;
-    assert_eq!(profile["transfer_confirmation"], "blocked");
-    assert_eq!(profile["blocked_reason"], "token_not_registered");
-    problem(
-        register(&app, &c, &lost, &lost.code(&app, 0)).await,
-        422,
-        "token_expired",
-    )
-    .await;
-    let fresh = registered(&app, &c).await;
-    sign_in_with_code(&app, &c, &fresh).await;
-    assert_eq!(app.audit_count("token_suspended", "success").await, 1);
-    assert_eq!(app.audit_count("token_reissued", "success").await, 1);
-}
-
-#[engine_test]
-async fn the_hotline_suspends_a_company_users_token_too(app: TestApp) {
-    let company = app.company("acme").await;
-    let user_id = app.user(&company, "user.one").await;
-    app.activate(&company, "per_user").await;
-    let token = app.give_token(&company, &user_id).await;
-    let session = app.token("user.one", PASSWORD).await;
-    let path = format!("/api/v1/bank/people/{user_id}/token/suspend");
-    let res = app
-        .post(
-            &path,
-            &json!({"reason": "phone broken"}),
-            Some(&company.operator_token),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let profile = me(&app, &session).await;
-    assert_eq!(profile["blocked_reason"], "token_suspended");
-
-    // The administrator's unlock does not lift it; the bank's reissue lets a new one in.
-    let b = json!({"approval_password": APPROVAL});
-    let res = app
-        .post(
-            &format!("/api/v1/otp/users/{user_id}/token/unlock"),
-            &b,
-            Some(&company.admin_token),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let profile = me(&app, &session).await;
-    assert_eq!(profile["blocked_reason"], "token_suspended");
-    drop(token);
-    let path = format!("/api/v1/bank/people/{user_id}/token/reissue");
-    let res = app
-        .post(
-            &path,
-            &json!({"reason": "new phone"}),
-            Some(&company.operator_token),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    app.next_step();
-    app.give_token(&company, &user_id).await;
-    assert_eq!(me(&app, &session).await["transfer_confirmation"], "otp");
 }
 
 #[engine_test]

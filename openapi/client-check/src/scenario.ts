@@ -175,6 +175,14 @@ function authenticator(uri: string): OTPAuth.TOTP {
 
 type IssuedToken = Schemas["IssuedTokenView"];
 
+/** Sign-in answers a session (200) or, where a code is asked, a challenge (202). */
+function sessionOf(
+  body: Schemas["LoginResponse"] | Schemas["SignInChallenge"],
+): Schemas["LoginResponse"] {
+  expect("access_token" in body, "a session, not a code step", body);
+  return body;
+}
+
 async function issueToken(api: Api): Promise<IssuedToken> {
   const token = ok(await api.POST("/api/v1/soft-tokens"), 201);
   expect(/^[A-Z]{4}[0-9]{8}$/.test(token.token_id), `token_id ${token.token_id}`, token);
@@ -249,11 +257,13 @@ async function story(): Promise<void> {
 
   // The administrator.
   const adminApi = await step("administrator signs in", async () => {
-    const body = ok(
-      await anonymous.POST("/api/v1/auth/login", {
-        body: { login_id: adminLogin, password: admin.password } satisfies Schemas["LoginRequest"],
-      }),
-      200,
+    const body = sessionOf(
+      ok(
+        await anonymous.POST("/api/v1/auth/login", {
+          body: { login_id: adminLogin, password: admin.password } satisfies Schemas["LoginRequest"],
+        }),
+        200,
+      ),
     );
     expectEqual(body.user.role, "admin", "user.role", body);
     return signedIn(body.access_token);
@@ -337,11 +347,13 @@ async function story(): Promise<void> {
 
   // The user.
   const userApi = await step("user signs in", async () => {
-    const body = ok(
-      await anonymous.POST("/api/v1/auth/login", {
-        body: { login_id: userLogin, password: user.password } satisfies Schemas["LoginRequest"],
-      }),
-      200,
+    const body = sessionOf(
+      ok(
+        await anonymous.POST("/api/v1/auth/login", {
+          body: { login_id: userLogin, password: user.password } satisfies Schemas["LoginRequest"],
+        }),
+        200,
+      ),
     );
     expectEqual(body.user.id, userId, "user.id", body);
     return signedIn(body.access_token);
@@ -430,8 +442,192 @@ async function story(): Promise<void> {
   });
 }
 
+/** Personal internet banking (seeds 000, 001, 003, 004): the login page, before sign-in. */
+async function personalStory(): Promise<void> {
+  const contractId = `ci.customer.${suffix}`;
+  const debitAccount = `002-${digits(7)}`;
+  const customer = { password: password("Customer"), funds: password("Funds") };
+  const proof = { contract_id: contractId, password: customer.password };
+
+  const operator = await step("bank operator signs in again", async () => {
+    const body = ok(
+      await anonymous.POST("/api/v1/bank/auth/login", {
+        body: { login_id: operatorLoginId, password: operatorPassword },
+      }),
+      200,
+    );
+    return signedIn(body.access_token);
+  });
+
+  const personId = await step("bank opens a personal contract", async () => {
+    const contract = ok(
+      await operator.POST("/api/v1/bank/personal-contracts", {
+        body: {
+          contract_id: contractId,
+          name: "CI 花子",
+          transfer_limit: 1_000_000,
+          accounts: [debitAccount],
+          password: customer.password,
+          transfer_password: customer.funds,
+        } satisfies Schemas["OpenPersonalContractRequest"],
+      }),
+      201,
+    );
+    expectEqual(contract.contract_id, contractId, "contract_id", contract);
+    expectEqual(contract.otp_status, "inactive", "otp_status", contract);
+    return contract.customer.id;
+  });
+
+  const token = await step("customer asks for a token from the login page", async () => {
+    const issued = ok(
+      await anonymous.POST("/api/v1/self-service/soft-tokens", {
+        body: proof satisfies Schemas["ContractProof"],
+      }),
+      201,
+    );
+    expect(issued.otpauth_uri.startsWith("otpauth://totp/"), "otpauth_uri", issued);
+    return issued;
+  });
+  const totp = authenticator(token.otpauth_uri);
+
+  await step("customer registers it with a code (利用登録)", async () => {
+    const done = ok(
+      await anonymous.POST("/api/v1/self-service/otp/registration", {
+        body: {
+          ...proof,
+          token_id: token.token_id,
+          otp: totp.generate(),
+        } satisfies Schemas["SelfRegisterRequest"],
+      }),
+      200,
+    );
+    expectEqual(done.otp_status, "active", "otp_status", done);
+    expectEqual(done.codes.at_sign_in, true, "codes.at_sign_in", done);
+  });
+
+  const challenge = await step("sign-in with the password asks for a code (202)", async () => {
+    const result = await anonymous.POST("/api/v1/auth/login", {
+      body: { login_id: contractId, password: customer.password },
+    });
+    expectEqual(result.response.status, 202, "HTTP status", result.error ?? result.data);
+    const data = result.data;
+    expect(data !== undefined && "challenge" in data, "a challenge", data);
+    return data.challenge;
+  });
+
+  const customerApi = await step("the code step opens the session", async () => {
+    const body = ok(
+      await anonymous.POST("/api/v1/auth/login/otp", {
+        body: {
+          challenge,
+          otp: totp.generate({ timestamp: Date.now() + 30_000 }),
+        } satisfies Schemas["LoginCodeRequest"],
+      }),
+      200,
+    );
+    expectEqual(body.user.role, "customer", "user.role", body);
+    return signedIn(body.access_token);
+  });
+
+  const transfer = await step("the customer's transfer waits for a code", async () => {
+    const me = ok(await customerApi.GET("/api/v1/me"), 200);
+    expectEqual(me.company.kind, "personal", "company.kind", me);
+    expectEqual(me.transfer_confirmation, "otp", "transfer_confirmation", me);
+    const created = ok(
+      await customerApi.POST("/api/v1/transfers", {
+        params: { header: { "Idempotency-Key": randomUUID() } },
+        body: {
+          debit_account: debitAccount,
+          payee: payee(),
+          amount: 5_000,
+          execution_date: tomorrowInJapan(),
+        },
+      }),
+      201,
+    );
+    expectEqual(created.confirmation.method, "otp", "confirmation.method", created);
+    return created;
+  });
+
+  await step("the phone is lost: the bank suspends the token", async () => {
+    const person = ok(
+      await operator.POST("/api/v1/bank/people/{person_id}/token/suspend", {
+        params: { path: { person_id: personId } },
+        body: { reason: "phone lost; caller identified" },
+      }),
+      200,
+    );
+    expectEqual(person.token?.status, "suspended", "token.status", person);
+  });
+
+  await step("its codes are refused (token_suspended)", async () => {
+    refused(
+      await customerApi.POST("/api/v1/transfers/{transfer_id}/confirm", {
+        params: { path: { transfer_id: transfer.id } },
+        body: { otp: totp.generate() },
+      }),
+      423,
+      "token_suspended",
+    );
+  });
+
+  const fresh = await step("the bank reissues; the customer registers a new token", async () => {
+    ok(
+      await operator.POST("/api/v1/bank/people/{person_id}/token/reissue", {
+        params: { path: { person_id: personId } },
+        body: { reason: "new phone" },
+      }),
+      200,
+    );
+    const issued = ok(await anonymous.POST("/api/v1/self-service/soft-tokens", { body: proof }), 201);
+    const app = authenticator(issued.otpauth_uri);
+    const done = ok(
+      await anonymous.POST("/api/v1/self-service/otp/registration", {
+        body: { ...proof, token_id: issued.token_id, otp: app.generate() },
+      }),
+      200,
+    );
+    expectEqual(done.token?.status, "active", "token.status", done);
+    return app;
+  });
+
+  await step("customer stops one-time passwords (利用停止)", async () => {
+    const done = ok(
+      await anonymous.POST("/api/v1/self-service/otp/stop", {
+        body: {
+          ...proof,
+          otp: fresh.generate({ timestamp: Date.now() + 30_000 }),
+        } satisfies Schemas["SelfStopRequest"],
+      }),
+      200,
+    );
+    expectEqual(done.otp_status, "inactive", "otp_status", done);
+  });
+
+  await step("sign-in without a code; the funds-transfer password confirms", async () => {
+    const body = sessionOf(
+      ok(
+        await anonymous.POST("/api/v1/auth/login", {
+          body: { login_id: contractId, password: customer.password },
+        }),
+        200,
+      ),
+    );
+    const api = signedIn(body.access_token);
+    const confirmed = ok(
+      await api.POST("/api/v1/transfers/{transfer_id}/confirm", {
+        params: { path: { transfer_id: transfer.id } },
+        body: { transfer_password: customer.funds },
+      }),
+      200,
+    );
+    expectEqual(confirmed.confirmation.method, "transfer_password", "confirmation.method", confirmed);
+  });
+}
+
 try {
   await story();
+  await personalStory();
 } catch (err) {
   if (!(err instanceof Aborted)) {
     failed += 1;

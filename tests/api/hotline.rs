@@ -1,0 +1,116 @@
+//! The bank's hotline for a lost, broken or uninstalled device (seeds 003, 004): any
+//! person's token is suspended at once, then reissued so a new one can be registered.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::*;
+use crate::personal::*;
+use webfb_test_macros::engine_test;
+
+#[engine_test]
+async fn the_hotline_suspends_a_lost_token_and_the_customer_registers_after_reissue(app: TestApp) {
+    let operator = app.operator_token("bank.op").await;
+    let c = open_customer(&app, &operator, "k10000006").await;
+    let lost = registered(&app, &c).await;
+    let hotline = |what: &str| format!("/api/v1/bank/people/{}/token/{what}", c.person_id);
+    let reason = json!({"reason": "phone lost; caller identified by the hotline"});
+
+    let res = app
+        .post(&hotline("suspend"), &reason, Some(&operator))
+        .await;
+    let b = body(res).await;
+    assert_eq!(b["token"]["status"], "suspended", "{b}");
+    let res = app
+        .post(&hotline("suspend"), &reason, Some(&operator))
+        .await;
+    problem(res, 423, "token_suspended").await;
+
+    // Its codes are refused everywhere, and an unlock does not lift the suspension.
+    let step = challenge(&app, &c).await;
+    problem(
+        code_step(&app, &step, &lost.code(&app, 0)).await,
+        423,
+        "token_suspended",
+    )
+    .await;
+    let stop =
+        json!({"contract_id": c.contract_id, "password": PASSWORD, "otp": lost.code(&app, 0)});
+    let res = app.post("/api/v1/self-service/otp/stop", &stop, None).await;
+    problem(res, 423, "token_suspended").await;
+    app.post(&hotline("unlock"), &json!({}), Some(&operator))
+        .await;
+    problem(
+        code_step(&app, &step, &lost.code(&app, 0)).await,
+        423,
+        "token_suspended",
+    )
+    .await;
+
+    // 再発行: the token is retired, and the customer registers a new one.
+    let res = app
+        .post(&hotline("reissue"), &reason, Some(&operator))
+        .await;
+    let b = body(res).await;
+    assert!(b["token"].is_null(), "{b}");
+    let session = app.token(&c.contract_id, PASSWORD).await;
+    let profile = me(&app, &session).await;
+    assert_eq!(profile["transfer_confirmation"], "blocked");
+    assert_eq!(profile["blocked_reason"], "token_not_registered");
+    problem(
+        register(&app, &c, &lost, &lost.code(&app, 0)).await,
+        422,
+        "token_expired",
+    )
+    .await;
+    let fresh = registered(&app, &c).await;
+    sign_in_with_code(&app, &c, &fresh).await;
+    assert_eq!(app.audit_count("token_suspended", "success").await, 1);
+    assert_eq!(app.audit_count("token_reissued", "success").await, 1);
+}
+
+#[engine_test]
+async fn the_hotline_suspends_a_company_users_token_too(app: TestApp) {
+    let company = app.company("acme").await;
+    let user_id = app.user(&company, "user.one").await;
+    app.activate(&company, "per_user").await;
+    let token = app.give_token(&company, &user_id).await;
+    let session = app.token("user.one", PASSWORD).await;
+    let path = format!("/api/v1/bank/people/{user_id}/token/suspend");
+    let res = app
+        .post(
+            &path,
+            &json!({"reason": "phone broken"}),
+            Some(&company.operator_token),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let profile = me(&app, &session).await;
+    assert_eq!(profile["blocked_reason"], "token_suspended");
+
+    // The administrator's unlock does not lift it; the bank's reissue lets a new one in.
+    let b = json!({"approval_password": APPROVAL});
+    let res = app
+        .post(
+            &format!("/api/v1/otp/users/{user_id}/token/unlock"),
+            &b,
+            Some(&company.admin_token),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let profile = me(&app, &session).await;
+    assert_eq!(profile["blocked_reason"], "token_suspended");
+    drop(token);
+    let path = format!("/api/v1/bank/people/{user_id}/token/reissue");
+    let res = app
+        .post(
+            &path,
+            &json!({"reason": "new phone"}),
+            Some(&company.operator_token),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    app.next_step();
+    app.give_token(&company, &user_id).await;
+    assert_eq!(me(&app, &session).await["transfer_confirmation"], "otp");
+}
