@@ -425,13 +425,15 @@ pub fn confirm(
                     return Ok(Err(refuse(conn, reason, refused)?));
                 }
             };
-            mark_confirmed(conn, svc, who, &transfer, method, Some(step))
+            let codes_asked = svc.policy.codes_asked(company.kind).for_transactions;
+            mark_confirmed(conn, svc, who, &transfer, (method, codes_asked), Some(step))
         }),
         Proof::TransferPassword(password) => {
             let (company, user) = creator(conn, who)?;
             if let Err((reason, problem)) = judge(svc.transaction_status(&company), &user, method) {
                 return Err(refuse(conn, reason, problem)?);
             }
+            let codes_asked = svc.policy.codes_asked(company.kind).for_transactions;
             let subject = Subject::Id(&who.user_id);
             check_password(
                 db,
@@ -443,7 +445,7 @@ pub fn confirm(
             )?;
             write_tx(db.conn()?, |conn| {
                 still_open(conn, svc, Secret::TransferPassword, &who.user_id)?;
-                mark_confirmed(conn, svc, who, &transfer, method, None)
+                mark_confirmed(conn, svc, who, &transfer, (method, codes_asked), None)
             })
         }
     };
@@ -503,17 +505,16 @@ fn ensure_pending(transfer: &Transfer) -> Result<(), AppError> {
 }
 
 /// The one conditional update that confirms; any other outcome rolls the whole
-/// transaction back, and with it the code's step.
+/// transaction back, and with it the code's step. `codes_asked`: whether the bank asks
+/// the contract's kind for codes on transactions.
 fn mark_confirmed(
     conn: &mut DbConn,
     svc: &Services,
     who: &Person,
     transfer: &Transfer,
-    method: ConfirmationMethod,
+    (method, codes_asked): (ConfirmationMethod, bool),
     step: Option<i64>,
 ) -> Refusable<()> {
-    let company = db::companies::get(conn, &transfer.company_id)?;
-    let codes_asked = svc.policy.codes_asked(company.kind).for_transactions;
     if !db::transfers::confirm(conn, transfer, method, codes_asked, step, svc.now())? {
         return Err(not_pending());
     }
