@@ -71,7 +71,12 @@ pub fn operation_codes(operation_id: &str) -> Option<Vec<ErrorCode>> {
         "listAuditEvents" => &[&[Forbidden, NotFound]],
         "listBankAuditEvents" => &[&[Forbidden]],
         "importTokens" => &[&[Forbidden, TokenInUse, NotFound]],
-        "login" => &[&[InvalidCredentials, AccountDisabled, TooManyRequests]],
+        "login" => &[&[
+            InvalidCredentials,
+            AccountDisabled,
+            TokenNotRegistered,
+            TooManyRequests,
+        ]],
         "loginWithCode" => &[&[SignInChallengeInvalid, InternalError], CODE],
         "selfIssueSoftToken" => &[&[TooManyPendingTokens], PROOF],
         "selfRegisterToken" => &[
@@ -103,8 +108,9 @@ pub fn operation_codes(operation_id: &str) -> Option<Vec<ErrorCode>> {
         "issueSoftToken" => &[&[Forbidden, TooManyPendingTokens]],
         "logout" | "getMe" | "listUsers" | "bankLogout" | "listCompanies" | "getOtpSettings"
         | "listTransfers" => &[&[Forbidden]],
-        "createUser" => &[&[Forbidden, LoginIdTaken]],
-        "updateUser" | "unlockUser" => &[&[Forbidden, BankProcedureRequired]],
+        "createUser" => &[&[Forbidden, LoginIdTaken, ContractClosed]],
+        "updateUser" => &[&[Forbidden, BankProcedureRequired, ContractClosed]],
+        "unlockUser" => &[&[Forbidden, BankProcedureRequired]],
         "createCompany" => &[&[Forbidden, LoginIdTaken, AccountAlreadyRegistered]],
         "getCompany" | "unlockCompanyAdmin" | "unlockApproval" | "listOperators" => &[&[Forbidden]],
         "unlockOperator" => &[&[Forbidden, NotFound]],

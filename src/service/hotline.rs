@@ -64,7 +64,7 @@ fn on_token(
 }
 
 /// Suspends a person's token at once: every code of it is refused from this moment, on
-/// every instance, until the bank reissues.
+/// every instance, until the bank reissues; the person's open sessions end.
 pub fn suspend_token(
     db: &mut Db,
     svc: &Services,
@@ -79,6 +79,8 @@ pub fn suspend_token(
                 "this token is suspended already",
             ));
         }
+        // Sessions on the lost device end too.
+        db::sessions::end_all_of(conn, person_id, svc.now())?;
         let detail = serde_json::json!({ "token": token.id, "reason": reason });
         Ok((AuditAction::TokenSuspended, detail))
     })

@@ -89,6 +89,7 @@ pub fn create(db: &mut Db, svc: &Services, who: &Person, new: NewUser) -> Result
         updated_at: now,
     };
     write_tx(db.conn()?, |conn| {
+        ensure_open(conn, &who.company_id)?;
         ensure_login_id_free(conn, new.login_id.as_str())?;
         unless_duplicate(
             db::users::insert(conn, &user, hashes)?,
@@ -120,6 +121,9 @@ pub fn update(
             user_id,
             "the administrator's own settings are changed by the bank",
         )?;
+        if patch.disabled == Some(false) {
+            ensure_open(conn, &who.company_id)?;
+        }
         let change = UserChange {
             name: patch.name.as_ref().map(|n| n.as_str().to_owned()),
             can_transfer: patch.can_transfer,
@@ -165,6 +169,18 @@ pub fn unlock(db: &mut Db, svc: &Services, who: &Person, user_id: &str) -> Resul
         )?;
         Ok(in_company(conn, &who.company_id, &target.id)?.as_of(svc.now()))
     })
+}
+
+/// Inside the transaction: the bank has not closed the contract meanwhile (a closed
+/// contract gains no one who can sign in).
+fn ensure_open(conn: &mut DbConn, company_id: &str) -> Result<(), AppError> {
+    if db::companies::get(conn, company_id)?.closed_at.is_some() {
+        return Err(AppError::new(
+            ErrorCode::ContractClosed,
+            "the bank closed this contract",
+        ));
+    }
+    Ok(())
 }
 
 /// A user of the caller's company who is not the administrator: the administrator is

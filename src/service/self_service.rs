@@ -78,6 +78,9 @@ fn step(
 /// A new software token for the customer's authenticator app, to register next.
 pub fn issue(db: &mut Db, svc: &Services, proof: &Proof<'_>) -> Result<IssuedToken, AppError> {
     let who = customer(db, svc, proof, "token_issue")?;
+    write_tx(db.conn()?, |conn| {
+        still_open(conn, svc, Secret::LoginPassword, &who.user_id)
+    })?;
     tokens::issue(db, svc, &who)
 }
 

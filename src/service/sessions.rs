@@ -16,7 +16,7 @@ use crate::db::{self, Db, DbConn, write_tx};
 use crate::domain::audit::{ActorKind, AuditAction, Event, Outcome};
 use crate::domain::otp_code::OtpCode;
 use crate::domain::soft_token::Purpose;
-use crate::domain::{BankOperator, PasswordAttempt, Secret, User};
+use crate::domain::{BankOperator, PasswordAttempt, Role, Secret, User};
 use crate::error::{AppError, ErrorCode};
 
 use super::lockout::{Proven, check_password, still_open};
@@ -212,30 +212,64 @@ fn sign_in(
             },
             ..event.with(event.action, Outcome::Success)
         };
-        if matches!(door, Door::Person) && code_at_sign_in(conn, svc, &proven.subject_id)? {
-            let challenge = open_challenge(conn, svc, &proven.subject_id)?;
-            let asked = success.with(AuditAction::LoginCodeRequired, Outcome::Success);
-            audit::record(conn, svc, asked)?;
-            return Ok::<_, AppError>(Opened::CodeStep(challenge));
+        let asked = match door {
+            Door::Person => code_at_sign_in(conn, svc, &proven.subject_id)?,
+            Door::Operator => CodeAsked::No,
+        };
+        match asked {
+            CodeAsked::No => {}
+            CodeAsked::Yes => {
+                let challenge = open_challenge(conn, svc, &proven.subject_id)?;
+                let asked = success.with(AuditAction::LoginCodeRequired, Outcome::Success);
+                audit::record(conn, svc, asked)?;
+                return Ok(Ok(Opened::CodeStep(challenge)));
+            }
+            CodeAsked::RegisterFirst => {
+                let refused = success
+                    .with(AuditAction::Login, Outcome::Denied)
+                    .detail(serde_json::json!({ "reason": "token_not_registered" }));
+                audit::record(conn, svc, refused)?;
+                return Ok(Err(AppError::new(
+                    ErrorCode::TokenNotRegistered,
+                    "sign-in needs a code and you have no token now: register a new one from the login page (POST /api/v1/self-service/otp/registration)",
+                )));
+            }
         }
         let login = open_session(conn, svc, door.kind(), &proven.subject_id)?;
         audit::record(conn, svc, success)?;
-        Ok(Opened::Session(login))
-    })?;
+        Ok::<_, AppError>(Ok(Opened::Session(login)))
+    })??;
     Ok((proven.subject_id, opened))
 }
 
-/// Whether this person gives a code at sign-in: the bank's policy for their kind of
-/// contract, once they have a token to give it with (locked or suspended included, so
-/// that locking a token never opens the door without a code).
-fn code_at_sign_in(conn: &mut DbConn, svc: &Services, user_id: &str) -> Result<bool, AppError> {
+/// Whether a person gives a code at sign-in.
+enum CodeAsked {
+    No,
+    Yes,
+    /// A customer whose contract uses codes but who holds no token (the bank reissued):
+    /// no session on the password alone; they register a new token first.
+    RegisterFirst,
+}
+
+/// The bank's policy for the person's kind of contract decides, once they have a token
+/// to give a code with (locked or suspended included, so that locking a token never
+/// opens the door without a code).
+fn code_at_sign_in(
+    conn: &mut DbConn,
+    svc: &Services,
+    user_id: &str,
+) -> Result<CodeAsked, AppError> {
     let user = db::users::find(conn, user_id)?
         .ok_or_else(|| AppError::Internal(format!("user {user_id} vanished at sign-in")))?;
     let company = db::companies::get(conn, &user.company_id)?;
     if !svc.policy.codes_asked(company.kind).at_sign_in {
-        return Ok(false);
+        return Ok(CodeAsked::No);
     }
-    Ok(confirming_token(conn, &company, &user)?.is_some())
+    Ok(match confirming_token(conn, &company, &user)? {
+        Some(_) => CodeAsked::Yes,
+        None if user.role == Role::Customer && company.otp_active() => CodeAsked::RegisterFirst,
+        None => CodeAsked::No,
+    })
 }
 
 /// The code step's single-use challenge, as the client holds it.
@@ -312,7 +346,13 @@ pub fn login_with_code(
     let user_id = db::challenges::open_for(db.conn()?, &id, svc.now())?;
     let key = format!("SignInCode:{}", user_id.as_deref().unwrap_or("unknown"));
     svc.throttle.check(client_addr.as_deref(), &key)?;
-    let user_id = user_id.ok_or_else(challenge_invalid)?;
+    let refused = Event::new(AuditAction::Login, Outcome::Denied, ActorKind::Anonymous)
+        .from_addr(client_addr.clone())
+        .detail(serde_json::json!({ "reason": "sign_in_challenge_invalid" }));
+    let Some(user_id) = user_id else {
+        audit::record(db.conn()?, svc, refused)?;
+        return Err(challenge_invalid());
+    };
     let conn = db.conn()?;
     let login = write_tx(conn, |conn| {
         let user = db::users::find(conn, &user_id)?.ok_or_else(challenge_invalid)?;
@@ -345,7 +385,15 @@ pub fn login_with_code(
                 .detail(serde_json::json!({ "login_id": user.login_id, "with_code": true })),
         )?;
         Ok(Ok(login.about(user)))
-    })??;
+    });
+    // A challenge used or expired meanwhile, or a person disabled: audited, not silent.
+    let login = match login {
+        Err(e) if e.code() == ErrorCode::SignInChallengeInvalid => {
+            audit::record(conn, svc, refused.actor(&user_id))?;
+            return Err(e);
+        }
+        other => other??,
+    };
     Ok(Login {
         subject: login.subject.as_of(svc.now()),
         ..login

@@ -328,6 +328,11 @@ async fn a_sign_in_challenge_is_single_use_short_lived_and_for_one_person(app: T
         "sign_in_challenge_invalid",
     )
     .await;
+    assert_eq!(
+        app.audit_count("login", "denied").await,
+        3,
+        "each refusal audited"
+    );
 }
 
 #[engine_test]

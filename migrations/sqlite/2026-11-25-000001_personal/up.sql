@@ -58,5 +58,9 @@ CREATE TABLE sign_in_challenges (
     used_at     TIMESTAMP
 );
 CREATE INDEX sign_in_challenges_user ON sign_in_challenges (user_id);
+-- Nothing may point nowhere: a violation fails this insert, and the migration with it.
+CREATE TEMP TABLE personal_migration_check (violations INTEGER CHECK (violations = 0));
+INSERT INTO personal_migration_check SELECT count(*) FROM pragma_foreign_key_check;
+DROP TABLE personal_migration_check;
 COMMIT;
 PRAGMA foreign_keys = ON;

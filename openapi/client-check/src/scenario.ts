@@ -560,11 +560,17 @@ async function personalStory(): Promise<void> {
     expectEqual(person.token?.status, "suspended", "token.status", person);
   });
 
-  await step("its codes are refused (token_suspended)", async () => {
+  await step("the lost phone's session ends; its codes are refused (token_suspended)", async () => {
+    refused(await customerApi.GET("/api/v1/me"), 401, "session_expired");
+    const started = await anonymous.POST("/api/v1/auth/login", {
+      body: { login_id: contractId, password: customer.password },
+    });
+    expectEqual(started.response.status, 202, "HTTP status", started.error ?? started.data);
+    const data = started.data;
+    expect(data !== undefined && "challenge" in data, "a challenge", data);
     refused(
-      await customerApi.POST("/api/v1/transfers/{transfer_id}/confirm", {
-        params: { path: { transfer_id: transfer.id } },
-        body: { otp: totp.generate() },
+      await anonymous.POST("/api/v1/auth/login/otp", {
+        body: { challenge: data.challenge, otp: totp.generate() },
       }),
       423,
       "token_suspended",
