@@ -7,11 +7,15 @@ fn main() {
     println!("cargo:rerun-if-env-changed=PATH");
     println!("cargo::rustc-check-cfg=cfg(webfb_postgres_tests)");
     println!("cargo::rustc-check-cfg=cfg(webfb_oathtool)");
+    println!("cargo::rustc-check-cfg=cfg(webfb_curl)");
     if std::env::var("TEST_DATABASE_URL").is_ok_and(|url| !url.is_empty()) {
         println!("cargo:rustc-cfg=webfb_postgres_tests");
     }
     if on_path("oathtool") {
         println!("cargo:rustc-cfg=webfb_oathtool");
+    }
+    if on_path("curl") {
+        println!("cargo:rustc-cfg=webfb_curl");
     }
 }
 

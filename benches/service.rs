@@ -94,6 +94,7 @@ async fn http(database: Database, label: &str) {
         trusted_proxies: vec![],
         argon2_workers: 2,
         argon2_queue: 64,
+        tls: Default::default(),
     };
     let clock = Arc::new(ManualClock::new(
         Utc.timestamp_opt(Utc::now().timestamp(), 0).unwrap(),

@@ -78,6 +78,9 @@ error_codes! {
     SignInChallengeInvalid = "sign_in_challenge_invalid", 401, "The sign-in step expired or was used: sign in again";
     PersonalContractOnly = "personal_contract_only", 403, "Only for personal contracts";
     ContractClosed = "contract_closed", 409, "The contract is closed";
+    CertificatesNotConfigured = "certificates_not_configured", 409, "Certificate sign-in is not configured (WEBFB_CLIENT_CA)";
+    CertificateAlreadyRegistered = "certificate_already_registered", 409, "The person has an active certificate";
+    CertificateInUse = "certificate_in_use", 409, "The certificate was registered before";
     InternalError = "internal_error", 500, "Internal error";
     ServiceUnavailable = "service_unavailable", 503, "Service unavailable";
 }

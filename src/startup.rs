@@ -54,7 +54,20 @@ impl Application {
             pool,
             services,
             trusted_proxies: settings.trusted_proxies.clone(),
+            client_cert_header: settings.tls.client_cert_header.clone(),
         });
+        let tls = match &settings.tls.server {
+            None => None,
+            Some((cert, key)) => {
+                let read = |p: &std::path::PathBuf| {
+                    std::fs::read(p)
+                        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))
+                };
+                let pki = state.services.client_pki.as_ref();
+                Some(crate::tls::server_config(&read(cert)?, &read(key)?, pki)?)
+            }
+        };
+        let hsts = tls.is_some();
         let metrics = web::Data::new(Metrics::default());
         let origins = settings.cors_origins.clone();
         let server = HttpServer::new(move || {
@@ -69,7 +82,7 @@ impl Application {
                         let response = srv.call(req);
                         async move {
                             let mut res = response.await?;
-                            security_headers(res.headers_mut(), docs);
+                            security_headers(res.headers_mut(), docs, hsts);
                             metrics.observe(res.status().as_u16(), started.elapsed());
                             Ok(res)
                         }
@@ -107,7 +120,11 @@ impl Application {
                 )
                 .default_service(web::to(not_found))
         })
-        .listen(listener)?
+        .on_connect(crate::tls::keep_presented_chain);
+        let server = match tls {
+            Some(config) => server.listen_rustls_0_23(listener, config)?,
+            None => server.listen(listener)?,
+        }
         .run();
         Ok(Application { port, server })
     }
@@ -138,7 +155,14 @@ fn cors(origins: &[String]) -> Cors {
 
 /// Headers on every answer: nothing is cached, sniffed or referred; the API's answers may
 /// run no content at all, while the docs page needs its own scripts and styles.
-fn security_headers(headers: &mut header::HeaderMap, docs: bool) {
+fn security_headers(headers: &mut header::HeaderMap, docs: bool, hsts: bool) {
+    if hsts {
+        // Only over HTTPS: a browser that reached us securely stays on HTTPS for a year.
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,

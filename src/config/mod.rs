@@ -41,6 +41,23 @@ pub struct Settings {
     /// argon2 computations at once, and how many more may wait for one (then 503).
     pub argon2_workers: usize,
     pub argon2_queue: usize,
+    pub tls: TlsSettings,
+}
+
+/// HTTPS and people's certificates (電子証明書); every file is PEM.
+#[derive(Clone, Debug, Default)]
+pub struct TlsSettings {
+    /// `WEBFB_TLS_CERT` and `WEBFB_TLS_KEY`: the server speaks HTTPS; without them plain
+    /// HTTP, for a TLS-terminating proxy.
+    pub server: Option<(PathBuf, PathBuf)>,
+    /// `WEBFB_CLIENT_CA`: the bank's CA that issues people's certificates.
+    pub client_ca: Option<PathBuf>,
+    /// `WEBFB_CLIENT_CRL`: its revocation list.
+    pub client_crl: Option<PathBuf>,
+    /// `WEBFB_CLIENT_CERT_HEADER`: the header in which a trusted proxy that verified the
+    /// client's certificate passes it on (URL-encoded PEM, as nginx's
+    /// `$ssl_client_escaped_cert`); believed only from `WEBFB_TRUSTED_PROXIES`.
+    pub client_cert_header: Option<String>,
 }
 
 /// Argon2id cost. The default is OWASP's (19 MiB, 2 passes, 1 lane); anything cheaper is
@@ -367,7 +384,7 @@ impl Settings {
             check_origin(origin)?;
         }
 
-        let trusted_proxies = match src.env.get("WEBFB_TRUSTED_PROXIES") {
+        let trusted_proxies: Vec<ipnet::IpNet> = match src.env.get("WEBFB_TRUSTED_PROXIES") {
             Some(list) => list.split(',').map(|p| p.trim().to_owned()).collect(),
             None => src.file.trusted_proxies.clone().unwrap_or_default(),
         }
@@ -385,7 +402,55 @@ impl Settings {
             });
         }
 
+        let path = |name: &'static str| {
+            src.env
+                .get(name)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        let tls = TlsSettings {
+            server: match (path("WEBFB_TLS_CERT"), path("WEBFB_TLS_KEY")) {
+                (Some(cert), Some(key)) => Some((cert, key)),
+                (None, None) => None,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "WEBFB_TLS_CERT",
+                        reason: "set both WEBFB_TLS_CERT and WEBFB_TLS_KEY, or neither".into(),
+                    });
+                }
+            },
+            client_ca: path("WEBFB_CLIENT_CA"),
+            client_crl: path("WEBFB_CLIENT_CRL"),
+            client_cert_header: src
+                .env
+                .get("WEBFB_CLIENT_CERT_HEADER")
+                .filter(|v| !v.is_empty())
+                .cloned(),
+        };
+        if tls.client_ca.is_none() && (tls.client_crl.is_some() || tls.client_cert_header.is_some())
+        {
+            return Err(ConfigError::Invalid {
+                name: "WEBFB_CLIENT_CA",
+                reason: "a revocation list or a certificate header needs the CA that issues people's certificates".into(),
+            });
+        }
+        if let Some(header) = &tls.client_cert_header {
+            if trusted_proxies.is_empty() {
+                return Err(ConfigError::Invalid {
+                    name: "WEBFB_CLIENT_CERT_HEADER",
+                    reason: "is believed only from WEBFB_TRUSTED_PROXIES, which is empty".into(),
+                });
+            }
+            if actix_web::http::header::HeaderName::try_from(header.as_str()).is_err() {
+                return Err(ConfigError::Invalid {
+                    name: "WEBFB_CLIENT_CERT_HEADER",
+                    reason: format!("{header:?} is not a header name"),
+                });
+            }
+        }
+
         Ok(Settings {
+            tls,
             database,
             bind: src
                 .string("WEBFB_BIND", &f.bind)

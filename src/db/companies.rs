@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use super::models::{AccountRow, CompanyRow};
 use super::schema::{companies, company_accounts};
 use super::{DbConn, Insert, entities, entity, inserted};
-use crate::domain::{Company, ContractKind, DebitAccount, OtpStatus, TokenMode};
+use crate::domain::{Company, ContractKind, DebitAccount, LoginMethod, OtpStatus, TokenMode};
 
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<Company>> {
     companies::table
@@ -54,6 +54,7 @@ pub fn insert(conn: &mut DbConn, c: &Company) -> QueryResult<()> {
             updated_at: c.updated_at.naive_utc(),
             kind: c.kind.as_str().to_owned(),
             closed_at: c.closed_at.map(|t| t.naive_utc()),
+            login_method: c.login_method.as_str().to_owned(),
         })
         .execute(conn)?;
     Ok(())
@@ -86,6 +87,21 @@ pub fn set_otp_status(
         .set((
             companies::otp_status.eq(status.as_str()),
             companies::otp_activated_at.eq(activated_at),
+            companies::updated_at.eq(now.naive_utc()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_login_method(
+    conn: &mut DbConn,
+    id: &str,
+    method: LoginMethod,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::update(companies::table.find(id))
+        .set((
+            companies::login_method.eq(method.as_str()),
             companies::updated_at.eq(now.naive_utc()),
         ))
         .execute(conn)?;

@@ -3,6 +3,7 @@
 //! engine, a row or a column; the queries run inside the caller's transaction.
 
 pub mod audit;
+pub mod certificates;
 pub mod challenges;
 pub mod companies;
 pub mod lockout;

@@ -39,6 +39,39 @@ pub(crate) struct CompanyRow {
     pub(crate) updated_at: NaiveDateTime,
     pub(crate) kind: String,
     pub(crate) closed_at: Option<NaiveDateTime>,
+    pub(crate) login_method: String,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = person_certificates)]
+pub(crate) struct CertificateRow {
+    pub(crate) id: String,
+    pub(crate) user_id: String,
+    pub(crate) fingerprint: String,
+    pub(crate) serial: String,
+    pub(crate) subject: String,
+    pub(crate) not_before: NaiveDateTime,
+    pub(crate) not_after: NaiveDateTime,
+    pub(crate) registered_at: NaiveDateTime,
+    pub(crate) registered_by: String,
+    pub(crate) revoked_at: Option<NaiveDateTime>,
+    pub(crate) revoked_by: Option<String>,
+}
+
+impl From<CertificateRow> for crate::domain::PersonCertificate {
+    fn from(r: CertificateRow) -> Self {
+        crate::domain::PersonCertificate {
+            not_before: utc(r.not_before),
+            not_after: utc(r.not_after),
+            registered_at: utc(r.registered_at),
+            revoked_at: r.revoked_at.map(utc),
+            id: r.id,
+            user_id: r.user_id,
+            fingerprint: r.fingerprint,
+            serial: r.serial,
+            subject: r.subject,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
@@ -202,6 +235,7 @@ impl TryFrom<CompanyRow> for Company {
             transfer_limit: TransferLimit::new(r.transfer_limit).map_err(|e| e.message)?,
             otp_mode: r.otp_mode.as_deref().map(stored).transpose()?,
             kind: stored(&r.kind)?,
+            login_method: stored(&r.login_method)?,
             closed_at: r.closed_at.map(utc),
             otp_status: stored(&r.otp_status)?,
             otp_activated_at: r.otp_activated_at.map(utc),

@@ -27,6 +27,23 @@ diesel::table! {
         updated_at -> Timestamp,
         kind -> Text,
         closed_at -> Nullable<Timestamp>,
+        login_method -> Text,
+    }
+}
+
+diesel::table! {
+    person_certificates (id) {
+        id -> Text,
+        user_id -> Text,
+        fingerprint -> Text,
+        serial -> Text,
+        subject -> Text,
+        not_before -> Timestamp,
+        not_after -> Timestamp,
+        registered_at -> Timestamp,
+        registered_by -> Text,
+        revoked_at -> Nullable<Timestamp>,
+        revoked_by -> Nullable<Text>,
     }
 }
 
@@ -182,4 +199,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     transfers,
     audit_events,
     sign_in_challenges,
+    person_certificates,
 );

@@ -13,6 +13,11 @@ text_enum!(
     ContractKind { Corporate = "corporate", Personal = "personal" }
 );
 text_enum!(
+    /// How the contract's people sign in: login ID and password, or also the electronic
+    /// certificate the bank issued to the person (電子証明書方式).
+    LoginMethod { Password = "password", Certificate = "certificate" }
+);
+text_enum!(
     /// `active` once the administrator's (or the shared) token is registered.
     OtpStatus { Inactive = "inactive", Active = "active" }
 );
@@ -46,6 +51,7 @@ pub struct Company {
     pub updated_at: DateTime<Utc>,
     /// The bank closed the contract: nobody of it signs in again.
     pub closed_at: Option<DateTime<Utc>>,
+    pub login_method: LoginMethod,
 }
 
 impl Company {

@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod certificate;
 pub mod company;
 pub mod confirmation;
 pub mod otp_code;
@@ -15,7 +16,8 @@ pub mod user;
 
 pub use account::{DebitAccount, TransferLimit};
 pub use audit::{AuditAction, Outcome};
-pub use company::{Company, CompanyName, ContractKind, OtpStatus, TokenMode};
+pub use certificate::PersonCertificate;
+pub use company::{Company, CompanyName, ContractKind, LoginMethod, OtpStatus, TokenMode};
 pub use confirmation::{BlockedReason, TransferConfirmation};
 pub use person::{LoginId, NewPassword, PasswordAttempt, PersonName};
 pub use soft_token::SoftToken;

@@ -159,6 +159,7 @@ pub struct CompanyDetail {
     pub created_at: DateTime<Utc>,
     /// When the bank closed the contract.
     pub closed_at: Option<DateTime<Utc>>,
+    pub login_method: LoginMethod,
 }
 
 impl From<ContractFile> for CompanyDetail {
@@ -182,6 +183,7 @@ impl From<ContractFile> for CompanyDetail {
             },
             created_at: v.company.created_at,
             closed_at: v.company.closed_at,
+            login_method: v.company.login_method.into(),
         }
     }
 }

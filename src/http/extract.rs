@@ -6,10 +6,12 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 use ipnet::IpNet;
+use rustls_pki_types::CertificateDer;
 
 use crate::db::Db;
 use crate::error::{AppError, ErrorCode};
 use crate::service::{self, Operator, Person, Services};
+use crate::tls::PresentedChain;
 
 use super::{AppState, blocking};
 
@@ -58,6 +60,26 @@ fn resolve(peer: IpAddr, forwarded: &str, trusted: &[IpNet]) -> IpAddr {
         }
     }
     client
+}
+
+/// The certificate chain the caller presented: on this TLS connection, or, behind a
+/// trusted proxy that verified it, in the header it sets (`WEBFB_CLIENT_CERT_HEADER`,
+/// URL-encoded PEM). Anyone else's header is ignored: anyone can write one.
+pub fn presented_certificate(req: &HttpRequest) -> Option<Vec<CertificateDer<'static>>> {
+    if let Some(chain) = req.conn_data::<PresentedChain>() {
+        return Some(chain.0.clone());
+    }
+    let state = req.app_data::<web::Data<AppState>>()?;
+    let header = state.client_cert_header.as_deref()?;
+    let peer = req.peer_addr()?.ip();
+    if !state.trusted_proxies.iter().any(|net| net.contains(&peer)) {
+        return None;
+    }
+    let value = req.headers().get(header)?.to_str().ok()?;
+    let pem = percent_encoding::percent_decode_str(value)
+        .decode_utf8()
+        .ok()?;
+    crate::pki::certificates("certificate header", pem.as_bytes()).ok()
 }
 
 fn bearer(req: &HttpRequest) -> Result<String, AppError> {

@@ -4,6 +4,7 @@
 pub mod access;
 mod audit;
 mod bank;
+mod certificates;
 pub mod extract;
 pub mod json;
 pub mod metrics;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub pool: DbPool,
     pub services: Services,
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The header in which a trusted proxy passes a verified client certificate.
+    pub client_cert_header: Option<String>,
 }
 
 type State = web::Data<AppState>;
@@ -94,7 +97,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(personal::suspend_person_token)
                 .service(personal::reissue_person_token)
                 .service(personal::unlock_person_token)
-                .service(personal::unlock_person),
+                .service(personal::unlock_person)
+                .service(certificates::register_certificate)
+                .service(certificates::list_certificates)
+                .service(certificates::revoke_certificate)
+                .service(certificates::set_login_method),
         );
 }
 

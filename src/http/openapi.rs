@@ -104,6 +104,14 @@ pub fn operation_codes(operation_id: &str) -> Option<Vec<ErrorCode>> {
         "closeCompany" | "closePersonalContract" => &[&[Forbidden, ContractClosed]],
         "suspendPersonToken" => &[&[Forbidden, TokenNotRegistered, TokenSuspended]],
         "reissuePersonToken" | "unlockPersonToken" => &[&[Forbidden, TokenNotRegistered]],
+        "registerCertificate" => &[&[
+            Forbidden,
+            CertificatesNotConfigured,
+            CertificateAlreadyRegistered,
+            CertificateInUse,
+        ]],
+        "listCertificates" | "revokeCertificate" => &[&[Forbidden]],
+        "setLoginMethod" => &[&[Forbidden, CertificatesNotConfigured]],
         "bankLogin" => &[&[InvalidCredentials, AccountDisabled, TooManyRequests]],
         "issueSoftToken" => &[&[Forbidden, TooManyPendingTokens]],
         "logout" | "getMe" | "listUsers" | "bankLogout" | "listCompanies" | "getOtpSettings"

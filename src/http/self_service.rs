@@ -11,12 +11,40 @@ use crate::domain::token_id::TokenId;
 use crate::domain::{self, PasswordAttempt};
 use crate::error::{AppError, Fields};
 use crate::service::self_service::{self, CustomerOtp, Proof};
+use crate::service::sessions::Credentials;
+use rustls_pki_types::CertificateDer;
 
-use super::extract::client_addr;
+use super::extract::{client_addr, presented_certificate};
 use super::json::Json;
 use super::otp::{IssuedTokenView, TokenView, otp, token_id};
 use super::wire::*;
 use super::{State, blocking};
+
+/// Who calls from the login page: their address and any certificate they presented.
+struct Caller {
+    client_addr: Option<String>,
+    certificate: Option<Vec<CertificateDer<'static>>>,
+}
+
+impl Caller {
+    fn of(req: &HttpRequest) -> Caller {
+        Caller {
+            client_addr: client_addr(req),
+            certificate: presented_certificate(req),
+        }
+    }
+
+    fn proof<'a>(&'a self, contract_id: &'a str, password: &'a PasswordAttempt) -> Proof<'a> {
+        Proof {
+            login: Credentials {
+                login_id: contract_id,
+                password,
+                certificate: self.certificate.as_deref(),
+            },
+            client_addr: self.client_addr.clone(),
+        }
+    }
+}
 
 /// What every self-service step starts with: the contract ID and the login password.
 fn proof(
@@ -120,13 +148,9 @@ pub(super) async fn self_issue_soft_token(
     let proven = proof(&mut f, &body.contract_id, &body.password);
     f.finish()?;
     let (id, password) = proven?;
-    let client_addr = client_addr(&req);
+    let caller = Caller::of(&req);
     let issued = blocking(&state, move |db, svc| {
-        let proof = Proof {
-            contract_id: &id,
-            password: &password,
-            client_addr,
-        };
+        let proof = caller.proof(&id, &password);
         self_service::issue(db, svc, &proof)
     })
     .await?;
@@ -154,13 +178,9 @@ pub(super) async fn self_register_token(
     let code = otp(&mut f, "otp", &body.otp);
     f.finish()?;
     let ((id, password), token, code) = (proven?, token?, code?);
-    let client_addr = client_addr(&req);
+    let caller = Caller::of(&req);
     let done = blocking(&state, move |db, svc| {
-        let proof = Proof {
-            contract_id: &id,
-            password: &password,
-            client_addr,
-        };
+        let proof = caller.proof(&id, &password);
         self_service::register(db, svc, &proof, &token, &code)
     })
     .await?;
@@ -187,13 +207,9 @@ pub(super) async fn self_stop_otp(
     let code = otp(&mut f, "otp", &body.otp);
     f.finish()?;
     let ((id, password), code) = (proven?, code?);
-    let client_addr = client_addr(&req);
+    let caller = Caller::of(&req);
     let done = blocking(&state, move |db, svc| {
-        let proof = Proof {
-            contract_id: &id,
-            password: &password,
-            client_addr,
-        };
+        let proof = caller.proof(&id, &password);
         self_service::stop(db, svc, &proof, &code)
     })
     .await?;
@@ -222,13 +238,9 @@ pub(super) async fn self_exchange_token(
     let new_code = otp(&mut f, "new_otp", &body.new_otp);
     f.finish()?;
     let ((id, password), current, new_id, new_code) = (proven?, current?, new_id?, new_code?);
-    let client_addr = client_addr(&req);
+    let caller = Caller::of(&req);
     let done = blocking(&state, move |db, svc| {
-        let proof = Proof {
-            contract_id: &id,
-            password: &password,
-            client_addr,
-        };
+        let proof = caller.proof(&id, &password);
         self_service::exchange(db, svc, &proof, &current, &new_id, &new_code)
     })
     .await?;

@@ -10,7 +10,7 @@ use crate::domain::{self, BankOperator as Operator, PasswordAttempt};
 use crate::error::{AppError, Fields};
 use crate::service::sessions;
 
-use super::extract::{BankOperator, SignedIn, client_addr};
+use super::extract::{BankOperator, SignedIn, client_addr, presented_certificate};
 use super::json::Json;
 use super::otp::otp;
 use super::people::UserView;
@@ -136,8 +136,14 @@ pub(super) async fn login(
 ) -> Result<HttpResponse, AppError> {
     let (login_id, password) = body.into_inner()?.into_domain()?;
     let addr = client_addr(&req);
+    let certificate = presented_certificate(&req);
     let signed_in = blocking(&state, move |db, svc| {
-        sessions::login_person(db, svc, &login_id, &password, addr)
+        let login = sessions::Credentials {
+            login_id: &login_id,
+            password: &password,
+            certificate: certificate.as_deref(),
+        };
+        sessions::login_person(db, svc, &login, addr)
     })
     .await?;
     Ok(match signed_in {

@@ -40,6 +40,11 @@ wire_enum!(
     ContractKind from domain::ContractKind { Corporate, Personal }
 );
 wire_enum!(
+    /// `password`: login ID and password; `certificate`: also the person's electronic
+    /// certificate (電子証明書方式).
+    LoginMethod from domain::LoginMethod { Password, Certificate }
+);
+wire_enum!(
     /// `per_user`: everyone has their own token; `shared`: the company shares one.
     TokenMode from domain::TokenMode { PerUser, Shared }
 );

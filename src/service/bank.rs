@@ -6,8 +6,8 @@ use crate::db::users::PasswordHashes;
 use crate::db::{self, Db, DbConn, write_tx};
 use crate::domain::audit::{AuditAction, Event, Outcome};
 use crate::domain::{
-    BankOperator, Company, CompanyName, ContractKind, DebitAccount, LoginId, NewPassword,
-    OtpStatus, PersonName, Role, Secret, SoftToken, TokenMode, TransferLimit, User,
+    BankOperator, Company, CompanyName, ContractKind, DebitAccount, LoginId, LoginMethod,
+    NewPassword, OtpStatus, PersonName, Role, Secret, SoftToken, TokenMode, TransferLimit, User,
 };
 use crate::error::{AppError, ErrorCode};
 
@@ -153,6 +153,7 @@ fn contract(svc: &Services, kind: ContractKind, name: &str, limit: TransferLimit
         created_at: now,
         updated_at: now,
         closed_at: None,
+        login_method: LoginMethod::Password,
     }
 }
 

@@ -206,6 +206,12 @@ fn wrong(secret: Secret, left: i32) -> AppError {
     }
 }
 
+/// A refused sign-in, worded like every other: a wrong password, an unknown login ID, a
+/// lock, or a missing or wrong certificate look the same.
+pub fn sign_in_refused() -> AppError {
+    wrong(Secret::LoginPassword, 0)
+}
+
 /// A lock, as a signed-in person is told of it; a sign-in is told nothing (see [`wrong`]).
 pub fn locked_error(secret: Secret) -> AppError {
     match secret {

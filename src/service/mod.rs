@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod bank;
+pub mod certificates;
 pub mod demo;
 pub mod hotline;
 pub mod lockout;
@@ -50,6 +51,23 @@ pub struct Services {
     pub throttle: throttle::Throttle,
     /// Transfers refused because their content no longer matched its hash.
     pub tampered_transfers: std::sync::atomic::AtomicU64,
+    /// The bank's CA for people's certificates, when certificate sign-in is configured.
+    pub client_pki: Option<crate::pki::ClientPki>,
+}
+
+/// Reads the bank's client CA and revocation list, if configured.
+fn client_pki(settings: &Settings) -> Result<Option<crate::pki::ClientPki>, AppError> {
+    let read = |path: &std::path::Path| {
+        std::fs::read(path)
+            .map_err(|e| AppError::Internal(format!("cannot read {}: {e}", path.display())))
+    };
+    let Some(ca) = &settings.tls.client_ca else {
+        return Ok(None);
+    };
+    let crl = settings.tls.client_crl.as_deref().map(read).transpose()?;
+    crate::pki::ClientPki::load(&read(ca)?, crl.as_deref())
+        .map(Some)
+        .map_err(|e| AppError::Internal(e.to_string()))
 }
 
 /// The keys of transfers' content hashes: each derived from a master key, named by its id.
@@ -101,6 +119,7 @@ impl Services {
                 settings.policy.checks_per_subject_per_minute,
             ),
             tampered_transfers: Default::default(),
+            client_pki: client_pki(settings)?,
         })
     }
 

@@ -9,17 +9,17 @@ use crate::domain::audit::{AuditAction, Outcome};
 use crate::domain::otp_code::OtpCode;
 use crate::domain::soft_token::Purpose;
 use crate::domain::token_id::TokenId;
-use crate::domain::{Company, OtpStatus, PasswordAttempt, Role, Secret, SoftToken, User};
+use crate::domain::{Company, OtpStatus, Role, Secret, SoftToken, User};
 use crate::error::{AppError, ErrorCode};
 
 use super::lockout::still_open;
 use super::tokens::{self, CodeUse, IssuedToken};
 use super::{Person, Refusable, Services, audit, otp_management, sessions};
 
-/// The contract ID and login password typed on the login page, and where from.
+/// The contract ID and login password typed on the login page (and any certificate
+/// presented), and where from.
 pub struct Proof<'a> {
-    pub contract_id: &'a str,
-    pub password: &'a PasswordAttempt,
+    pub login: sessions::Credentials<'a>,
     pub client_addr: Option<String>,
 }
 
@@ -37,14 +37,7 @@ fn customer(
     proof: &Proof<'_>,
     purpose: &str,
 ) -> Result<Person, AppError> {
-    let user = sessions::prove_person(
-        db,
-        svc,
-        proof.contract_id,
-        proof.password,
-        proof.client_addr.clone(),
-        purpose,
-    )?;
+    let user = sessions::prove_person(db, svc, &proof.login, proof.client_addr.clone(), purpose)?;
     if user.role != Role::Customer {
         return Err(AppError::new(
             ErrorCode::PersonalContractOnly,

@@ -9,6 +9,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
+use rustls_pki_types::CertificateDer;
 use sha2::Digest;
 
 use crate::db::lockout::Subject;
@@ -19,6 +20,7 @@ use crate::domain::soft_token::Purpose;
 use crate::domain::{BankOperator, PasswordAttempt, Role, Secret, User};
 use crate::error::{AppError, ErrorCode};
 
+use super::certificates;
 use super::lockout::{Proven, check_password, still_open};
 use super::tokens::{self, CodeUse};
 use super::{Operator, Person, Services, audit, confirming_token, new_id};
@@ -130,16 +132,17 @@ impl Door {
 }
 
 /// The password part of signing in, with its lockout and throttling, then a disabled
-/// login told apart (only after the right password). The action that follows calls
+/// login told apart (only after the right password), then, where the contract signs in
+/// with certificates, the presented certificate. The action that follows calls
 /// `still_open` in its own transaction.
 fn prove(
     db: &mut Db,
     svc: &Services,
     door: Door,
-    login_id: &str,
-    password: &PasswordAttempt,
+    login: &Credentials<'_>,
     failed: Event,
 ) -> Result<Proven, AppError> {
+    let (login_id, password) = (login.login_id, login.password);
     let proven = check_password(
         db,
         svc,
@@ -161,7 +164,39 @@ fn prove(
             "this login is disabled; ask your administrator or the bank",
         ));
     }
+    if let Door::Person = door {
+        let conn = db.conn()?;
+        let company_id = company_of(conn, &proven.subject_id)?;
+        let company = db::companies::get(conn, &company_id)?;
+        let checked = certificates::check_at_sign_in(
+            conn,
+            svc,
+            &company,
+            &proven.subject_id,
+            login.certificate,
+        )?;
+        if let Err(why) = checked {
+            // Answered like a wrong password: nothing tells a guesser which part failed.
+            let detail = serde_json::json!({ "login_id": login_id, "reason": "certificate", "certificate": why });
+            audit::record(conn, svc, proven.audit.detail(detail))?;
+            return Err(super::lockout::sign_in_refused());
+        }
+    }
     Ok(proven)
+}
+
+fn company_of(conn: &mut DbConn, user_id: &str) -> Result<String, AppError> {
+    Ok(db::users::find(conn, user_id)?
+        .ok_or_else(|| AppError::Internal(format!("user {user_id} vanished at sign-in")))?
+        .company_id)
+}
+
+/// What a person types and presents at the login page.
+pub struct Credentials<'a> {
+    pub login_id: &'a str,
+    pub password: &'a PasswordAttempt,
+    /// The certificate chain presented on the connection or by a trusted proxy.
+    pub certificate: Option<&'a [CertificateDer<'static>]>,
 }
 
 /// A person proven by login ID (a personal customer's contract ID) and password at the
@@ -169,15 +204,14 @@ fn prove(
 pub(super) fn prove_person(
     db: &mut Db,
     svc: &Services,
-    login_id: &str,
-    password: &PasswordAttempt,
+    login: &Credentials<'_>,
     client_addr: Option<String>,
     purpose: &str,
 ) -> Result<User, AppError> {
     let failed = Door::Person
-        .audited(client_addr, login_id)
-        .detail(serde_json::json!({ "login_id": login_id, "for": purpose }));
-    let proven = prove(db, svc, Door::Person, login_id, password, failed)?;
+        .audited(client_addr, login.login_id)
+        .detail(serde_json::json!({ "login_id": login.login_id, "for": purpose }));
+    let proven = prove(db, svc, Door::Person, login, failed)?;
     db::users::find(db.conn()?, &proven.subject_id)?
         .ok_or_else(|| AppError::Internal("a proven person vanished".into()))
 }
@@ -195,12 +229,11 @@ fn sign_in(
     db: &mut Db,
     svc: &Services,
     door: Door,
-    login_id: &str,
-    password: &PasswordAttempt,
+    login: &Credentials<'_>,
     client_addr: Option<String>,
 ) -> Result<(String, Opened), AppError> {
-    let failed = door.audited(client_addr, login_id);
-    let proven = prove(db, svc, door, login_id, password, failed)?;
+    let failed = door.audited(client_addr, login.login_id);
+    let proven = prove(db, svc, door, login, failed)?;
     let event = proven.audit;
     let opened = write_tx(db.conn()?, |conn| {
         still_open(conn, svc, door.secret(), &proven.subject_id)?;
@@ -313,15 +346,15 @@ pub enum SignIn {
     CodeStep(Challenge),
 }
 
-/// Signs a person in with login ID and password: a session, or the code step first.
+/// Signs a person in with login ID and password (and the certificate, where the contract
+/// asks one): a session, or the code step first.
 pub fn login_person(
     db: &mut Db,
     svc: &Services,
-    login_id: &str,
-    password: &PasswordAttempt,
+    login: &Credentials<'_>,
     client_addr: Option<String>,
 ) -> Result<SignIn, AppError> {
-    let (id, opened) = sign_in(db, svc, Door::Person, login_id, password, client_addr)?;
+    let (id, opened) = sign_in(db, svc, Door::Person, login, client_addr)?;
     let login = match opened {
         Opened::Session(login) => login,
         Opened::CodeStep(challenge) => return Ok(SignIn::CodeStep(challenge)),
@@ -408,7 +441,12 @@ pub fn login_operator(
     password: &PasswordAttempt,
     client_addr: Option<String>,
 ) -> Result<Login<BankOperator>, AppError> {
-    let (id, opened) = sign_in(db, svc, Door::Operator, login_id, password, client_addr)?;
+    let login = Credentials {
+        login_id,
+        password,
+        certificate: None,
+    };
+    let (id, opened) = sign_in(db, svc, Door::Operator, &login, client_addr)?;
     let Opened::Session(login) = opened else {
         return Err(AppError::Internal(
             "an operator's sign-in asked for a code".into(),

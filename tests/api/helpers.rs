@@ -12,7 +12,9 @@ use reqwest::{Response, StatusCode};
 use secrecy::{SecretBox, SecretString};
 use serde_json::{Value, json};
 use webfb::clock::{Clock, ManualClock};
-use webfb::config::{Argon2Params, Policy, Settings};
+use webfb::config::{Argon2Params, Policy, Settings, TlsSettings};
+
+pub use crate::test_pki::TestPki;
 use webfb::db::{Database, Db, DbConn};
 use webfb::domain::{LoginId, NewPassword, PersonName};
 use webfb::service::{Services, bank};
@@ -30,6 +32,8 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub database: Database,
     pub key: [u8; 32],
+    /// The test's PKI, for a server with HTTPS and certificate sign-in.
+    pub pki: Option<Arc<TestPki>>,
     dir: tempfile::TempDir,
 }
 
@@ -93,6 +97,7 @@ fn settings_with_key(database: Database, dir: &std::path::Path, key: [u8; 32]) -
         trusted_proxies: vec![],
         argon2_workers: 2,
         argon2_queue: 64,
+        tls: TlsSettings::default(),
     }
 }
 
@@ -164,8 +169,72 @@ async fn spawn_app_full(
         clock,
         database,
         key,
+        pki: None,
         dir,
     }
+}
+
+/// The server on HTTPS, asking for people's certificates issued by the test's CA (with
+/// its revocation list).
+pub async fn spawn_app_with_certificates(engine: Engine) -> TestApp {
+    certificates_app(engine, None).await
+}
+
+/// The same on the wall clock, for codes from oathtool.
+pub async fn spawn_app_with_certificates_on_the_wall_clock(engine: Engine) -> TestApp {
+    certificates_app(engine, Some(Arc::new(webfb::clock::SystemClock))).await
+}
+
+async fn certificates_app(engine: Engine, clock: Option<Arc<dyn webfb::clock::Clock>>) -> TestApp {
+    let pki = Arc::new(TestPki::new());
+    let files = pki.clone();
+    let mut app = spawn_app_full(
+        engine,
+        move |s| {
+            let [ca, crl, cert, key] = files.write(&s.data_dir);
+            s.tls = TlsSettings {
+                server: Some((cert, key)),
+                client_ca: Some(ca),
+                client_crl: Some(crl),
+                client_cert_header: None,
+            };
+        },
+        clock,
+    )
+    .await;
+    app.address = app.address.replacen("http://", "https://", 1);
+    app.client = pki.client(None);
+    app.pki = Some(pki);
+    app
+}
+
+/// Plain HTTP behind a proxy that verified the client's certificate and passes it in
+/// `x-ssl-client-cert`: trusted when `proxy` is the test's own address.
+pub async fn spawn_app_behind_certificate_proxy(engine: Engine, proxy: &str) -> TestApp {
+    let pki = Arc::new(TestPki::new());
+    let files = pki.clone();
+    let proxy: ipnet::IpNet = proxy.parse().unwrap();
+    let mut app = spawn_app_with(engine, move |s| {
+        let [ca, crl, _, _] = files.write(&s.data_dir);
+        s.trusted_proxies = vec![proxy];
+        s.tls = TlsSettings {
+            server: None,
+            client_ca: Some(ca),
+            client_crl: Some(crl),
+            client_cert_header: Some("x-ssl-client-cert".into()),
+        };
+    })
+    .await;
+    app.pki = Some(pki);
+    app
+}
+
+pub async fn spawn_app_behind_the_banks_proxy(engine: Engine) -> TestApp {
+    spawn_app_behind_certificate_proxy(engine, "127.0.0.1/32").await
+}
+
+pub async fn spawn_app_behind_someone_elses_proxy(engine: Engine) -> TestApp {
+    spawn_app_behind_certificate_proxy(engine, "10.0.0.0/8").await
 }
 
 /// A company made through the bank's API, with its administrator signed in.

@@ -1,11 +1,13 @@
 //! One integration binary: every test runs the real server.
 
 mod helpers;
+mod test_pki;
 
 mod admin_users;
 mod audit_and_import;
 mod bank;
 mod browser;
+mod certificates;
 mod cli;
 mod concurrency;
 mod defences;

@@ -30,7 +30,7 @@ fn oathtool_code(secret: &str, at: DateTime<Utc>) -> String {
     code
 }
 
-fn secret_of(issued: &serde_json::Value) -> String {
+pub fn secret_of(issued: &serde_json::Value) -> String {
     let uri = issued["otpauth_uri"].as_str().unwrap();
     uri.split(['?', '&'])
         .find_map(|p| p.strip_prefix("secret="))
@@ -39,7 +39,7 @@ fn secret_of(issued: &serde_json::Value) -> String {
 }
 
 /// The codes a token shows now and in each of the next `n - 1` steps.
-fn codes_ahead(secret: &str, n: i64) -> Vec<String> {
+pub fn codes_ahead(secret: &str, n: i64) -> Vec<String> {
     let now = Utc::now();
     (0..n)
         .map(|k| oathtool_code(secret, now + Duration::seconds(30 * k)))

@@ -35,7 +35,7 @@ async fn create_with(app: &TestApp, token: &str, key: &str, b: &Value) -> reqwes
 }
 
 /// Creates a transfer and returns its id.
-async fn create(app: &TestApp, company: &Company, token: &str) -> String {
+pub async fn create(app: &TestApp, company: &Company, token: &str) -> String {
     let key = uuid::Uuid::new_v4().to_string();
     let res = create_with(app, token, &key, &transfer_body(app, company, 150_000)).await;
     assert_eq!(res.status(), StatusCode::CREATED);

@@ -1,0 +1,2 @@
+DROP TABLE person_certificates;
+ALTER TABLE companies DROP COLUMN login_method;
