@@ -9,9 +9,13 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, TrustAnchor, UnixTime};
 use sha2::{Digest, Sha256};
 use webpki::{
-    CertRevocationList, EndEntityCert, KeyUsage, OwnedCertRevocationList, RevocationOptionsBuilder,
-    UnknownStatusPolicy,
+    CertRevocationList, EndEntityCert, ExpirationPolicy, KeyUsage, OwnedCertRevocationList,
+    RevocationOptionsBuilder, UnknownStatusPolicy,
 };
+
+/// id-kp-clientAuth (1.3.6.1.5.5.7.3.2), DER contents: a person's certificate must say it
+/// is for client authentication, not merely not say otherwise.
+const CLIENT_AUTH: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02];
 
 /// The bank's issuing CA(s) and their revocation lists.
 #[derive(Debug)]
@@ -24,7 +28,7 @@ pub struct ClientPki {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PkiError {
-    #[error("{0}: no certificate in the PEM")]
+    #[error("{0}: nothing found in the PEM")]
     Empty(&'static str),
     #[error("{what}: {reason}")]
     Unreadable { what: &'static str, reason: String },
@@ -67,11 +71,19 @@ impl ClientPki {
         let (leaf, intermediates) = chain.split_first().ok_or("no certificate")?;
         let cert = EndEntityCert::try_from(leaf).map_err(|e| format!("unreadable: {e:?}"))?;
         let crls: Vec<&CertRevocationList<'_>> = self.crls.iter().collect();
-        // Every certificate of the chain must be covered by a configured list: an unknown
-        // status is a refusal.
-        let revocation = RevocationOptionsBuilder::new(&crls)
-            .ok()
-            .map(|b| b.with_status_policy(UnknownStatusPolicy::Deny).build());
+        // With lists configured, every certificate of the chain must be covered by one that
+        // has not passed its next update: an unknown status or a stale list is a refusal.
+        // Without, the bank's own record (revoked at the hotline) is the revocation.
+        let revocation = match crls.is_empty() {
+            true => None,
+            false => Some(
+                RevocationOptionsBuilder::new(&crls)
+                    .map_err(|_| "no revocation list".to_owned())?
+                    .with_status_policy(UnknownStatusPolicy::Deny)
+                    .with_expiration_policy(ExpirationPolicy::Enforce)
+                    .build(),
+            ),
+        };
         let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(
             u64::try_from(now.timestamp()).unwrap_or_default(),
         ));
@@ -80,7 +92,7 @@ impl ClientPki {
             &self.anchors,
             intermediates,
             time,
-            KeyUsage::client_auth(),
+            KeyUsage::required(CLIENT_AUTH),
             revocation,
             None,
         )
@@ -112,6 +124,9 @@ fn revocation_lists(bytes: &[u8]) -> Result<Vec<CertRevocationList<'static>>, Pk
     } else {
         vec![CertificateRevocationListDer::from(bytes.to_vec())]
     };
+    if ders.is_empty() {
+        return Err(PkiError::Empty(what));
+    }
     ders.iter()
         .map(|der| {
             OwnedCertRevocationList::from_der(der)

@@ -138,6 +138,11 @@ struct FileSettings {
     personal_otp_at_login: Option<bool>,
     personal_otp_for_transactions: Option<bool>,
     sign_in_challenge_secs: Option<i64>,
+    tls_cert: Option<String>,
+    tls_key: Option<String>,
+    client_ca: Option<String>,
+    client_crl: Option<String>,
+    client_cert_header: Option<String>,
 }
 
 /// Reads one setting: the environment wins over the file.
@@ -402,14 +407,13 @@ impl Settings {
             });
         }
 
-        let path = |name: &'static str| {
-            src.env
-                .get(name)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        };
+        let path =
+            |name: &'static str, file: &Option<String>| src.string(name, file).map(PathBuf::from);
         let tls = TlsSettings {
-            server: match (path("WEBFB_TLS_CERT"), path("WEBFB_TLS_KEY")) {
+            server: match (
+                path("WEBFB_TLS_CERT", &f.tls_cert),
+                path("WEBFB_TLS_KEY", &f.tls_key),
+            ) {
                 (Some(cert), Some(key)) => Some((cert, key)),
                 (None, None) => None,
                 _ => {
@@ -419,14 +423,16 @@ impl Settings {
                     });
                 }
             },
-            client_ca: path("WEBFB_CLIENT_CA"),
-            client_crl: path("WEBFB_CLIENT_CRL"),
-            client_cert_header: src
-                .env
-                .get("WEBFB_CLIENT_CERT_HEADER")
-                .filter(|v| !v.is_empty())
-                .cloned(),
+            client_ca: path("WEBFB_CLIENT_CA", &f.client_ca),
+            client_crl: path("WEBFB_CLIENT_CRL", &f.client_crl),
+            client_cert_header: src.string("WEBFB_CLIENT_CERT_HEADER", &f.client_cert_header),
         };
+        if tls.client_ca.is_some() && tls.server.is_none() && tls.client_cert_header.is_none() {
+            return Err(ConfigError::Invalid {
+                name: "WEBFB_CLIENT_CA",
+                reason: "no certificate could ever arrive: serve HTTPS (WEBFB_TLS_CERT, WEBFB_TLS_KEY) or name the trusted proxy's header (WEBFB_CLIENT_CERT_HEADER)".into(),
+            });
+        }
         if tls.client_ca.is_none() && (tls.client_crl.is_some() || tls.client_cert_header.is_some())
         {
             return Err(ConfigError::Invalid {

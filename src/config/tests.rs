@@ -132,3 +132,40 @@ fn a_bad_number_names_its_setting() {
     .unwrap_err();
     assert!(err.to_string().contains("WEBFB_SESSION_IDLE_SECS"));
 }
+
+#[test]
+fn a_client_ca_needs_a_way_for_certificates_to_arrive() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let err = Settings::load(env(&[
+        ("WEBFB_DATA_DIR", data),
+        ("WEBFB_CLIENT_CA", "ca.pem"),
+    ]))
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("no certificate could ever arrive"),
+        "{err}"
+    );
+    let err = Settings::load(env(&[
+        ("WEBFB_DATA_DIR", data),
+        ("WEBFB_CLIENT_CA", "ca.pem"),
+        ("WEBFB_CLIENT_CERT_HEADER", "x-ssl-client-cert"),
+    ]))
+    .unwrap_err();
+    assert!(err.to_string().contains("WEBFB_TRUSTED_PROXIES"), "{err}");
+    let err = Settings::load(env(&[
+        ("WEBFB_DATA_DIR", data),
+        ("WEBFB_TLS_CERT", "s.pem"),
+    ]))
+    .unwrap_err();
+    assert!(err.to_string().contains("WEBFB_TLS_KEY"), "{err}");
+    let ok = Settings::load(env(&[
+        ("WEBFB_DATA_DIR", data),
+        ("WEBFB_CLIENT_CA", "ca.pem"),
+        ("WEBFB_TLS_CERT", "s.pem"),
+        ("WEBFB_TLS_KEY", "s.key"),
+    ]))
+    .unwrap();
+    assert_eq!(ok.tls.client_ca, Some(std::path::PathBuf::from("ca.pem")));
+}

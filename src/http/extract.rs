@@ -66,9 +66,12 @@ fn resolve(peer: IpAddr, forwarded: &str, trusted: &[IpNet]) -> IpAddr {
 /// trusted proxy that verified it, in the header it sets (`WEBFB_CLIENT_CERT_HEADER`,
 /// URL-encoded PEM). Anyone else's header is ignored: anyone can write one.
 pub fn presented_certificate(req: &HttpRequest) -> Option<Vec<CertificateDer<'static>>> {
-    if let Some(chain) = req.conn_data::<PresentedChain>() {
-        return Some(chain.0.clone());
-    }
+    // A trusted proxy's word about its client comes first: its own connection may carry
+    // the proxy's certificate.
+    from_trusted_proxy(req).or_else(|| req.conn_data::<PresentedChain>().map(|c| c.0.clone()))
+}
+
+fn from_trusted_proxy(req: &HttpRequest) -> Option<Vec<CertificateDer<'static>>> {
     let state = req.app_data::<web::Data<AppState>>()?;
     let header = state.client_cert_header.as_deref()?;
     let peer = req.peer_addr()?.ip();

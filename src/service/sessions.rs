@@ -131,9 +131,9 @@ impl Door {
     }
 }
 
-/// The password part of signing in, with its lockout and throttling, then a disabled
-/// login told apart (only after the right password), then, where the contract signs in
-/// with certificates, the presented certificate. The action that follows calls
+/// The password part of signing in, with its lockout and throttling, then, where the
+/// contract signs in with certificates, the presented certificate, then a disabled login
+/// told apart (only after both, so that neither tells a guesser anything). The action that follows calls
 /// `still_open` in its own transaction.
 fn prove(
     db: &mut Db,
@@ -151,19 +151,6 @@ fn prove(
         password,
         &failed,
     )?;
-    if proven.disabled {
-        audit::record(
-            db.conn()?,
-            svc,
-            proven
-                .audit
-                .detail(serde_json::json!({ "login_id": login_id, "reason": "disabled" })),
-        )?;
-        return Err(AppError::new(
-            ErrorCode::AccountDisabled,
-            "this login is disabled; ask your administrator or the bank",
-        ));
-    }
     if let Door::Person = door {
         let conn = db.conn()?;
         let company_id = company_of(conn, &proven.subject_id)?;
@@ -177,10 +164,30 @@ fn prove(
         )?;
         if let Err(why) = checked {
             // Answered like a wrong password: nothing tells a guesser which part failed.
-            let detail = serde_json::json!({ "login_id": login_id, "reason": "certificate", "certificate": why });
+            let mut detail = proven
+                .audit
+                .detail
+                .clone()
+                .unwrap_or_else(|| serde_json::json!({}));
+            detail["login_id"] = login_id.into();
+            detail["reason"] = "certificate".into();
+            detail["certificate"] = why.into();
             audit::record(conn, svc, proven.audit.detail(detail))?;
             return Err(super::lockout::sign_in_refused());
         }
+    }
+    if proven.disabled {
+        audit::record(
+            db.conn()?,
+            svc,
+            proven
+                .audit
+                .detail(serde_json::json!({ "login_id": login_id, "reason": "disabled" })),
+        )?;
+        return Err(AppError::new(
+            ErrorCode::AccountDisabled,
+            "this login is disabled; ask your administrator or the bank",
+        ));
     }
     Ok(proven)
 }

@@ -98,6 +98,11 @@ async fn the_registered_certificate_and_the_password_sign_in_and_nothing_else_do
             PASSWORD,
             "a certificate of the CA registered to nobody",
         ),
+        (
+            Some(&pki.no_client_auth),
+            PASSWORD,
+            "a certificate not for client authentication",
+        ),
     ];
     let mut bodies = Vec::new();
     for (cert, password, what) in refusals {
@@ -143,6 +148,19 @@ async fn the_registered_certificate_and_the_password_sign_in_and_nothing_else_do
         2
     );
     assert_eq!(app.audit_count("certificate_revoked", "success").await, 1);
+
+    // A disabled person with the right password and no certificate learns nothing.
+    let b = json!({"disabled": true});
+    let path = format!("/api/v1/users/{user_id}");
+    let res = app.patch(&path, &b, Some(&company.admin_token)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = login_with(&app, None, "user.one", PASSWORD).await;
+    problem(res, 401, "invalid_credentials").await;
+
+    // A revocation list past its next update refuses every certificate (fail closed).
+    app.advance(chrono::Duration::days(8));
+    let res = login_with(&app, Some(&pki.alice), &company.admin_login_id, PASSWORD).await;
+    problem(res, 401, "invalid_credentials").await;
     assert!(
         app.audit_count("login", "failure").await >= 9,
         "each refusal audited"

@@ -46,6 +46,21 @@ impl Ca {
 
     /// A person's certificate for client authentication.
     fn person(&self, name: &str, serial: u64, valid_until: OffsetDateTime) -> ClientCert {
+        self.issue(
+            name,
+            serial,
+            valid_until,
+            vec![ExtendedKeyUsagePurpose::ClientAuth],
+        )
+    }
+
+    fn issue(
+        &self,
+        name: &str,
+        serial: u64,
+        valid_until: OffsetDateTime,
+        usages: Vec<ExtendedKeyUsagePurpose>,
+    ) -> ClientCert {
         let key = KeyPair::generate().unwrap();
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
         params.distinguished_name.push(DnType::CommonName, name);
@@ -53,7 +68,7 @@ impl Ca {
             .distinguished_name
             .push(DnType::OrganizationName, "山田商事株式会社");
         params.serial_number = Some(SerialNumber::from(serial));
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        params.extended_key_usages = usages;
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         params.not_before = OffsetDateTime::now_utc() - Duration::days(2);
         params.not_after = valid_until;
@@ -76,6 +91,8 @@ pub struct TestPki {
     pub revoked: ClientCert,
     /// Issued by another CA, with the same names.
     pub foreign: ClientCert,
+    /// The bank's CA's, but not said to be for client authentication.
+    pub no_client_auth: ClientCert,
     pub crl_pem: String,
 }
 
@@ -125,6 +142,7 @@ impl TestPki {
                 OffsetDateTime::now_utc() - Duration::hours(1),
             ),
             foreign: other.person("山田 太郎", 11, year),
+            no_client_auth: ca.issue("用途 なし", 15, year, vec![]),
             revoked,
             crl_pem: crl.pem().unwrap(),
             ca,
