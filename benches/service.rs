@@ -95,6 +95,7 @@ async fn http(database: Database, label: &str) {
         argon2_workers: 2,
         argon2_queue: 64,
         tls: Default::default(),
+        audit_seal_every: None,
     };
     let clock = Arc::new(ManualClock::new(
         Utc.timestamp_opt(Utc::now().timestamp(), 0).unwrap(),

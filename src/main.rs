@@ -42,6 +42,11 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// The sealed audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Create demo data (idempotent) and print its credentials. Only on SQLite, unless
     /// forced: its passwords are published.
     Demo {
@@ -49,6 +54,13 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the chain and every event's MAC, read-only; name the first event changed,
+    /// removed or inserted behind the application's back (exit status 1).
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -160,6 +172,25 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 services.keyring.current_key_id()
             );
             Ok(())
+        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            use webfb::service::audit::{self, Verdict};
+            let (mut conn, services) = open()?;
+            match audit::verify(&mut Db::single(&mut conn), &services)
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+            {
+                Verdict::Intact { sealed, waiting } => {
+                    println!(
+                        "audit trail intact: {sealed} event(s) sealed, {waiting} waiting for the sealer"
+                    );
+                    Ok(())
+                }
+                Verdict::Broken(finding) => {
+                    anyhow::bail!("audit trail broken: {finding}")
+                }
+            }
         }
         Command::Demo { force } => {
             let settings = Settings::from_env()?;

@@ -68,6 +68,12 @@ impl Application {
             }
         };
         let hsts = tls.is_some();
+        if let Some(every) = settings.audit_seal_every {
+            spawn_sealer(
+                std::sync::Arc::downgrade(&state.clone().into_inner()),
+                every,
+            );
+        }
         let metrics = web::Data::new(Metrics::default());
         let origins = settings.cors_origins.clone();
         let server = HttpServer::new(move || {
@@ -137,6 +143,23 @@ impl Application {
     pub async fn run(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Chains newly committed audit events every `every`, on a thread of its own (argon2 and
+/// requests never wait for it), until the server's state is gone.
+fn spawn_sealer(state: std::sync::Weak<AppState>, every: std::time::Duration) {
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(every);
+            let Some(state) = state.upgrade() else {
+                return;
+            };
+            let sealed = crate::service::audit::seal(&mut Db::pooled(&state.pool), &state.services);
+            if let Err(e) = sealed {
+                tracing::warn!(error = %e, "the audit sealer will try again");
+            }
+        }
+    });
 }
 
 /// CORS for the bank's own front-ends: exact origins only, bearer tokens (no cookies), so

@@ -42,6 +42,9 @@ pub struct Settings {
     pub argon2_workers: usize,
     pub argon2_queue: usize,
     pub tls: TlsSettings,
+    /// How often the sealer chains newly committed audit events (`WEBFB_AUDIT_SEAL_MILLIS`,
+    /// 250 by default; 0: only when the log is read or verified).
+    pub audit_seal_every: Option<std::time::Duration>,
 }
 
 /// HTTPS and people's certificates (電子証明書); every file is PEM.
@@ -143,6 +146,7 @@ struct FileSettings {
     client_ca: Option<String>,
     client_crl: Option<String>,
     client_cert_header: Option<String>,
+    audit_seal_millis: Option<u64>,
 }
 
 /// Reads one setting: the environment wins over the file.
@@ -455,7 +459,10 @@ impl Settings {
             }
         }
 
+        let seal_millis: u64 = src.number("WEBFB_AUDIT_SEAL_MILLIS", f.audit_seal_millis, 250)?;
         Ok(Settings {
+            audit_seal_every: (seal_millis > 0)
+                .then(|| std::time::Duration::from_millis(seal_millis)),
             tls,
             database,
             bind: src

@@ -1,37 +1,64 @@
-//! The append-only audit log.
+//! The append-only audit log, each event with its MAC, and the seals that chain them in
+//! the order they were seen committed.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use super::DbConn;
 use super::models::{AuditEventRow, NewAuditEvent};
-use super::schema::audit_events;
-use crate::domain::audit::{AuditEvent, Event};
+use super::schema::{audit_chain_start, audit_events, audit_seals};
+use crate::domain::audit::AuditEvent;
 
-pub fn insert(conn: &mut DbConn, event: Event, now: DateTime<Utc>) -> QueryResult<()> {
-    let (target_kind, target_id) = match event.target {
-        Some((kind, id)) => (Some(kind.to_owned()), Some(id)),
-        None => (None, None),
-    };
+/// An event's own seal: its unique uid and the MAC of its content, with the key's id.
+pub struct RowMac {
+    pub uid: String,
+    pub mac: String,
+    pub key_id: String,
+}
+
+/// An event as stored, with what authenticates it (`None` for events written before
+/// events carried a MAC).
+pub struct StoredEvent {
+    pub event: AuditEvent,
+    pub mac: Option<RowMac>,
+}
+
+impl From<AuditEventRow> for StoredEvent {
+    fn from(r: AuditEventRow) -> StoredEvent {
+        let mac = match (r.uid.clone(), r.mac.clone(), r.mac_key_id.clone()) {
+            (Some(uid), Some(mac), Some(key_id)) => Some(RowMac { uid, mac, key_id }),
+            _ => None,
+        };
+        StoredEvent {
+            event: r.into(),
+            mac,
+        }
+    }
+}
+
+pub fn insert(conn: &mut DbConn, e: AuditEvent, mac: RowMac) -> QueryResult<()> {
     diesel::insert_into(audit_events::table)
         .values(NewAuditEvent {
-            occurred_at: now.naive_utc(),
-            company_id: event.company_id,
-            actor_kind: event.actor_kind.as_str().to_owned(),
-            actor_id: event.actor_id,
-            action: event.action.as_str().to_owned(),
-            target_kind,
-            target_id,
-            outcome: event.outcome.as_str().to_owned(),
-            flagged: event.flagged,
-            client_addr: event.client_addr,
-            detail: event.detail.map(|d| d.to_string()),
+            uid: mac.uid,
+            mac: mac.mac,
+            mac_key_id: mac.key_id,
+            occurred_at: e.occurred_at.naive_utc(),
+            company_id: e.company_id,
+            actor_kind: e.actor_kind,
+            actor_id: e.actor_id,
+            action: e.action,
+            target_kind: e.target_kind,
+            target_id: e.target_id,
+            outcome: e.outcome,
+            flagged: e.flagged,
+            client_addr: e.client_addr,
+            detail: e.detail,
         })
         .execute(conn)?;
     Ok(())
 }
 
-/// Events after `after`, in the order they were written, of one company or all.
+/// Sealed events after position `after`, in sealed order, of one company or all.
 pub fn page(
     conn: &mut DbConn,
     company_id: Option<&str>,
@@ -39,17 +66,135 @@ pub fn page(
     limit: i64,
 ) -> QueryResult<Vec<AuditEvent>> {
     let mut query = audit_events::table
-        .select(AuditEventRow::as_select())
-        .order(audit_events::id.asc())
+        .inner_join(audit_seals::table)
+        .select((AuditEventRow::as_select(), audit_seals::position))
+        .order(audit_seals::position.asc())
         .limit(limit)
         .into_boxed();
     if let Some(company) = company_id {
         query = query.filter(audit_events::company_id.eq(company));
     }
     if let Some(after) = after {
-        query = query.filter(audit_events::id.gt(after));
+        query = query.filter(audit_seals::position.gt(after));
     }
     Ok(query
+        .load::<(AuditEventRow, i64)>(conn)?
+        .into_iter()
+        .map(|(row, position)| AuditEvent {
+            position: Some(position),
+            ..row.into()
+        })
+        .collect())
+}
+
+/// One sealer at a time across instances, until the transaction ends (SQLite's write
+/// transaction serialises already).
+pub fn lock_sealer(conn: &mut DbConn) -> QueryResult<()> {
+    if let DbConn::Postgres(pg) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(7230331)").execute(pg)?;
+    }
+    Ok(())
+}
+
+/// The last seal: its position and chain value.
+pub fn head(conn: &mut DbConn) -> QueryResult<Option<(i64, String)>> {
+    audit_seals::table
+        .order(audit_seals::position.desc())
+        .select((audit_seals::position, audit_seals::chain))
+        .first(conn)
+        .optional()
+}
+
+/// Events written before events carried a MAC have ids up to this.
+pub fn legacy_until(conn: &mut DbConn) -> QueryResult<i64> {
+    audit_chain_start::table
+        .select(audit_chain_start::legacy_until)
+        .first(conn)
+}
+
+/// Committed events no seal names yet, oldest id first.
+pub fn unsealed(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<StoredEvent>> {
+    Ok(audit_events::table
+        .left_join(audit_seals::table)
+        .filter(audit_seals::position.is_null())
+        .select(AuditEventRow::as_select())
+        .order(audit_events::id.asc())
+        .limit(limit)
+        .load::<AuditEventRow>(conn)?
+        .into_iter()
+        .map(Into::into)
+        .collect())
+}
+
+pub fn insert_seal(
+    conn: &mut DbConn,
+    position: i64,
+    event_id: i64,
+    chain: &str,
+    key_id: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::insert_into(audit_seals::table)
+        .values((
+            audit_seals::position.eq(position),
+            audit_seals::event_id.eq(event_id),
+            audit_seals::chain.eq(chain),
+            audit_seals::key_id.eq(key_id),
+            audit_seals::sealed_at.eq(now.naive_utc()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A seal as stored, with the event it names if that event still exists.
+pub struct Seal {
+    pub position: i64,
+    pub event_id: i64,
+    pub chain: String,
+    pub key_id: String,
+    pub event: Option<StoredEvent>,
+}
+
+/// Seals after `after`, in order, with their events.
+pub fn seals(conn: &mut DbConn, after: i64, limit: i64) -> QueryResult<Vec<Seal>> {
+    let rows: Vec<(i64, i64, String, String)> = audit_seals::table
+        .filter(audit_seals::position.gt(after))
+        .order(audit_seals::position.asc())
+        .limit(limit)
+        .select((
+            audit_seals::position,
+            audit_seals::event_id,
+            audit_seals::chain,
+            audit_seals::key_id,
+        ))
+        .load(conn)?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.1).collect();
+    let mut events: std::collections::HashMap<i64, StoredEvent> = audit_events::table
+        .filter(audit_events::id.eq_any(&ids))
+        .select(AuditEventRow::as_select())
+        .load::<AuditEventRow>(conn)?
+        .into_iter()
+        .map(|r| (r.id, r.into()))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|(position, event_id, chain, key_id)| Seal {
+            event: events.remove(&event_id),
+            position,
+            event_id,
+            chain,
+            key_id,
+        })
+        .collect())
+}
+
+/// Events with an id above `after`, in id order, for checking each one's MAC.
+pub fn events_after(conn: &mut DbConn, after: i64, limit: i64) -> QueryResult<Vec<StoredEvent>> {
+    Ok(audit_events::table
+        .filter(audit_events::id.gt(after))
+        .order(audit_events::id.asc())
+        .limit(limit)
+        .select(AuditEventRow::as_select())
         .load::<AuditEventRow>(conn)?
         .into_iter()
         .map(Into::into)

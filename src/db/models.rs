@@ -184,10 +184,13 @@ pub(crate) struct TransferRow {
     pub(crate) content_key_id: Option<String>,
 }
 
-/// An audit event as written; the id is assigned by the database, in order.
+/// An audit event as written, with its MAC; the id is assigned by the database.
 #[derive(Clone, Debug, Insertable)]
 #[diesel(table_name = audit_events)]
 pub(crate) struct NewAuditEvent {
+    pub(crate) uid: String,
+    pub(crate) mac: String,
+    pub(crate) mac_key_id: String,
     pub(crate) occurred_at: NaiveDateTime,
     pub(crate) company_id: Option<String>,
     pub(crate) actor_kind: String,
@@ -216,6 +219,9 @@ pub(crate) struct AuditEventRow {
     pub(crate) flagged: bool,
     pub(crate) client_addr: Option<String>,
     pub(crate) detail: Option<String>,
+    pub(crate) uid: Option<String>,
+    pub(crate) mac: Option<String>,
+    pub(crate) mac_key_id: Option<String>,
 }
 
 /// A stored text that names a domain value; the columns' CHECK constraints and the code
@@ -341,6 +347,7 @@ impl From<AuditEventRow> for AuditEvent {
     fn from(r: AuditEventRow) -> AuditEvent {
         AuditEvent {
             id: r.id,
+            position: None,
             occurred_at: utc(r.occurred_at),
             company_id: r.company_id,
             actor_kind: r.actor_kind,

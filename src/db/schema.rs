@@ -181,12 +181,32 @@ diesel::table! {
         flagged -> Bool,
         client_addr -> Nullable<Text>,
         detail -> Nullable<Text>,
+        uid -> Nullable<Text>,
+        mac -> Nullable<Text>,
+        mac_key_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    audit_seals (position) {
+        position -> BigInt,
+        event_id -> BigInt,
+        chain -> Text,
+        key_id -> Text,
+        sealed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_chain_start (legacy_until) {
+        legacy_until -> BigInt,
     }
 }
 
 diesel::joinable!(company_accounts -> companies (company_id));
 diesel::joinable!(users -> companies (company_id));
 diesel::joinable!(transfers -> companies (company_id));
+diesel::joinable!(audit_seals -> audit_events (event_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     bank_operators,
@@ -200,4 +220,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     sign_in_challenges,
     person_certificates,
+    audit_seals,
+    audit_chain_start,
 );

@@ -146,8 +146,11 @@ impl Event {
 /// An event as stored, read back exactly: reading the log never fails on what it holds.
 #[derive(Clone, Debug)]
 pub struct AuditEvent {
-    /// Increasing in the order events were written.
+    /// Assigned by the database (not in commit order on PostgreSQL).
     pub id: i64,
+    /// Where the sealer chained it: the order events were seen committed; `None` until
+    /// sealed.
+    pub position: Option<i64>,
     pub occurred_at: DateTime<Utc>,
     pub company_id: Option<String>,
     pub actor_kind: String,
@@ -160,4 +163,51 @@ pub struct AuditEvent {
     pub client_addr: Option<String>,
     /// JSON text.
     pub detail: Option<String>,
+}
+
+impl AuditEvent {
+    /// An event as it is written at `at` (the database assigns the id).
+    pub fn written(event: Event, at: DateTime<Utc>) -> AuditEvent {
+        let (target_kind, target_id) = match event.target {
+            Some((kind, id)) => (Some(kind.to_owned()), Some(id)),
+            None => (None, None),
+        };
+        AuditEvent {
+            id: 0,
+            position: None,
+            occurred_at: at,
+            company_id: event.company_id,
+            actor_kind: event.actor_kind.as_str().to_owned(),
+            actor_id: event.actor_id,
+            action: event.action.as_str().to_owned(),
+            target_kind,
+            target_id,
+            outcome: event.outcome.as_str().to_owned(),
+            flagged: event.flagged,
+            client_addr: event.client_addr,
+            detail: event.detail.map(|d| d.to_string()),
+        }
+    }
+
+    /// The content an event's MAC covers: every stored field but the id and position,
+    /// which the database and the sealer assign, with the event's unique `uid`.
+    pub fn canonical(&self, uid: &str) -> String {
+        serde_json::json!([
+            uid,
+            self.occurred_at
+                .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+                .to_string(),
+            self.company_id,
+            self.actor_kind,
+            self.actor_id,
+            self.action,
+            self.target_kind,
+            self.target_id,
+            self.outcome,
+            self.flagged,
+            self.client_addr,
+            self.detail,
+        ])
+        .to_string()
+    }
 }

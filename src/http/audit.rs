@@ -16,8 +16,11 @@ use super::{State, blocking};
 /// One security event, as written in the same transaction as the action.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditEventView {
-    /// Increasing: pass the last one seen as `after`.
+    /// The database's id of the event.
     pub id: i64,
+    /// Its place in the sealed trail: the order events were seen committed. Pass the
+    /// last one seen as `after`.
+    pub position: i64,
     pub occurred_at: DateTime<Utc>,
     pub company_id: Option<String>,
     /// `person`, `operator`, `anonymous` (a failed sign-in) or `system`.
@@ -49,6 +52,7 @@ impl From<AuditEvent> for AuditEventView {
     fn from(r: AuditEvent) -> Self {
         AuditEventView {
             id: r.id,
+            position: r.position.unwrap_or_default(),
             occurred_at: r.occurred_at,
             company_id: r.company_id,
             actor_kind: r.actor_kind,
@@ -77,7 +81,7 @@ pub struct AuditQuery {
     /// Only events of this company (bank operators only; the administrator always sees
     /// their own company's).
     pub company_id: Option<uuid::Uuid>,
-    /// Events after this id.
+    /// Events after this position (`next_cursor`).
     #[param(minimum = 0)]
     pub after: Option<i64>,
     /// Page size, 1 to 200 (default 50).
@@ -122,8 +126,8 @@ pub(super) async fn list_audit_events(
 ) -> Result<web::Json<AuditList>, AppError> {
     let (after, limit) = query.page()?;
     let company = query.company_id.map(|id| id.to_string());
-    let page = blocking(&state, move |db, _| {
-        audit::company_log(db, &who.0, company.as_deref(), after, limit)
+    let page = blocking(&state, move |db, svc| {
+        audit::company_log(db, svc, &who.0, company.as_deref(), after, limit)
     })
     .await?;
     Ok(web::Json(page.into()))
@@ -145,8 +149,8 @@ pub(super) async fn list_bank_audit_events(
 ) -> Result<web::Json<AuditList>, AppError> {
     let (after, limit) = query.page()?;
     let company = query.company_id.map(|id| id.to_string());
-    let page = blocking(&state, move |db, _| {
-        audit::bank_log(db, company.as_deref(), after, limit)
+    let page = blocking(&state, move |db, svc| {
+        audit::bank_log(db, svc, company.as_deref(), after, limit)
     })
     .await?;
     Ok(web::Json(page.into()))

@@ -1,14 +1,174 @@
-//! The append-only audit log. Every security event is written in the same transaction as
-//! the action it records, so the log never claims what did not happen, nor misses what did.
+//! The audit log. Every security event is written in the same transaction as the action
+//! it records, so the log never claims what did not happen, nor misses what did.
+//!
+//! Each event carries a MAC of its content; a sealer chains committed events in the order
+//! it sees them commit (not id order, which PostgreSQL does not keep), each link a MAC of
+//! the one before. The log is read by sealed position, so an event that commits late is
+//! never skipped, and `verify` names the first event changed, removed or inserted behind
+//! the application's back.
 
-use crate::db::{self, Db, DbConn};
+use crate::db::audit::{RowMac, StoredEvent};
+use crate::db::{self, Db, DbConn, write_tx};
 use crate::domain::audit::{AuditEvent, Event};
+use crate::domain::transfer::hex;
 use crate::error::AppError;
 
-use super::{Person, Services};
+use super::{Person, Services, hmac_sha256, new_id};
 
 pub fn record(conn: &mut DbConn, svc: &Services, event: Event) -> Result<(), AppError> {
-    Ok(db::audit::insert(conn, event, svc.now())?)
+    let event = AuditEvent::written(event, svc.now());
+    let uid = new_id();
+    let (key_id, key) = &svc.audit_keys.current;
+    let mac = RowMac {
+        mac: hex(&hmac_sha256(key, &[event.canonical(&uid).as_bytes()])),
+        uid,
+        key_id: key_id.clone(),
+    };
+    Ok(db::audit::insert(conn, event, mac)?)
+}
+
+/// Whether a stored event is as it was written: its MAC verifies, or it predates MACs.
+fn authentic(svc: &Services, stored: &StoredEvent, legacy_until: i64) -> bool {
+    let Some(row) = &stored.mac else {
+        return stored.event.id <= legacy_until;
+    };
+    let Some(key) = svc.audit_keys.get(Some(&row.key_id)) else {
+        return false;
+    };
+    let expected = hex(&hmac_sha256(
+        key,
+        &[stored.event.canonical(&row.uid).as_bytes()],
+    ));
+    subtle::ConstantTimeEq::ct_eq(expected.as_bytes(), row.mac.as_bytes()).into()
+}
+
+/// The chain value of a seal: a MAC of the one before, the position and the event's own MAC.
+fn link(key: &[u8], previous: &str, position: i64, stored: &StoredEvent) -> String {
+    let mac = stored.mac.as_ref().map_or("", |m| m.mac.as_str());
+    let position = position.to_string();
+    let id = stored.event.id.to_string();
+    let parts: [&[u8]; 7] = [
+        previous.as_bytes(),
+        b"|",
+        position.as_bytes(),
+        b"|",
+        id.as_bytes(),
+        b"|",
+        mac.as_bytes(),
+    ];
+    hex(&hmac_sha256(key, &parts))
+}
+
+/// Seals the committed events no seal names yet, in one transaction; one sealer at a
+/// time across instances. An event whose MAC does not verify is left unsealed and
+/// reported. Returns how many it sealed.
+pub fn seal(db: &mut Db, svc: &Services) -> Result<usize, AppError> {
+    write_tx(db.conn()?, |conn| {
+        db::audit::lock_sealer(conn)?;
+        let legacy = db::audit::legacy_until(conn)?;
+        let (mut position, mut chain) = db::audit::head(conn)?.unwrap_or((0, String::new()));
+        let (key_id, key) = &svc.audit_keys.current;
+        let mut sealed = 0;
+        for stored in db::audit::unsealed(conn, 1000)? {
+            if !authentic(svc, &stored, legacy) {
+                tracing::error!(
+                    event = stored.event.id,
+                    "an audit event does not verify: it was written behind the application's back; not sealed"
+                );
+                continue;
+            }
+            position += 1;
+            chain = link(key, &chain, position, &stored);
+            db::audit::insert_seal(conn, position, stored.event.id, &chain, key_id, svc.now())?;
+            sealed += 1;
+        }
+        if sealed > 0 {
+            // The head, outside the database: a trail cut short shows against the logs.
+            tracing::info!(position, chain = %chain, "audit trail sealed");
+        }
+        Ok(sealed)
+    })
+}
+
+/// What `verify` found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Intact {
+        sealed: i64,
+        waiting: usize,
+    },
+    /// The first finding, in words that name the event.
+    Broken(String),
+}
+
+/// Walks the chain from the first seal and every event's MAC; read-only.
+pub fn verify(db: &mut Db, svc: &Services) -> Result<Verdict, AppError> {
+    let conn = db.conn()?;
+    let legacy = db::audit::legacy_until(conn)?;
+    let (mut expected, mut chain) = (1, String::new());
+    loop {
+        let seals = db::audit::seals(conn, expected - 1, 1000)?;
+        if seals.is_empty() {
+            break;
+        }
+        for seal in seals {
+            if seal.position != expected {
+                return Ok(Verdict::Broken(format!(
+                    "the event sealed at position {expected} was removed, with its seal"
+                )));
+            }
+            let Some(stored) = &seal.event else {
+                return Ok(Verdict::Broken(format!(
+                    "event {} (position {expected}) was removed",
+                    seal.event_id
+                )));
+            };
+            if !authentic(svc, stored, legacy) {
+                return Ok(Verdict::Broken(format!(
+                    "event {} (position {expected}) was changed",
+                    seal.event_id
+                )));
+            }
+            let Some(key) = svc.audit_keys.get(Some(&seal.key_id)) else {
+                return Ok(Verdict::Broken(format!(
+                    "the seal at position {expected} names an unknown key {:?}",
+                    seal.key_id
+                )));
+            };
+            chain = link(key, &chain, expected, stored);
+            if chain != seal.chain {
+                return Ok(Verdict::Broken(format!(
+                    "the seal of event {} (position {expected}) was changed",
+                    seal.event_id
+                )));
+            }
+            expected += 1;
+        }
+    }
+    // Rows no seal names: each must verify (a new event waiting for the sealer), or it
+    // was inserted behind the application's back.
+    let (mut after, mut waiting) = (0, 0);
+    loop {
+        let batch = db::audit::events_after(conn, after, 1000)?;
+        let Some(last) = batch.last() else {
+            break;
+        };
+        after = last.event.id;
+        for stored in &batch {
+            if !authentic(svc, stored, legacy) {
+                return Ok(Verdict::Broken(format!(
+                    "event {} was inserted or changed behind the application's back",
+                    stored.event.id
+                )));
+            }
+        }
+        waiting += batch.len();
+    }
+    let sealed = expected - 1;
+    Ok(Verdict::Intact {
+        sealed,
+        waiting: waiting.saturating_sub(usize::try_from(sealed).unwrap_or_default()),
+    })
 }
 
 /// A page of events and the cursor of the next one.
@@ -21,6 +181,7 @@ pub struct Page {
 /// does not exist for them.
 pub fn company_log(
     db: &mut Db,
+    svc: &Services,
     who: &Person,
     company_id: Option<&str>,
     after: Option<i64>,
@@ -30,21 +191,23 @@ pub fn company_log(
     if company_id.is_some_and(|c| c != who.company_id) {
         return Err(AppError::not_found("company"));
     }
-    bank_log(db, Some(&who.company_id), after, limit)
+    bank_log(db, svc, Some(&who.company_id), after, limit)
 }
 
-/// The bank's view: every event, or one company's, in the order they happened; `after`
-/// is the last id already seen.
+/// The bank's view: every event, or one company's, in sealed order; `after` is the last
+/// position already seen. What has committed is sealed first, so nothing is missed.
 pub fn bank_log(
     db: &mut Db,
+    svc: &Services,
     company_id: Option<&str>,
     after: Option<i64>,
     limit: i64,
 ) -> Result<Page, AppError> {
+    seal(db, svc)?;
     let mut events = db::audit::page(db.conn()?, company_id, after, limit + 1)?;
     let next = if events.len() as i64 > limit {
         events.truncate(limit as usize);
-        events.last().map(|e| e.id)
+        events.last().and_then(|e| e.position)
     } else {
         None
     };

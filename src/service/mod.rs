@@ -48,6 +48,8 @@ pub struct Services {
     /// Keys the content hash of transfers, one derived from each master key, by key id;
     /// new transfers use the current one.
     pub content_keys: ContentKeys,
+    /// Keys the audit trail's MACs and seals, derived from the master keys the same way.
+    pub audit_keys: ContentKeys,
     pub throttle: throttle::Throttle,
     /// Transfers refused because their content no longer matched its hash.
     pub tampered_transfers: std::sync::atomic::AtomicU64,
@@ -77,6 +79,21 @@ pub struct ContentKeys {
 }
 
 impl ContentKeys {
+    /// One key for `purpose` from each configured master key.
+    fn derived(settings: &Settings, purpose: &[u8]) -> ContentKeys {
+        ContentKeys {
+            current: (
+                settings.master_key_id.clone(),
+                derive_key(&settings.master_key_bytes(), purpose),
+            ),
+            previous: settings
+                .previous_master_keys
+                .iter()
+                .map(|(id, key)| (id.clone(), derive_key(key.expose_secret(), purpose)))
+                .collect(),
+        }
+    }
+
     /// The key with this id; `None` (a transfer from before key ids) is the current one.
     pub fn get(&self, id: Option<&str>) -> Option<&[u8; 32]> {
         let Some(id) = id else {
@@ -103,17 +120,8 @@ impl Services {
             keyring: settings
                 .keyring()
                 .map_err(|e| AppError::Internal(e.to_string()))?,
-            content_keys: ContentKeys {
-                current: (
-                    settings.master_key_id.clone(),
-                    derive_key(&settings.master_key_bytes(), CONTENT),
-                ),
-                previous: settings
-                    .previous_master_keys
-                    .iter()
-                    .map(|(id, key)| (id.clone(), derive_key(key.expose_secret(), CONTENT)))
-                    .collect(),
-            },
+            content_keys: ContentKeys::derived(settings, CONTENT),
+            audit_keys: ContentKeys::derived(settings, AUDIT),
             throttle: throttle::Throttle::new(
                 settings.policy.checks_per_addr_per_minute,
                 settings.policy.checks_per_subject_per_minute,
@@ -226,13 +234,21 @@ fn system_event(action: AuditAction) -> Event {
 type Refusable<T> = Result<Result<T, AppError>, AppError>;
 
 const CONTENT: &[u8] = b"webfb/transfer-content/v1";
+const AUDIT: &[u8] = b"webfb/audit-trail/v1";
 
 /// A key for one purpose, from the master key: HMAC-SHA256(master, purpose).
-fn derive_key(master: &[u8; 32], purpose: &[u8]) -> [u8; 32] {
+pub(crate) fn derive_key(master: &[u8; 32], purpose: &[u8]) -> [u8; 32] {
+    hmac_sha256(master, &[purpose])
+}
+
+/// HMAC-SHA256 of the parts, one after the other.
+pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     use hmac::{Hmac, Mac};
-    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(master)
-        .expect("HMAC takes a key of any length");
-    mac.update(purpose);
+    let mut mac =
+        <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("HMAC takes a key of any length");
+    for part in parts {
+        mac.update(part);
+    }
     mac.finalize().into_bytes().into()
 }
 

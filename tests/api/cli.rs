@@ -296,3 +296,34 @@ fn keys_reseal_seals_every_seed_under_the_current_key() {
         String::from_utf8_lossy(&alone.stderr)
     );
 }
+
+#[test]
+fn audit_verify_walks_the_trail_and_names_a_changed_event() {
+    use diesel::Connection;
+    use diesel::connection::SimpleConnection;
+    let dir = tempfile::tempdir().unwrap();
+    assert!(webfb(dir.path(), &["demo"], "").status.success());
+    let first = webfb(dir.path(), &["audit", "verify"], "");
+    let said = String::from_utf8_lossy(&first.stdout);
+    assert!(first.status.success(), "{said}");
+    assert!(
+        said.contains("audit trail intact: 0 event(s) sealed"),
+        "{said}"
+    );
+    // The command only reads (the server seals as it serves): change an event waiting
+    // for the sealer behind the application's back.
+    let db = dir.path().join("webfb.db");
+    let mut conn = diesel::SqliteConnection::establish(db.to_str().unwrap()).unwrap();
+    conn.batch_execute(
+        "DROP TRIGGER audit_events_no_update; \
+         UPDATE audit_events SET detail = '{}' WHERE id = 3",
+    )
+    .unwrap();
+    let second = webfb(dir.path(), &["audit", "verify"], "");
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success());
+    assert!(
+        said.contains("audit trail broken: event 3 was inserted or changed"),
+        "{said}"
+    );
+}

@@ -98,6 +98,8 @@ fn settings_with_key(database: Database, dir: &std::path::Path, key: [u8; 32]) -
         argon2_workers: 2,
         argon2_queue: 64,
         tls: TlsSettings::default(),
+        // Sealed when read or verified: no thread per test server.
+        audit_seal_every: None,
     }
 }
 
@@ -337,10 +339,12 @@ impl TestApp {
     ) -> T {
         let database = self.database.clone();
         let clock = self.clock.clone();
+        let key = self.key;
         tokio::task::spawn_blocking(move || {
             let dir = tempfile::tempdir().unwrap();
-            let services =
-                Services::new(&test_settings(database.clone(), dir.path()), clock).unwrap();
+            // The server's own keys, as the command line on its host would have.
+            let settings = settings_with_key(database.clone(), dir.path(), key);
+            let services = Services::new(&settings, clock).unwrap();
             let mut conn = database.connect().unwrap();
             f(&mut conn, &services)
         })
@@ -643,4 +647,12 @@ pub async fn spawn_app_asking_companies_for_codes_at_sign_in(engine: Engine) -> 
 /// The bank's policy asking personal contracts for no code on transactions.
 pub async fn spawn_app_without_codes_for_personal_transactions(engine: Engine) -> TestApp {
     spawn_app_with(engine, |s| s.policy.personal.for_transactions = false).await
+}
+
+/// The server with its audit sealer running on its own, as `webfb serve` does.
+pub async fn spawn_app_sealing_as_it_serves(engine: Engine) -> TestApp {
+    spawn_app_with(engine, |s| {
+        s.audit_seal_every = Some(std::time::Duration::from_millis(20))
+    })
+    .await
 }

@@ -5,6 +5,7 @@ mod test_pki;
 
 mod admin_users;
 mod audit_and_import;
+mod audit_trail;
 mod bank;
 mod browser;
 mod certificates;
