@@ -8,6 +8,7 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(webfb_postgres_tests)");
     println!("cargo::rustc-check-cfg=cfg(webfb_oathtool)");
     println!("cargo::rustc-check-cfg=cfg(webfb_curl)");
+    println!("cargo::rustc-check-cfg=cfg(webfb_aiosmtpd)");
     if std::env::var("TEST_DATABASE_URL").is_ok_and(|url| !url.is_empty()) {
         println!("cargo:rustc-cfg=webfb_postgres_tests");
     }
@@ -16,6 +17,13 @@ fn main() {
     }
     if on_path("curl") {
         println!("cargo:rustc-cfg=webfb_curl");
+    }
+    let aiosmtpd = std::process::Command::new("python3")
+        .args(["-c", "import aiosmtpd"])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if aiosmtpd {
+        println!("cargo:rustc-cfg=webfb_aiosmtpd");
     }
 }
 

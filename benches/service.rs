@@ -96,6 +96,7 @@ async fn http(database: Database, label: &str) {
         argon2_queue: 64,
         tls: Default::default(),
         audit_seal_every: None,
+        notifications: Default::default(),
     };
     let clock = Arc::new(ManualClock::new(
         Utc.timestamp_opt(Utc::now().timestamp(), 0).unwrap(),

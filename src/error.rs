@@ -81,6 +81,7 @@ error_codes! {
     CertificatesNotConfigured = "certificates_not_configured", 409, "Certificate sign-in is not configured (WEBFB_CLIENT_CA)";
     CertificateAlreadyRegistered = "certificate_already_registered", 409, "The person has an active certificate";
     CertificateInUse = "certificate_in_use", 409, "The certificate was registered before";
+    NotificationNotDead = "notification_not_dead", 409, "Only a dead message is delivered again";
     InternalError = "internal_error", 500, "Internal error";
     ServiceUnavailable = "service_unavailable", 503, "Service unavailable";
 }

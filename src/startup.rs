@@ -68,6 +68,13 @@ impl Application {
             }
         };
         let hsts = tls.is_some();
+        if let Some(every) = settings.notifications.dispatch_every {
+            let weak = std::sync::Arc::downgrade(&state.clone().into_inner());
+            spawn_dispatcher(weak, settings.notifications.clone(), every);
+        }
+        if settings.notifications.smtp_url.is_none() {
+            tracing::warn!("no WEBFB_SMTP_URL: nobody is told of security events by e-mail");
+        }
         if let Some(every) = settings.audit_seal_every {
             spawn_sealer(
                 std::sync::Arc::downgrade(&state.clone().into_inner()),
@@ -157,6 +164,32 @@ fn spawn_sealer(state: std::sync::Weak<AppState>, every: std::time::Duration) {
             let sealed = crate::service::audit::seal(&mut Db::pooled(&state.pool), &state.services);
             if let Err(e) = sealed {
                 tracing::warn!(error = %e, "the audit sealer will try again");
+            }
+        }
+    });
+}
+
+/// Delivers the outbox's due messages every `every`, on a thread of its own, until the
+/// server's state is gone.
+fn spawn_dispatcher(
+    state: std::sync::Weak<AppState>,
+    settings: crate::config::NotificationSettings,
+    every: std::time::Duration,
+) {
+    std::thread::spawn(move || {
+        // Built here: its blocking HTTP client must not live on an async worker.
+        let transports = match crate::service::notify::Transports::new(&settings) {
+            Ok(t) => t,
+            Err(e) => return tracing::error!(error = %e, "no outbox dispatcher"),
+        };
+        loop {
+            std::thread::sleep(every);
+            let Some(state) = state.upgrade() else {
+                return;
+            };
+            let db = &mut Db::pooled(&state.pool);
+            if let Err(e) = crate::service::notify::dispatch(db, &state.services, &transports) {
+                tracing::warn!(error = %e, "the outbox dispatcher will try again");
             }
         }
     });

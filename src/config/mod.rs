@@ -14,8 +14,11 @@ use serde::Deserialize;
 
 use crate::db::Database;
 
+mod outside;
 pub mod policy;
+
 use crate::otp::seal::{Keyring, MasterKey};
+pub use outside::{NotificationSettings, TlsSettings};
 pub use policy::Policy;
 
 /// Everything the server needs to start.
@@ -45,22 +48,7 @@ pub struct Settings {
     /// How often the sealer chains newly committed audit events (`WEBFB_AUDIT_SEAL_MILLIS`,
     /// 250 by default; 0: only when the log is read or verified).
     pub audit_seal_every: Option<std::time::Duration>,
-}
-
-/// HTTPS and people's certificates (電子証明書); every file is PEM.
-#[derive(Clone, Debug, Default)]
-pub struct TlsSettings {
-    /// `WEBFB_TLS_CERT` and `WEBFB_TLS_KEY`: the server speaks HTTPS; without them plain
-    /// HTTP, for a TLS-terminating proxy.
-    pub server: Option<(PathBuf, PathBuf)>,
-    /// `WEBFB_CLIENT_CA`: the bank's CA that issues people's certificates.
-    pub client_ca: Option<PathBuf>,
-    /// `WEBFB_CLIENT_CRL`: its revocation list.
-    pub client_crl: Option<PathBuf>,
-    /// `WEBFB_CLIENT_CERT_HEADER`: the header in which a trusted proxy that verified the
-    /// client's certificate passes it on (URL-encoded PEM, as nginx's
-    /// `$ssl_client_escaped_cert`); believed only from `WEBFB_TRUSTED_PROXIES`.
-    pub client_cert_header: Option<String>,
+    pub notifications: NotificationSettings,
 }
 
 /// Argon2id cost. The default is OWASP's (19 MiB, 2 passes, 1 lane); anything cheaper is
@@ -147,6 +135,11 @@ struct FileSettings {
     client_crl: Option<String>,
     client_cert_header: Option<String>,
     audit_seal_millis: Option<u64>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
+    outbox_millis: Option<u64>,
+    outbox_max_attempts: Option<i32>,
+    webhook_timeout_secs: Option<u64>,
 }
 
 /// Reads one setting: the environment wins over the file.
@@ -411,56 +404,13 @@ impl Settings {
             });
         }
 
-        let path =
-            |name: &'static str, file: &Option<String>| src.string(name, file).map(PathBuf::from);
-        let tls = TlsSettings {
-            server: match (
-                path("WEBFB_TLS_CERT", &f.tls_cert),
-                path("WEBFB_TLS_KEY", &f.tls_key),
-            ) {
-                (Some(cert), Some(key)) => Some((cert, key)),
-                (None, None) => None,
-                _ => {
-                    return Err(ConfigError::Invalid {
-                        name: "WEBFB_TLS_CERT",
-                        reason: "set both WEBFB_TLS_CERT and WEBFB_TLS_KEY, or neither".into(),
-                    });
-                }
-            },
-            client_ca: path("WEBFB_CLIENT_CA", &f.client_ca),
-            client_crl: path("WEBFB_CLIENT_CRL", &f.client_crl),
-            client_cert_header: src.string("WEBFB_CLIENT_CERT_HEADER", &f.client_cert_header),
-        };
-        if tls.client_ca.is_some() && tls.server.is_none() && tls.client_cert_header.is_none() {
-            return Err(ConfigError::Invalid {
-                name: "WEBFB_CLIENT_CA",
-                reason: "no certificate could ever arrive: serve HTTPS (WEBFB_TLS_CERT, WEBFB_TLS_KEY) or name the trusted proxy's header (WEBFB_CLIENT_CERT_HEADER)".into(),
-            });
-        }
-        if tls.client_ca.is_none() && (tls.client_crl.is_some() || tls.client_cert_header.is_some())
-        {
-            return Err(ConfigError::Invalid {
-                name: "WEBFB_CLIENT_CA",
-                reason: "a revocation list or a certificate header needs the CA that issues people's certificates".into(),
-            });
-        }
-        if let Some(header) = &tls.client_cert_header {
-            if trusted_proxies.is_empty() {
-                return Err(ConfigError::Invalid {
-                    name: "WEBFB_CLIENT_CERT_HEADER",
-                    reason: "is believed only from WEBFB_TRUSTED_PROXIES, which is empty".into(),
-                });
-            }
-            if actix_web::http::header::HeaderName::try_from(header.as_str()).is_err() {
-                return Err(ConfigError::Invalid {
-                    name: "WEBFB_CLIENT_CERT_HEADER",
-                    reason: format!("{header:?} is not a header name"),
-                });
-            }
-        }
+        let tls = outside::tls(&src, f, &trusted_proxies)?;
 
         let seal_millis: u64 = src.number("WEBFB_AUDIT_SEAL_MILLIS", f.audit_seal_millis, 250)?;
+        let notifications = outside::notifications(&src, f)?;
+
         Ok(Settings {
+            notifications,
             audit_seal_every: (seal_millis > 0)
                 .then(|| std::time::Duration::from_millis(seal_millis)),
             tls,

@@ -9,11 +9,13 @@ pub mod companies;
 pub mod lockout;
 mod models;
 pub mod operators;
+pub mod outbox;
 pub mod schema;
 pub mod sessions;
 pub mod soft_tokens;
 pub mod transfers;
 pub mod users;
+pub mod webhooks;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -106,6 +106,7 @@ pub(crate) struct UserRow {
     pub(crate) updated_at: NaiveDateTime,
     pub(crate) login_locked_until: Option<NaiveDateTime>,
     pub(crate) login_locks: i32,
+    pub(crate) email: Option<String>,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
@@ -272,6 +273,7 @@ impl TryFrom<UserRow> for User {
             name: r.name,
             can_transfer: r.can_transfer,
             disabled: r.disabled,
+            email: r.email,
         })
     }
 }

@@ -78,6 +78,37 @@ diesel::table! {
         updated_at -> Timestamp,
         login_locked_until -> Nullable<Timestamp>,
         login_locks -> Integer,
+        email -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    webhook_subscriptions (id) {
+        id -> Text,
+        url -> Text,
+        event_types -> Text,
+        key_id -> Text,
+        sealed_secret -> Binary,
+        created_by -> Text,
+        created_at -> Timestamp,
+        removed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        channel -> Text,
+        destination -> Text,
+        event_type -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
     }
 }
 
@@ -222,4 +253,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     person_certificates,
     audit_seals,
     audit_chain_start,
+    webhook_subscriptions,
+    outbox,
 );

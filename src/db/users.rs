@@ -25,6 +25,8 @@ pub struct UserChange {
     pub name: Option<String>,
     pub can_transfer: Option<bool>,
     pub disabled: Option<bool>,
+    /// `Some(None)` removes the address.
+    pub email: Option<Option<String>>,
 }
 
 pub fn insert(conn: &mut DbConn, u: &User, hashes: PasswordHashes) -> QueryResult<Insert> {
@@ -51,6 +53,7 @@ pub fn insert(conn: &mut DbConn, u: &User, hashes: PasswordHashes) -> QueryResul
                 updated_at: u.updated_at.naive_utc(),
                 login_locked_until: None,
                 login_locks: 0,
+                email: u.email.clone(),
             })
             .execute(conn),
     )
@@ -166,6 +169,11 @@ pub fn update(
     if let Some(disabled) = change.disabled {
         diesel::update(row)
             .set(users::disabled.eq(disabled))
+            .execute(conn)?;
+    }
+    if let Some(email) = &change.email {
+        diesel::update(row)
+            .set(users::email.eq(email))
             .execute(conn)?;
     }
     diesel::update(row)

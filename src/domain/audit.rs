@@ -46,6 +46,10 @@ text_enum!(
         CertificateRegistered = "certificate_registered",
         CertificateRevoked = "certificate_revoked",
         LoginMethodSet = "login_method_set",
+        WebhookSubscribed = "webhook_subscribed",
+        WebhookRemoved = "webhook_removed",
+        WebhookDeadLettered = "webhook_dead_lettered",
+        NotificationRedelivered = "notification_redelivered",
         TokenReissued = "token_reissued",
         TokenSeedUnreadable = "token_seed_unreadable",
         TransferCreated = "transfer_created",
@@ -57,6 +61,29 @@ text_enum!(
         TransferTampered = "transfer_tampered",
     }
 );
+impl AuditAction {
+    /// Whether people are told of it (OWASP ASVS V2.8.5): a token's life, a lock, a spent
+    /// code presented again, OTP stopped; the bank's acts on a contract are told as well.
+    pub fn notifies(self) -> bool {
+        use AuditAction::*;
+        matches!(
+            self,
+            TokenRegistered
+                | TokenUnregistered
+                | TokenExchanged
+                | TokenReset
+                | TokenSuspended
+                | TokenReissued
+                | TokenLocked
+                | OtpReplayed
+                | ApprovalLocked
+                | LoginLocked
+                | OtpStopped
+                | WebhookDeadLettered
+        )
+    }
+}
+
 text_enum!(
     Outcome { Success = "success", Failure = "failure", Denied = "denied" }
 );

@@ -19,7 +19,7 @@ pub use audit::{AuditAction, Outcome};
 pub use certificate::PersonCertificate;
 pub use company::{Company, CompanyName, ContractKind, LoginMethod, OtpStatus, TokenMode};
 pub use confirmation::{BlockedReason, TransferConfirmation};
-pub use person::{LoginId, NewPassword, PasswordAttempt, PersonName};
+pub use person::{EmailAddress, LoginId, NewPassword, PasswordAttempt, PersonName};
 pub use soft_token::SoftToken;
 pub use user::{BankOperator, Role, Secret, User};
 

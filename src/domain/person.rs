@@ -62,6 +62,38 @@ impl PersonName {
     }
 }
 
+/// An e-mail address to tell a person of security events: `local@domain`, at most 254
+/// characters, no spaces, controls or angle brackets (nothing a mail header could be
+/// injected with). Deliverability is the mail server's to judge.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    pub fn parse(value: &str) -> Result<EmailAddress, Invalid> {
+        let value = value.trim();
+        let shape = Invalid::new("format", "an e-mail address looks like name@example.co.jp");
+        if value.len() > 254 {
+            return Err(Invalid::new("too_long", "at most 254 characters"));
+        }
+        let (local, domain) = value.rsplit_once('@').ok_or_else(|| shape.clone())?;
+        let bad = |c: char| c.is_whitespace() || c.is_control() || "<>,;:\\\"()[]@".contains(c);
+        let domain_ok = domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && domain
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+        if local.is_empty() || local.chars().any(bad) || !domain_ok {
+            return Err(shape);
+        }
+        Ok(EmailAddress(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A password being set: login, approval (承認用) or transfer confirmation password.
 /// 10–128 characters with at least one letter and one digit, not containing the login ID.
 pub struct NewPassword(SecretString);

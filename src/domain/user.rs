@@ -22,6 +22,8 @@ pub struct User {
     /// The one-off transfer permission as granted; see [`User::may_transfer`].
     pub can_transfer: bool,
     pub disabled: bool,
+    /// Where the person is told of security events on their login and token.
+    pub email: Option<String>,
     /// Signing in is locked after too many wrong passwords (see [`Lock::holds`]).
     pub login_lock: Option<Lock>,
     pub transfer_password_locked: bool,

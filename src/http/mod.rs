@@ -8,6 +8,7 @@ mod certificates;
 pub mod extract;
 pub mod json;
 pub mod metrics;
+mod notifications;
 pub mod openapi;
 mod ops;
 mod otp;
@@ -101,7 +102,13 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(certificates::register_certificate)
                 .service(certificates::list_certificates)
                 .service(certificates::revoke_certificate)
-                .service(certificates::set_login_method),
+                .service(certificates::set_login_method)
+                .service(notifications::set_person_email)
+                .service(notifications::subscribe_webhook)
+                .service(notifications::list_webhooks)
+                .service(notifications::remove_webhook)
+                .service(notifications::list_notifications)
+                .service(notifications::redeliver_notification),
         );
 }
 

@@ -112,6 +112,9 @@ pub fn operation_codes(operation_id: &str) -> Option<Vec<ErrorCode>> {
         ]],
         "listCertificates" | "revokeCertificate" => &[&[Forbidden]],
         "setLoginMethod" => &[&[Forbidden, CertificatesNotConfigured]],
+        "setPersonEmail" | "subscribeWebhook" | "listWebhooks" | "removeWebhook"
+        | "listNotifications" => &[&[Forbidden]],
+        "redeliverNotification" => &[&[Forbidden, NotificationNotDead]],
         "bankLogin" => &[&[InvalidCredentials, AccountDisabled, TooManyRequests]],
         "issueSoftToken" => &[&[Forbidden, TooManyPendingTokens]],
         "logout" | "getMe" | "listUsers" | "bankLogout" | "listCompanies" | "getOtpSettings"

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::domain::EmailAddress;
 use crate::domain::{self, Company, LoginId, NewPassword, PersonName, TransferConfirmation, User};
 use crate::error::{AppError, Fields};
 use crate::service::people::{self, NewUser, Profile, UserPatch};
@@ -28,6 +29,8 @@ pub struct UserView {
     pub disabled: bool,
     /// The login is locked after too many wrong passwords.
     pub login_locked: bool,
+    /// Where the person is told of security events.
+    pub email: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -41,6 +44,7 @@ impl From<User> for UserView {
             login_id: u.login_id,
             name: u.name,
             disabled: u.disabled,
+            email: u.email,
             login_locked: u.login_lock.is_some(),
             created_at: u.created_at,
             updated_at: u.updated_at,
@@ -104,6 +108,10 @@ pub struct UpdateUserRequest {
     pub can_transfer: Option<bool>,
     /// A disabled user cannot sign in; their sessions end at once.
     pub disabled: Option<bool>,
+    /// Where the user is told of security events on their login and token; an empty
+    /// string removes it.
+    #[schema(example = "suzuki@yamada-shoji.example.jp", max_length = 254)]
+    pub email: Option<String>,
 }
 
 impl UpdateUserRequest {
@@ -113,11 +121,16 @@ impl UpdateUserRequest {
             .name
             .as_deref()
             .map(|n| f.check("name", PersonName::parse(n)));
+        let email = self.email.as_deref().map(|e| match e.trim() {
+            "" => Ok(None),
+            e => f.check("email", EmailAddress::parse(e)).map(Some),
+        });
         f.finish()?;
         Ok(UserPatch {
             name: name.transpose()?,
             can_transfer: self.can_transfer,
             disabled: self.disabled,
+            email: email.transpose()?,
         })
     }
 }

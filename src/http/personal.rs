@@ -229,6 +229,8 @@ pub struct PersonView {
     pub contract: CompanySummary,
     pub disabled: bool,
     pub login_locked: bool,
+    /// Where the person is told of security events.
+    pub email: Option<String>,
     /// The token the person holds (in shared mode a user holds none).
     pub token: Option<TokenView>,
 }
@@ -240,6 +242,7 @@ impl From<PersonFile> for PersonView {
             token: f.token.as_ref().map(TokenView::from),
             login_locked: f.person.login_lock.is_some(),
             disabled: f.person.disabled,
+            email: f.person.email,
             role: f.person.role.into(),
             id: f.person.id,
             login_id: f.person.login_id,

@@ -173,6 +173,7 @@ fn holder(
         role,
         can_transfer: true,
         disabled: false,
+        email: None,
         login_lock: None,
         transfer_password_locked: false,
         approval_locked: false,

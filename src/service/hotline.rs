@@ -4,7 +4,7 @@
 
 use crate::db::{self, Db, DbConn, write_tx};
 use crate::domain::audit::{AuditAction, Outcome};
-use crate::domain::{Company, Secret, SoftToken, User};
+use crate::domain::{Company, EmailAddress, Role, Secret, SoftToken, User};
 use crate::error::{AppError, ErrorCode};
 
 use super::{Operator, Services, audit, unlock_login};
@@ -116,6 +116,39 @@ pub fn unlock_token(
             AuditAction::TokenUnlocked,
             serde_json::json!({ "token": token.id }),
         ))
+    })
+}
+
+/// Sets (or removes) where a contract's holder — a company's administrator or a personal
+/// customer — is told of security events; a company's users are the administrator's.
+pub fn set_email(
+    db: &mut Db,
+    svc: &Services,
+    who: &Operator,
+    person_id: &str,
+    email: Option<&EmailAddress>,
+) -> Result<PersonFile, AppError> {
+    write_tx(db.conn()?, |conn| {
+        let file = person_file(conn, svc, person_id)?;
+        if file.person.role == Role::User {
+            return Err(AppError::forbidden(
+                "a company's users' addresses are set by its administrator",
+            ));
+        }
+        let change = db::users::UserChange {
+            email: Some(email.map(|e| e.as_str().to_owned())),
+            ..Default::default()
+        };
+        db::users::update(conn, person_id, &change, svc.now())?;
+        audit::record(
+            conn,
+            svc,
+            who.event(AuditAction::UserUpdated, Outcome::Success)
+                .company(&file.contract.id)
+                .target("user", person_id)
+                .detail(serde_json::json!({ "email": email.is_some() })),
+        )?;
+        person_file(conn, svc, person_id)
     })
 }
 

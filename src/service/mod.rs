@@ -8,6 +8,7 @@ pub mod certificates;
 pub mod demo;
 pub mod hotline;
 pub mod lockout;
+pub mod notify;
 pub mod otp_management;
 pub mod passwords;
 pub mod people;
@@ -55,6 +56,8 @@ pub struct Services {
     pub tampered_transfers: std::sync::atomic::AtomicU64,
     /// The bank's CA for people's certificates, when certificate sign-in is configured.
     pub client_pki: Option<crate::pki::ClientPki>,
+    pub notifications: crate::config::NotificationSettings,
+    pub deliveries: notify::Deliveries,
 }
 
 /// Reads the bank's client CA and revocation list, if configured.
@@ -128,6 +131,8 @@ impl Services {
             ),
             tampered_transfers: Default::default(),
             client_pki: client_pki(settings)?,
+            notifications: settings.notifications.clone(),
+            deliveries: Default::default(),
         })
     }
 

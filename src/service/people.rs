@@ -5,7 +5,8 @@ use crate::db::users::{PasswordHashes, UserChange};
 use crate::db::{self, Db, DbConn, write_tx};
 use crate::domain::audit::{AuditAction, Outcome};
 use crate::domain::{
-    Company, LoginId, NewPassword, PersonName, Role, SoftToken, TransferConfirmation, User,
+    Company, EmailAddress, LoginId, NewPassword, PersonName, Role, SoftToken, TransferConfirmation,
+    User,
 };
 use crate::error::{AppError, ErrorCode};
 
@@ -27,6 +28,8 @@ pub struct UserPatch {
     pub name: Option<PersonName>,
     pub can_transfer: Option<bool>,
     pub disabled: Option<bool>,
+    /// `Some(None)` removes the address.
+    pub email: Option<Option<EmailAddress>>,
 }
 
 /// A person as they see themselves: who, which company, which token, and how their next
@@ -82,6 +85,7 @@ pub fn create(db: &mut Db, svc: &Services, who: &Person, new: NewUser) -> Result
         role: Role::User,
         can_transfer: new.can_transfer,
         disabled: false,
+        email: None,
         login_lock: None,
         transfer_password_locked: false,
         approval_locked: false,
@@ -128,6 +132,10 @@ pub fn update(
             name: patch.name.as_ref().map(|n| n.as_str().to_owned()),
             can_transfer: patch.can_transfer,
             disabled: patch.disabled,
+            email: patch
+                .email
+                .as_ref()
+                .map(|e| e.as_ref().map(|a| a.as_str().to_owned())),
         };
         db::users::update(conn, &target.id, &change, svc.now())?;
         // Disabling takes effect at once: open sessions end too, on every instance.
@@ -138,6 +146,7 @@ pub fn update(
             "name": patch.name.is_some(),
             "can_transfer": patch.can_transfer,
             "disabled": patch.disabled,
+            "email": patch.email.is_some(),
         });
         audit::record(
             conn,

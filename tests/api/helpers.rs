@@ -100,6 +100,7 @@ fn settings_with_key(database: Database, dir: &std::path::Path, key: [u8; 32]) -
         tls: TlsSettings::default(),
         // Sealed when read or verified: no thread per test server.
         audit_seal_every: None,
+        notifications: Default::default(),
     }
 }
 
@@ -136,7 +137,7 @@ pub async fn spawn_app_real_clock_with(
     spawn_app_full(engine, adjust, Some(Arc::new(webfb::clock::SystemClock))).await
 }
 
-async fn spawn_app_full(
+pub async fn spawn_app_full(
     engine: Engine,
     adjust: impl FnOnce(&mut Settings),
     server_clock: Option<Arc<dyn webfb::clock::Clock>>,

@@ -14,6 +14,7 @@ mod concurrency;
 mod defences;
 mod hostile;
 mod hotline;
+mod notifications;
 mod oathtool;
 mod openapi;
 mod otp_management;

@@ -23,6 +23,8 @@ async fn every_protected_operation_refuses_no_session_and_the_wrong_kind_of_sess
                 .replace("{person_id}", &company.admin_id)
                 .replace("{contract_id}", &uuid::Uuid::new_v4().to_string())
                 .replace("{certificate_id}", &uuid::Uuid::new_v4().to_string())
+                .replace("{webhook_id}", &uuid::Uuid::new_v4().to_string())
+                .replace("{message_id}", &uuid::Uuid::new_v4().to_string())
                 .replace("{transfer_id}", &uuid::Uuid::new_v4().to_string())
                 .replace("{operator_id}", &uuid::Uuid::new_v4().to_string());
             let method: Method = method.to_uppercase().parse().unwrap();

@@ -1,0 +1,449 @@
+//! People and the bank's monitoring are told of security events, through the outbox and
+//! real servers: an SMTP server (aiosmtpd) and a local webhook receiver whose signatures
+//! an independent implementation (Python's hmac) verifies.
+
+use std::net::TcpListener;
+use std::process::{Child, Command};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use chrono::Duration;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// aiosmtpd writing every mail it receives into a Maildir.
+struct Smtp {
+    child: Child,
+    port: u16,
+    maildir: tempfile::TempDir,
+}
+
+impl Smtp {
+    fn start() -> Smtp {
+        let port = free_port();
+        let maildir = tempfile::tempdir().unwrap();
+        let child = Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(maildir.path().join("box"))
+            .spawn()
+            .expect("run aiosmtpd");
+        for _ in 0..500 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Smtp {
+            child,
+            port,
+            maildir,
+        }
+    }
+
+    /// Each mail received, read by Python's email package: (To, X-Webfb-Event,
+    /// Message-ID, the decoded text).
+    fn mails(&self) -> Vec<(String, String, String, String)> {
+        let dir = self.maildir.path().join("box").join("new");
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return vec![];
+        };
+        let script = r#"
+import email, email.policy, json, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
+print(json.dumps([m["To"], m["X-Webfb-Event"], m["Message-ID"], m["Subject"] + "\n" + m.get_content()]))
+"#;
+        entries
+            .filter_map(|e| {
+                let out = Command::new("python3")
+                    .args(["-c", script])
+                    .arg(e.ok()?.path())
+                    .output()
+                    .ok()?;
+                let v: (String, String, String, String) =
+                    serde_json::from_slice(&out.stdout).ok()?;
+                Some(v)
+            })
+            .collect()
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits (a minute at most, so nothing hangs) until `done` holds.
+async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
+    for _ in 0..3000 {
+        if let Some(found) = probe().await {
+            return found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("not within a minute: {what}");
+}
+
+async fn with_mail(engine: Engine, smtp: &Smtp) -> TestApp {
+    let url = format!("smtp://127.0.0.1:{}", smtp.port);
+    spawn_app_full(
+        engine,
+        move |s| {
+            s.notifications.smtp_url = Some(url.into());
+            s.notifications.dispatch_every = Some(std::time::Duration::from_millis(20));
+        },
+        None,
+    )
+    .await
+}
+
+async fn mails_tell_people_of_registration_lockout_and_replay(engine: Engine) {
+    let smtp = Smtp::start();
+    let app = with_mail(engine, &smtp).await;
+    let company = app.company("acme").await;
+    let user_id = app.user(&company, "user.one").await;
+    let res = app
+        .send(
+            reqwest::Method::PUT,
+            &format!("/api/v1/bank/people/{}/email", company.admin_id),
+            Some(&json!({"email": "admin@acme.example.jp"})),
+            Some(&company.operator_token),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app
+        .patch(
+            &format!("/api/v1/users/{user_id}"),
+            &json!({"email": "user.one@acme.example.jp"}),
+            Some(&company.admin_token),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    app.activate(&company, "per_user").await;
+    let token = app.give_token(&company, &user_id).await;
+    let spent = token.code(&app, 0);
+    app.next_step();
+    let session = app.token("user.one", PASSWORD).await;
+    let id = crate::transfers::create(&app, &company, &session).await;
+    let confirm = |otp: String| {
+        let path = format!("/api/v1/transfers/{id}/confirm");
+        let session = session.clone();
+        let app = &app;
+        async move { app.post(&path, &json!({"otp": otp}), Some(&session)).await }
+    };
+    assert_eq!(
+        confirm(spent.clone()).await.status(),
+        StatusCode::CONFLICT,
+        "a replay"
+    );
+    let wrong = token.wrong_code(&app);
+    for _ in 0..5 {
+        confirm(wrong.clone()).await;
+    }
+
+    let mails = eventually("step 1", async || {
+        let mails = smtp.mails();
+        let locked = mails.iter().filter(|m| m.1 == "token_locked").count();
+        (locked >= 2).then_some(mails)
+    })
+    .await;
+    let to = |addr: &str, event: &str| mails.iter().any(|m| m.0 == addr && m.1 == event);
+    for who in ["admin@acme.example.jp", "user.one@acme.example.jp"] {
+        assert!(to(who, "token_registered"), "registration told to {who}");
+        assert!(to(who, "otp_replayed"), "replay told to {who}");
+        assert!(to(who, "token_locked"), "lockout told to {who}");
+    }
+    for (_, event, message_id, text) in &mails {
+        assert!(
+            message_id.starts_with('<') && message_id.ends_with("@webfb>"),
+            "a stable id"
+        );
+        assert!(
+            text.contains("心当たりがない場合") && text.contains("If this was not you"),
+            "{text}"
+        );
+        assert!(text.contains(event.as_str()));
+        for secret in [spent.as_str(), wrong.as_str(), PASSWORD, APPROVAL] {
+            assert!(
+                !text.contains(secret),
+                "no code or password in a mail: {text}"
+            );
+        }
+    }
+    let delivered = body(
+        app.get(
+            "/api/v1/bank/notifications?status=delivered&channel=email&limit=200",
+            Some(&company.operator_token),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(delivered["items"].as_array().unwrap().len(), mails.len());
+}
+
+mod mails_tell_people_of_registration_lockout_and_replay {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(not(webfb_aiosmtpd), ignore = "pip install aiosmtpd and run again")]
+    async fn on_sqlite() {
+        mails_tell_people_of_registration_lockout_and_replay(Engine::Sqlite).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(
+        not(all(webfb_aiosmtpd, webfb_postgres_tests)),
+        ignore = "pip install aiosmtpd, set TEST_DATABASE_URL and run again"
+    )]
+    async fn on_postgres() {
+        mails_tell_people_of_registration_lockout_and_replay(Engine::Postgres).await
+    }
+}
+
+/// A delivery as received: webhook-id, webhook-timestamp, webhook-signature, body.
+type Delivery = (String, String, String, String);
+
+/// A local receiver: records each delivery, answers 200 while up and 503 while down.
+#[derive(Clone, Default)]
+struct Receiver {
+    up: Arc<AtomicBool>,
+    got: Arc<Mutex<Vec<Delivery>>>,
+}
+
+impl Receiver {
+    async fn start(&self) -> String {
+        let me = self.clone();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = HttpServer::new(move || {
+            let me = me.clone();
+            App::new().default_service(web::to(move |req: HttpRequest, body: web::Bytes| {
+                let me = me.clone();
+                async move {
+                    if !me.up.load(Ordering::SeqCst) {
+                        return HttpResponse::ServiceUnavailable().finish();
+                    }
+                    let h = |n: &str| {
+                        req.headers()
+                            .get(n)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default()
+                            .to_owned()
+                    };
+                    me.got.lock().unwrap().push((
+                        h("webhook-id"),
+                        h("webhook-timestamp"),
+                        h("webhook-signature"),
+                        String::from_utf8(body.to_vec()).unwrap(),
+                    ));
+                    HttpResponse::NoContent().finish()
+                }
+            }))
+        })
+        .workers(1)
+        .listen(listener)
+        .unwrap()
+        .run();
+        tokio::spawn(server);
+        format!("http://127.0.0.1:{port}/hook")
+    }
+
+    fn deliveries(&self) -> Vec<Delivery> {
+        self.got.lock().unwrap().clone()
+    }
+}
+
+/// Standard Webhooks' signature, checked by Python's own hmac: an implementation that
+/// shares nothing with the server's.
+fn python_verifies(secret: &str, id: &str, timestamp: &str, body: &str, signature: &str) -> bool {
+    let script = r#"
+import base64, hashlib, hmac, sys
+secret, id, ts, body, sig = sys.argv[1:6]
+key = base64.b64decode(secret.removeprefix("whsec_"))
+mac = hmac.new(key, f"{id}.{ts}.{body}".encode(), hashlib.sha256).digest()
+ok = any(hmac.compare_digest(base64.b64encode(mac).decode(), s.split(",", 1)[1]) for s in sig.split(" "))
+sys.exit(0 if ok else 1)
+"#;
+    Command::new("python3")
+        .args(["-c", script, secret, id, timestamp, body, signature])
+        .status()
+        .unwrap()
+        .success()
+}
+
+async fn with_webhooks(engine: Engine, max_attempts: i32) -> TestApp {
+    spawn_app_full(
+        engine,
+        move |s| {
+            s.notifications.dispatch_every = Some(std::time::Duration::from_millis(20));
+            s.notifications.max_attempts = max_attempts;
+        },
+        None,
+    )
+    .await
+}
+
+async fn subscribe(app: &TestApp, operator: &str, url: &str) -> String {
+    let res = app
+        .post(
+            "/api/v1/bank/webhooks",
+            &json!({"url": url, "event_types": ["*"]}),
+            Some(operator),
+        )
+        .await;
+    let status = res.status();
+    let b = body(res).await;
+    assert_eq!(status, StatusCode::CREATED, "{b}");
+    b["secret"].as_str().unwrap().to_owned()
+}
+
+/// A bank operator's act on a company: told to the monitoring.
+async fn an_event(app: &TestApp, company: &Company) {
+    let res = app
+        .post(
+            &format!("/api/v1/bank/companies/{}/admin/unlock", company.id),
+            &json!({}),
+            Some(&company.operator_token),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+async fn webhooks_down_then_up(engine: Engine) {
+    let app = with_webhooks(engine, 8).await;
+    let company = app.company("acme").await;
+    let receiver = Receiver::default();
+    receiver.up.store(true, Ordering::SeqCst);
+    let url = receiver.start().await;
+    let secret = subscribe(&app, &company.operator_token, &url).await;
+
+    an_event(&app, &company).await;
+    let first = eventually("step 2", async || receiver.deliveries().first().cloned()).await;
+    let (id, ts, sig, body) = first;
+    assert!(
+        python_verifies(&secret, &id, &ts, &body, &sig),
+        "the signature verifies"
+    );
+    assert!(
+        !python_verifies(&secret, &id, &ts, &format!("{body} "), &sig),
+        "and only for its body"
+    );
+    let event: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(event["type"], "login_unlocked");
+
+    // Down: attempts fail and are retried later; up again: every message arrives, once.
+    receiver.up.store(false, Ordering::SeqCst);
+    for _ in 0..3 {
+        an_event(&app, &company).await;
+    }
+    eventually("step 3", async || {
+        let list = body_of(&app, &company, "pending").await;
+        let retried = list
+            .iter()
+            .filter(|m| m["attempts"].as_i64() >= Some(1))
+            .count();
+        (retried == 3).then_some(())
+    })
+    .await;
+    receiver.up.store(true, Ordering::SeqCst);
+    app.advance(Duration::minutes(5));
+    let all = eventually("step 4", async || {
+        let got = receiver.deliveries();
+        (got.len() >= 4).then_some(got)
+    })
+    .await;
+    let mut ids: Vec<&String> = all.iter().map(|d| &d.0).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 4, "each message once in the normal case");
+    assert!(
+        all.iter()
+            .all(|(id, ts, sig, body)| python_verifies(&secret, id, ts, body, sig))
+    );
+}
+
+async fn body_of(app: &TestApp, company: &Company, status: &str) -> Vec<Value> {
+    let path = format!("/api/v1/bank/notifications?status={status}&channel=webhook&limit=200");
+    body(app.get(&path, Some(&company.operator_token)).await).await["items"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+async fn a_receiver_that_always_fails_ends_dead_lettered(engine: Engine) {
+    let app = with_webhooks(engine, 3).await;
+    let company = app.company("acme").await;
+    let receiver = Receiver::default();
+    let url = receiver.start().await;
+    subscribe(&app, &company.operator_token, &url).await;
+    an_event(&app, &company).await;
+    let dead = eventually("step 5", async || {
+        app.advance(Duration::minutes(1));
+        let dead = body_of(&app, &company, "dead").await;
+        (!dead.is_empty()).then_some(dead)
+    })
+    .await;
+    assert_eq!(dead[0]["attempts"], 3);
+    assert!(dead[0]["last_error"].as_str().unwrap().contains("503"));
+    assert!(app.audit_count("webhook_dead_lettered", "failure").await >= 1);
+    let id = dead[0]["id"].as_str().unwrap();
+    receiver.up.store(true, Ordering::SeqCst);
+    let res = app
+        .post(
+            &format!("/api/v1/bank/notifications/{id}/redeliver"),
+            &json!({}),
+            Some(&company.operator_token),
+        )
+        .await;
+    assert_eq!(body(res).await["status"], "pending");
+    eventually("step 6", async || {
+        (!receiver.deliveries().is_empty()).then_some(())
+    })
+    .await;
+}
+
+macro_rules! on_both_engines {
+    ($name:ident, $run:ident) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn on_sqlite() {
+                $run(Engine::Sqlite).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(
+                not(webfb_postgres_tests),
+                ignore = "PostgreSQL: set TEST_DATABASE_URL=postgres://… and run again"
+            )]
+            async fn on_postgres() {
+                $run(Engine::Postgres).await
+            }
+        }
+    };
+}
+
+on_both_engines!(
+    signed_webhooks_reach_a_receiver_that_was_down,
+    webhooks_down_then_up
+);
+on_both_engines!(
+    a_receiver_that_always_fails_is_dead_lettered_and_redelivered,
+    a_receiver_that_always_fails_ends_dead_lettered
+);
