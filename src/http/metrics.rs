@@ -94,3 +94,50 @@ impl Metrics {
         out
     }
 }
+
+/// The outbox: messages by status, the age of the oldest pending one, and this instance's
+/// deliveries by outcome.
+pub fn outbox(
+    out: &mut String,
+    backlog: &crate::db::outbox::Backlog,
+    deliveries: &crate::service::notify::Deliveries,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    let _ = writeln!(
+        out,
+        "# HELP webfb_outbox_messages Messages in the outbox, by status."
+    );
+    let _ = writeln!(out, "# TYPE webfb_outbox_messages gauge");
+    for (status, n) in [
+        ("pending", backlog.pending),
+        ("delivered", backlog.delivered),
+        ("dead", backlog.dead),
+    ] {
+        let _ = writeln!(out, "webfb_outbox_messages{{status=\"{status}\"}} {n}");
+    }
+    let age = backlog.oldest_pending.map_or(0.0, |t| {
+        (now - t.and_utc()).num_milliseconds().max(0) as f64 / 1000.0
+    });
+    let _ = writeln!(
+        out,
+        "# HELP webfb_outbox_oldest_pending_seconds Age of the oldest message waiting for delivery."
+    );
+    let _ = writeln!(out, "# TYPE webfb_outbox_oldest_pending_seconds gauge");
+    let _ = writeln!(out, "webfb_outbox_oldest_pending_seconds {age}");
+    let _ = writeln!(
+        out,
+        "# HELP webfb_outbox_deliveries_total Delivery attempts of this instance, by outcome."
+    );
+    let _ = writeln!(out, "# TYPE webfb_outbox_deliveries_total counter");
+    for (outcome, n) in [
+        ("delivered", &deliveries.delivered),
+        ("retried", &deliveries.retried),
+        ("dead", &deliveries.dead),
+    ] {
+        let _ = writeln!(
+            out,
+            "webfb_outbox_deliveries_total{{outcome=\"{outcome}\"}} {}",
+            n.load(Ordering::Relaxed)
+        );
+    }
+}

@@ -62,7 +62,7 @@ pub(super) async fn metrics(
     state: State,
     metrics: web::Data<crate::http::metrics::Metrics>,
 ) -> HttpResponse {
-    let text = metrics.render(
+    let mut text = metrics.render(
         state.pool.state(),
         state.pool.max_size(),
         state
@@ -70,6 +70,11 @@ pub(super) async fn metrics(
             .tampered_transfers
             .load(std::sync::atomic::Ordering::Relaxed),
     );
+    // The outbox is the database's: without it, the rest is still worth answering.
+    if let Ok(backlog) = blocking(&state, |db, _| crate::service::notify::backlog(db)).await {
+        let svc = &state.services;
+        crate::http::metrics::outbox(&mut text, &backlog, &svc.deliveries, svc.now());
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(text)

@@ -51,7 +51,7 @@ fn postgres_url() -> String {
 }
 
 /// A new, empty PostgreSQL database on the test server.
-fn fresh_postgres_database() -> String {
+pub fn fresh_postgres_database() -> String {
     let admin_url = postgres_url();
     let name = format!("webfb_test_{}", uuid::Uuid::new_v4().simple());
     let mut admin =

@@ -375,6 +375,16 @@ async fn webhooks_down_then_up(engine: Engine) {
         all.iter()
             .all(|(id, ts, sig, body)| python_verifies(&secret, id, ts, body, sig))
     );
+    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    let value = |line: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(line)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{line} in {metrics}"))
+    };
+    assert_eq!(value("webfb_outbox_messages{status=\"delivered\"}"), 4.0);
+    assert!(value("webfb_outbox_deliveries_total{outcome=\"retried\"}") >= 3.0);
+    assert_eq!(value("webfb_outbox_oldest_pending_seconds"), 0.0);
 }
 
 async fn body_of(app: &TestApp, company: &Company, status: &str) -> Vec<Value> {
@@ -446,4 +456,142 @@ on_both_engines!(
 on_both_engines!(
     a_receiver_that_always_fails_is_dead_lettered_and_redelivered,
     a_receiver_that_always_fails_ends_dead_lettered
+);
+
+async fn two_instances_deliver_each_message_once(engine: Engine) {
+    let app = with_webhooks(engine, 8).await;
+    app.second_instance_with(|s| {
+        s.notifications.dispatch_every = Some(std::time::Duration::from_millis(20))
+    })
+    .await;
+    let company = app.company("acme").await;
+    let receiver = Receiver::default();
+    receiver.up.store(true, Ordering::SeqCst);
+    let url = receiver.start().await;
+    subscribe(&app, &company.operator_token, &url).await;
+    for _ in 0..20 {
+        an_event(&app, &company).await;
+    }
+    eventually("all delivered", async || {
+        (body_of(&app, &company, "delivered").await.len() == 20).then_some(())
+    })
+    .await;
+    let mut ids: Vec<String> = receiver.deliveries().into_iter().map(|d| d.0).collect();
+    assert_eq!(ids.len(), 20, "no message twice");
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 20);
+}
+
+on_both_engines!(
+    two_instances_on_one_database_deliver_each_message_once,
+    two_instances_deliver_each_message_once
+);
+
+/// The real binary, killed with SIGKILL after the action committed and before any
+/// dispatcher ran: the message is delivered once it runs again.
+async fn a_message_survives_a_crash(engine: Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let database = match engine {
+        Engine::Sqlite => format!("sqlite://{}", dir.path().join("webfb.db").display()),
+        Engine::Postgres => tokio::task::spawn_blocking(fresh_postgres_database)
+            .await
+            .unwrap(),
+    };
+    let port = free_port();
+    let webfb = |dispatch: &str| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_webfb"));
+        cmd.env_clear()
+            .env("DATABASE_URL", &database)
+            .env("WEBFB_DATA_DIR", dir.path())
+            .env("WEBFB_BIND", format!("127.0.0.1:{port}"))
+            .env("WEBFB_JWT_SECRET", "crash-test-secret-crash-test-secret-0")
+            .env(
+                "WEBFB_MASTER_KEY",
+                "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=",
+            )
+            .env("WEBFB_ARGON2_MEMORY_KIB", "19456")
+            .env("WEBFB_OUTBOX_MILLIS", dispatch)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        cmd
+    };
+    let mut create = webfb("0")
+        .args(["operator", "create", "--login-id", "op.crash"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    create
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{PASSWORD}\n").as_bytes())
+        .unwrap();
+    assert!(create.wait().unwrap().success());
+
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let up = async || {
+        eventually("the server answers", async || {
+            client
+                .get(format!("{base}/ready"))
+                .send()
+                .await
+                .ok()
+                .filter(|r| r.status().is_success())
+                .map(|_| ())
+        })
+        .await
+    };
+    let mut first = webfb("0").arg("serve").spawn().unwrap();
+    up().await;
+    let login = client
+        .post(format!("{base}/api/v1/bank/auth/login"))
+        .json(&json!({"login_id": "op.crash", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let operator = body(login).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let receiver = Receiver::default();
+    receiver.up.store(true, Ordering::SeqCst);
+    let url = receiver.start().await;
+    let res = client
+        .post(format!("{base}/api/v1/bank/webhooks"))
+        .bearer_auth(&operator)
+        .json(&json!({"url": url, "event_types": ["company_created"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let res = client
+        .post(format!("{base}/api/v1/bank/companies"))
+        .bearer_auth(&operator)
+        .json(&company_request("crash.admin", "001-7777777"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    first.kill().unwrap(); // SIGKILL: no shutdown, nothing flushed.
+    first.wait().unwrap();
+    assert!(receiver.deliveries().is_empty());
+
+    let mut second = webfb("20").arg("serve").spawn().unwrap();
+    let delivered = eventually("delivered after the restart", async || {
+        receiver.deliveries().first().cloned()
+    })
+    .await;
+    let _ = second.kill();
+    let _ = second.wait();
+    let event: Value = serde_json::from_str(&delivered.3).unwrap();
+    assert_eq!(event["type"], "company_created");
+    assert_eq!(receiver.deliveries().len(), 1);
+}
+
+on_both_engines!(
+    a_message_committed_before_a_crash_is_delivered_after_the_restart,
+    a_message_survives_a_crash
 );
