@@ -60,7 +60,12 @@ enum Command {
 enum AuditCommand {
     /// Walk the chain and every event's MAC, read-only; name the first event changed,
     /// removed or inserted behind the application's back (exit status 1).
-    Verify,
+    Verify {
+        /// A head the sealer logged (`position:chain`): the trail must still reach it, so
+        /// events removed from its end are named too.
+        #[arg(long)]
+        head: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -174,11 +179,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Audit {
-            command: AuditCommand::Verify,
+            command: AuditCommand::Verify { head },
         } => {
             use webfb::service::audit::{self, Verdict};
+            let head = match &head {
+                None => None,
+                Some(text) => {
+                    let (position, chain) = text
+                        .split_once(':')
+                        .and_then(|(p, c)| Some((p.parse::<i64>().ok()?, c)))
+                        .ok_or_else(|| {
+                            anyhow::anyhow!("--head is position:chain, as the sealer logs it")
+                        })?;
+                    Some((position, chain))
+                }
+            };
             let (mut conn, services) = open()?;
-            match audit::verify(&mut Db::single(&mut conn), &services)
+            match audit::verify(&mut Db::single(&mut conn), &services, head)
                 .map_err(|e| anyhow::anyhow!("{e}"))?
             {
                 Verdict::Intact { sealed, waiting } => {

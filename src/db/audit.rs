@@ -87,13 +87,30 @@ pub fn page(
         .collect())
 }
 
-/// One sealer at a time across instances, until the transaction ends (SQLite's write
-/// transaction serialises already).
-pub fn lock_sealer(conn: &mut DbConn) -> QueryResult<()> {
-    if let DbConn::Postgres(pg) = conn {
-        diesel::sql_query("SELECT pg_advisory_xact_lock(7230331)").execute(pg)?;
+/// One sealer at a time across instances, until the transaction ends; `false` when
+/// another holds it (SQLite's write transaction serialises already).
+pub fn lock_sealer(conn: &mut DbConn) -> QueryResult<bool> {
+    #[derive(QueryableByName)]
+    struct Locked {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        locked: bool,
     }
-    Ok(())
+    match conn {
+        DbConn::Postgres(pg) => {
+            let got: Locked =
+                diesel::sql_query("SELECT pg_try_advisory_xact_lock(7230331) AS locked")
+                    .get_result(pg)?;
+            Ok(got.locked)
+        }
+        DbConn::Sqlite(_) => Ok(true),
+    }
+}
+
+pub fn is_sealed(conn: &mut DbConn, event_id: i64) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        audit_seals::table.filter(audit_seals::event_id.eq(event_id)),
+    ))
+    .get_result(conn)
 }
 
 /// The last seal: its position and chain value.
@@ -112,11 +129,12 @@ pub fn legacy_until(conn: &mut DbConn) -> QueryResult<i64> {
         .first(conn)
 }
 
-/// Committed events no seal names yet, oldest id first.
-pub fn unsealed(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<StoredEvent>> {
+/// Committed events no seal names yet with an id above `after`, oldest id first.
+pub fn unsealed(conn: &mut DbConn, after: i64, limit: i64) -> QueryResult<Vec<StoredEvent>> {
     Ok(audit_events::table
         .left_join(audit_seals::table)
         .filter(audit_seals::position.is_null())
+        .filter(audit_events::id.gt(after))
         .select(AuditEventRow::as_select())
         .order(audit_events::id.asc())
         .limit(limit)

@@ -69,16 +69,26 @@ pub fn claim(
     }
 }
 
-/// Delivered: never sent again.
-pub fn delivered(conn: &mut DbConn, id: &str, now: DateTime<Utc>) -> QueryResult<()> {
-    diesel::update(outbox::table.find(id))
-        .set((
-            outbox::status.eq(DELIVERED),
-            outbox::delivered_at.eq(now.naive_utc()),
-            outbox::claimed_until.eq(None::<NaiveDateTime>),
-            outbox::last_error.eq(None::<String>),
-        ))
-        .execute(conn)?;
+/// Delivered: never sent again. Only under this dispatcher's lease (`claimed_until` as
+/// it claimed): an instance that outlived its lease changes nothing.
+pub fn delivered(
+    conn: &mut DbConn,
+    id: &str,
+    lease: NaiveDateTime,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::update(
+        outbox::table
+            .find(id)
+            .filter(outbox::claimed_until.eq(lease)),
+    )
+    .set((
+        outbox::status.eq(DELIVERED),
+        outbox::delivered_at.eq(now.naive_utc()),
+        outbox::claimed_until.eq(None::<NaiveDateTime>),
+        outbox::last_error.eq(None::<String>),
+    ))
+    .execute(conn)?;
     Ok(())
 }
 
@@ -88,8 +98,11 @@ pub fn failed(
     id: &str,
     error: &str,
     retry_at: Option<DateTime<Utc>>,
+    lease: NaiveDateTime,
 ) -> QueryResult<()> {
-    let row = outbox::table.find(id);
+    let row = outbox::table
+        .find(id)
+        .filter(outbox::claimed_until.eq(lease));
     let error: String = error.chars().take(500).collect();
     match retry_at {
         Some(at) => diesel::update(row)
@@ -108,6 +121,22 @@ pub fn failed(
             .execute(conn)?,
     };
     Ok(())
+}
+
+/// A removed subscription's waiting messages will never go: dead, with the reason.
+pub fn cancel_for(conn: &mut DbConn, destination: &str) -> QueryResult<usize> {
+    diesel::update(
+        outbox::table
+            .filter(outbox::destination.eq(destination))
+            .filter(outbox::status.eq(PENDING)),
+    )
+    .set((
+        outbox::status.eq(DEAD),
+        outbox::last_error.eq("the subscription was removed"),
+        // An attempt in flight finds its lease gone and records nothing.
+        outbox::claimed_until.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)
 }
 
 /// A dead message goes out again, its attempts counted afresh.

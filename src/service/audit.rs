@@ -48,9 +48,18 @@ fn authentic(svc: &Services, stored: &StoredEvent, legacy_until: i64) -> bool {
     subtle::ConstantTimeEq::ct_eq(expected.as_bytes(), row.mac.as_bytes()).into()
 }
 
-/// The chain value of a seal: a MAC of the one before, the position and the event's own MAC.
+/// The chain value of a seal: a MAC of the one before, the position and the event's own
+/// MAC (for an event from before MACs, a hash of its content, so it cannot change either).
 fn link(key: &[u8], previous: &str, position: i64, stored: &StoredEvent) -> String {
-    let mac = stored.mac.as_ref().map_or("", |m| m.mac.as_str());
+    let legacy;
+    let mac = match &stored.mac {
+        Some(m) => m.mac.as_str(),
+        None => {
+            use sha2::Digest;
+            legacy = hex(&sha2::Sha256::digest(stored.event.canonical("").as_bytes()));
+            legacy.as_str()
+        }
+    };
     let position = position.to_string();
     let id = stored.event.id.to_string();
     let parts: [&[u8]; 7] = [
@@ -70,23 +79,39 @@ fn link(key: &[u8], previous: &str, position: i64, stored: &StoredEvent) -> Stri
 /// reported. Returns how many it sealed.
 pub fn seal(db: &mut Db, svc: &Services) -> Result<usize, AppError> {
     write_tx(db.conn()?, |conn| {
-        db::audit::lock_sealer(conn)?;
-        let legacy = db::audit::legacy_until(conn)?;
-        let (mut position, mut chain) = db::audit::head(conn)?.unwrap_or((0, String::new()));
+        // Another instance is sealing: what it seals is what this one would.
+        if !db::audit::lock_sealer(conn)? {
+            return Ok(0);
+        }
+        let head = db::audit::head(conn)?;
+        // Events from before MACs are sealed in the first round only; after it, a row
+        // without a MAC was inserted behind the application's back.
+        let legacy = match head {
+            None => db::audit::legacy_until(conn)?,
+            Some(_) => 0,
+        };
+        let (mut position, mut chain) = head.unwrap_or((0, String::new()));
         let (key_id, key) = &svc.audit_keys.current;
-        let mut sealed = 0;
-        for stored in db::audit::unsealed(conn, 1000)? {
-            if !authentic(svc, &stored, legacy) {
-                tracing::error!(
-                    event = stored.event.id,
-                    "an audit event does not verify: it was written behind the application's back; not sealed"
-                );
-                continue;
+        let (mut sealed, mut after) = (0, 0);
+        loop {
+            let batch = db::audit::unsealed(conn, after, 1000)?;
+            let Some(last) = batch.last() else {
+                break;
+            };
+            after = last.event.id;
+            for stored in batch {
+                if !authentic(svc, &stored, legacy) {
+                    tracing::error!(
+                        event = stored.event.id,
+                        "an audit event does not verify: it was written behind the application's back; not sealed"
+                    );
+                    continue;
+                }
+                position += 1;
+                chain = link(key, &chain, position, &stored);
+                db::audit::insert_seal(conn, position, stored.event.id, &chain, key_id, svc.now())?;
+                sealed += 1;
             }
-            position += 1;
-            chain = link(key, &chain, position, &stored);
-            db::audit::insert_seal(conn, position, stored.event.id, &chain, key_id, svc.now())?;
-            sealed += 1;
         }
         if sealed > 0 {
             // The head, outside the database: a trail cut short shows against the logs.
@@ -107,10 +132,13 @@ pub enum Verdict {
     Broken(String),
 }
 
-/// Walks the chain from the first seal and every event's MAC; read-only.
-pub fn verify(db: &mut Db, svc: &Services) -> Result<Verdict, AppError> {
+/// Walks the chain from the first seal and every event's MAC; read-only. `head` is a
+/// position and chain value the sealer logged earlier (an anchor outside the database):
+/// the trail must still reach it, so a trail cut short is named too.
+pub fn verify(db: &mut Db, svc: &Services, head: Option<(i64, &str)>) -> Result<Verdict, AppError> {
     let conn = db.conn()?;
     let legacy = db::audit::legacy_until(conn)?;
+    let mut anchored = head.is_none();
     let (mut expected, mut chain) = (1, String::new());
     loop {
         let seals = db::audit::seals(conn, expected - 1, 1000)?;
@@ -148,11 +176,29 @@ pub fn verify(db: &mut Db, svc: &Services) -> Result<Verdict, AppError> {
                     seal.event_id
                 )));
             }
+            if let Some((position, value)) = head
+                && position == expected
+            {
+                if value != chain {
+                    return Ok(Verdict::Broken(format!(
+                        "the trail differs from the anchor at position {position}"
+                    )));
+                }
+                anchored = true;
+            }
             expected += 1;
         }
     }
+    if let (false, Some((position, _))) = (anchored, head) {
+        return Ok(Verdict::Broken(format!(
+            "the trail ends at position {} before the anchor at {position}: events were removed from its end",
+            expected - 1
+        )));
+    }
     // Rows no seal names: each must verify (a new event waiting for the sealer), or it
-    // was inserted behind the application's back.
+    // was inserted behind the application's back; no two rows share a uid (a copy).
+    let sealed_any = expected > 1;
+    let mut uids = std::collections::HashSet::new();
     let (mut after, mut waiting) = (0, 0);
     loop {
         let batch = db::audit::events_after(conn, after, 1000)?;
@@ -161,7 +207,13 @@ pub fn verify(db: &mut Db, svc: &Services) -> Result<Verdict, AppError> {
         };
         after = last.event.id;
         for stored in &batch {
-            if !authentic(svc, stored, legacy) {
+            let copied = stored
+                .mac
+                .as_ref()
+                .is_some_and(|m| !uids.insert(m.uid.clone()));
+            let unsealed_legacy =
+                sealed_any && stored.mac.is_none() && !db::audit::is_sealed(conn, stored.event.id)?;
+            if copied || unsealed_legacy || !authentic(svc, stored, legacy) {
                 return Ok(Verdict::Broken(format!(
                     "event {} was inserted or changed behind the application's back",
                     stored.event.id
@@ -201,7 +253,8 @@ pub fn company_log(
 }
 
 /// The bank's view: every event, or one company's, in sealed order; `after` is the last
-/// position already seen. What has committed is sealed first, so nothing is missed.
+/// position already seen. What has committed is sealed first (unless another instance is
+/// sealing), so nothing is missed; a failure to seal still answers what is sealed.
 pub fn bank_log(
     db: &mut Db,
     svc: &Services,
@@ -209,7 +262,9 @@ pub fn bank_log(
     after: Option<i64>,
     limit: i64,
 ) -> Result<Page, AppError> {
-    seal(db, svc)?;
+    if let Err(e) = seal(db, svc) {
+        tracing::warn!(error = %e, "could not seal before reading the audit log");
+    }
     let mut events = db::audit::page(db.conn()?, company_id, after, limit + 1)?;
     let next = if events.len() as i64 > limit {
         events.truncate(limit as usize);

@@ -143,34 +143,47 @@ impl Transports {
 /// Delivers what is due, a batch at a time; returns how many were delivered.
 pub fn dispatch(db: &mut Db, svc: &Services, transports: &Transports) -> Result<usize, AppError> {
     let now = svc.now();
-    let lease = now + chrono::Duration::seconds(120);
-    let claimed = write_tx(db.conn()?, |conn| outbox::claim(conn, now, lease, 20))?;
+    // Long enough for the whole batch at the slowest: each message's own timeout.
+    let slowest = svc
+        .notifications
+        .webhook_timeout
+        .max(Duration::from_secs(10))
+        + Duration::from_secs(5);
+    let lease =
+        now + chrono::Duration::from_std(slowest * BATCH).unwrap_or(chrono::Duration::hours(1));
+    let claimed = write_tx(db.conn()?, |conn| {
+        outbox::claim(conn, now, lease, i64::from(BATCH))
+    })?;
+    let lease = lease.naive_utc();
     let mut delivered = 0;
     for message in claimed {
         let outcome = deliver(db, svc, transports, &message);
         let conn = db.conn()?;
         match outcome {
             Ok(()) => {
-                outbox::delivered(conn, &message.id, svc.now())?;
+                outbox::delivered(conn, &message.id, lease, svc.now())?;
                 svc.deliveries.count("delivered");
                 delivered += 1;
             }
             Err(error) if message.attempts >= svc.notifications.max_attempts => {
                 write_tx(conn, |conn| {
-                    outbox::failed(conn, &message.id, &error, None)?;
+                    outbox::failed(conn, &message.id, &error, None, lease)?;
                     dead_lettered(conn, svc, &message, &error)
                 })?;
                 svc.deliveries.count("dead");
             }
             Err(error) => {
                 let retry = svc.now() + backoff(message.attempts);
-                outbox::failed(conn, &message.id, &error, Some(retry))?;
+                outbox::failed(conn, &message.id, &error, Some(retry), lease)?;
                 svc.deliveries.count("retried");
             }
         }
     }
     Ok(delivered)
 }
+
+/// Messages claimed at once.
+const BATCH: u32 = 5;
 
 /// 5 s, 10 s, 20 s … up to an hour, each ±20 % so that retries of many do not align.
 fn backoff(attempts: i32) -> chrono::Duration {
@@ -242,7 +255,8 @@ fn deliver(
                 .header("webhook-signature", format!("v1,{signature}"))
                 .body(message.payload.clone())
                 .send()
-                .map_err(|e| format!("webhook: {e}"))?;
+                // Without the URL: it may carry credentials, and this text is shown.
+                .map_err(|e| format!("webhook: {}", e.without_url()))?;
             if response.status().is_success() {
                 Ok(())
             } else {
@@ -395,6 +409,7 @@ pub fn unsubscribe(db: &mut Db, svc: &Services, who: &Operator, id: &str) -> Res
         if !db::webhooks::remove(conn, id, svc.now())? {
             return Err(AppError::not_found("webhook subscription"));
         }
+        outbox::cancel_for(conn, id)?;
         audit::record(
             conn,
             svc,

@@ -22,7 +22,7 @@ async fn sealed_story(app: &TestApp) -> i64 {
         .await;
     assert!(sealed >= 8, "{sealed} events sealed");
     let verdict = app
-        .with_services(|db, svc| audit::verify(db, svc).unwrap())
+        .with_services(|db, svc| audit::verify(db, svc, None).unwrap())
         .await;
     let Verdict::Intact { sealed, waiting } = verdict else {
         panic!("{verdict:?}");
@@ -32,7 +32,7 @@ async fn sealed_story(app: &TestApp) -> i64 {
 }
 
 async fn verdict(app: &TestApp) -> Verdict {
-    app.with_services(|db, svc| audit::verify(db, svc).unwrap())
+    app.with_services(|db, svc| audit::verify(db, svc, None).unwrap())
         .await
 }
 
@@ -213,4 +213,62 @@ async fn the_server_seals_as_it_serves_without_anyone_reading(app: TestApp) {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     panic!("the sealer never sealed: {:?}", verdict(&app).await);
+}
+
+#[engine_test]
+async fn events_cut_from_the_end_are_named_against_a_logged_head(app: TestApp) {
+    let sealed = sealed_story(&app).await;
+    let head = app
+        .with_db(move |conn, _| {
+            use diesel::prelude::*;
+            use webfb::db::schema::audit_seals::dsl as s;
+            let chain: String = s::audit_seals
+                .filter(s::position.eq(sealed))
+                .select(s::chain)
+                .first(conn)
+                .unwrap();
+            let id = event_at(conn, sealed);
+            drop_guards(conn);
+            conn.batch_execute(&format!(
+                "DELETE FROM audit_seals WHERE position = {sealed}; DELETE FROM audit_events WHERE id = {id};"
+            ))
+            .unwrap();
+            chain
+        })
+        .await;
+    let verdict = app
+        .with_services(move |db, svc| audit::verify(db, svc, Some((sealed, &head))).unwrap())
+        .await;
+    assert_eq!(
+        verdict,
+        Verdict::Broken(format!(
+            "the trail ends at position {} before the anchor at {sealed}: events were removed from its end",
+            sealed - 1
+        ))
+    );
+}
+
+#[engine_test]
+async fn a_copy_of_an_event_is_named(app: TestApp) {
+    sealed_story(&app).await;
+    let copy = app
+        .with_db(|conn, _| {
+            use diesel::prelude::*;
+            use webfb::db::schema::audit_events::dsl as a;
+            conn.batch_execute(
+                "DROP INDEX audit_events_uid; \
+                 INSERT INTO audit_events (occurred_at, company_id, actor_kind, actor_id, action, target_kind, target_id, outcome, flagged, client_addr, detail, uid, mac, mac_key_id) \
+                 SELECT occurred_at, company_id, actor_kind, actor_id, action, target_kind, target_id, outcome, flagged, client_addr, detail, uid, mac, mac_key_id \
+                 FROM audit_events WHERE id = (SELECT MAX(id) FROM audit_events)",
+            )
+            .unwrap();
+            a::audit_events.select(diesel::dsl::max(a::id)).first::<Option<i64>>(conn).unwrap().unwrap()
+        })
+        .await;
+    assert_eq!(
+        verdict(&app).await,
+        Verdict::Broken(format!(
+            "event {copy} was inserted or changed behind the application's back"
+        ))
+    );
 }
