@@ -29,28 +29,36 @@ pub fn open(
     Ok(())
 }
 
-/// Keeps a session alive if it is still open, within its lifetime, and was seen after
-/// `idle_since`: one conditional update decides all three.
+/// Whether a session is still open, within its lifetime, and was seen after
+/// `idle_since`; it is kept alive by a write only when last seen before `fresh_since`, so
+/// most requests read and write nothing (a session may end up to `now - fresh_since`
+/// sooner than its idle time, never later).
 pub fn touch(
     conn: &mut DbConn,
     id: &str,
     kind: &str,
     subject_id: &str,
     now: DateTime<Utc>,
-    idle_since: DateTime<Utc>,
+    (idle_since, fresh_since): (DateTime<Utc>, DateTime<Utc>),
 ) -> QueryResult<bool> {
-    let alive = diesel::update(
-        sessions::table
-            .find(id)
-            .filter(sessions::subject_id.eq(subject_id))
-            .filter(sessions::kind.eq(kind))
-            .filter(sessions::ended_at.is_null())
-            .filter(sessions::expires_at.gt(now.naive_utc()))
-            .filter(sessions::last_seen_at.gt(idle_since.naive_utc())),
-    )
-    .set(sessions::last_seen_at.eq(now.naive_utc()))
-    .execute(conn)?;
-    Ok(alive == 1)
+    let open = sessions::table
+        .find(id)
+        .filter(sessions::subject_id.eq(subject_id))
+        .filter(sessions::kind.eq(kind))
+        .filter(sessions::ended_at.is_null())
+        .filter(sessions::expires_at.gt(now.naive_utc()))
+        .filter(sessions::last_seen_at.gt(idle_since.naive_utc()));
+    let seen: Option<chrono::NaiveDateTime> =
+        open.select(sessions::last_seen_at).first(conn).optional()?;
+    match seen {
+        None => Ok(false),
+        Some(seen) if seen > fresh_since.naive_utc() => Ok(true),
+        // The same conditions decide again: a logout meanwhile wins.
+        Some(_) => Ok(diesel::update(open)
+            .set(sessions::last_seen_at.eq(now.naive_utc()))
+            .execute(conn)?
+            == 1),
+    }
 }
 
 pub fn end(conn: &mut DbConn, id: &str, now: DateTime<Utc>) -> QueryResult<()> {

@@ -506,14 +506,19 @@ fn touch_session(conn: &mut DbConn, svc: &Services, bearer: &str) -> Result<Clai
             })?
             .claims;
     let now = svc.now();
-    let idle_since = now - Duration::seconds(svc.policy.session_idle_secs);
+    let idle = svc.policy.session_idle_secs;
+    // Seen within the last quarter of the idle time: nothing to write.
+    let window = (
+        now - Duration::seconds(idle),
+        now - Duration::seconds(idle / 4),
+    );
     if !db::sessions::touch(
         conn,
         &claims.sid,
         claims.kind.as_str(),
         &claims.sub,
         now,
-        idle_since,
+        window,
     )? {
         return Err(session_ended());
     }

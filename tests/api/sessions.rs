@@ -325,3 +325,39 @@ async fn a_lock_that_lands_while_an_operators_right_password_is_checked_wins(app
     )
     .await;
 }
+
+#[engine_test]
+async fn a_request_soon_after_the_last_writes_nothing_and_a_later_one_keeps_the_session(
+    app: TestApp,
+) {
+    let company = app.company("acme").await;
+    let last_seen = || {
+        app.with_db(|conn, _| {
+            use diesel::prelude::*;
+            use webfb::db::schema::sessions::dsl as s;
+            s::sessions
+                .filter(s::kind.eq("person"))
+                .select(s::last_seen_at)
+                .load::<chrono::NaiveDateTime>(conn)
+                .unwrap()
+        })
+    };
+    let at_sign_in = last_seen().await;
+    app.advance(Duration::seconds(60));
+    let me = app.get("/api/v1/me", Some(&company.admin_token)).await;
+    assert_eq!(me.status(), 200);
+    assert_eq!(
+        last_seen().await,
+        at_sign_in,
+        "within a quarter of the idle time"
+    );
+    app.advance(Duration::seconds(20));
+    let me = app.get("/api/v1/me", Some(&company.admin_token)).await;
+    assert_eq!(me.status(), 200);
+    let now = webfb::clock::Clock::now(app.clock.as_ref()).naive_utc();
+    assert_eq!(
+        last_seen().await,
+        vec![now],
+        "kept alive once older than that"
+    );
+}
