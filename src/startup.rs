@@ -21,7 +21,7 @@ use crate::error::{AppError, ErrorCode};
 use crate::http::json::BODY_LIMIT;
 use crate::http::metrics::Metrics;
 use crate::http::{ApiDoc, AppState, configure};
-use crate::service::Services;
+use crate::service::{Services, notify};
 
 pub struct Application {
     port: u16,
@@ -69,17 +69,25 @@ impl Application {
         };
         let hsts = tls.is_some();
         if let Some(every) = settings.notifications.dispatch_every {
-            let weak = std::sync::Arc::downgrade(&state.clone().into_inner());
-            spawn_dispatcher(weak, settings.notifications.clone(), every);
+            let notifications = settings.notifications.clone();
+            let mut transports = None;
+            every_while_serving(&state, every, "outbox dispatcher", move |db, svc| {
+                // Built on this thread: its blocking HTTP client must not live on an async
+                // worker.
+                let transports = match &mut transports {
+                    Some(t) => t,
+                    None => transports.insert(notify::Transports::new(&notifications)?),
+                };
+                notify::dispatch(db, svc, transports).map(drop)
+            });
         }
         if settings.notifications.smtp_url.is_none() {
             tracing::warn!("no WEBFB_SMTP_URL: nobody is told of security events by e-mail");
         }
         if let Some(every) = settings.audit_seal_every {
-            spawn_sealer(
-                std::sync::Arc::downgrade(&state.clone().into_inner()),
-                every,
-            );
+            every_while_serving(&state, every, "audit sealer", |db, svc| {
+                crate::service::audit::seal(db, svc).map(drop)
+            });
         }
         let metrics = web::Data::new(Metrics::default());
         let origins = settings.cors_origins.clone();
@@ -152,44 +160,23 @@ impl Application {
     }
 }
 
-/// Chains newly committed audit events every `every`, on a thread of its own (argon2 and
-/// requests never wait for it), until the server's state is gone.
-fn spawn_sealer(state: std::sync::Weak<AppState>, every: std::time::Duration) {
-    std::thread::spawn(move || {
-        loop {
-            std::thread::sleep(every);
-            let Some(state) = state.upgrade() else {
-                return;
-            };
-            let sealed = crate::service::audit::seal(&mut Db::pooled(&state.pool), &state.services);
-            if let Err(e) = sealed {
-                tracing::warn!(error = %e, "the audit sealer will try again");
-            }
-        }
-    });
-}
-
-/// Delivers the outbox's due messages every `every`, on a thread of its own, until the
-/// server's state is gone.
-fn spawn_dispatcher(
-    state: std::sync::Weak<AppState>,
-    settings: crate::config::NotificationSettings,
+/// Runs `job` every `every` on a thread of its own (requests and argon2 never wait for
+/// it), until the server's state is gone: the audit sealer, the outbox dispatcher.
+fn every_while_serving(
+    state: &web::Data<AppState>,
     every: std::time::Duration,
+    name: &'static str,
+    mut job: impl FnMut(&mut Db, &Services) -> Result<(), AppError> + Send + 'static,
 ) {
+    let state = std::sync::Arc::downgrade(&state.clone().into_inner());
     std::thread::spawn(move || {
-        // Built here: its blocking HTTP client must not live on an async worker.
-        let transports = match crate::service::notify::Transports::new(&settings) {
-            Ok(t) => t,
-            Err(e) => return tracing::error!(error = %e, "no outbox dispatcher"),
-        };
         loop {
             std::thread::sleep(every);
             let Some(state) = state.upgrade() else {
                 return;
             };
-            let db = &mut Db::pooled(&state.pool);
-            if let Err(e) = crate::service::notify::dispatch(db, &state.services, &transports) {
-                tracing::warn!(error = %e, "the outbox dispatcher will try again");
+            if let Err(e) = job(&mut Db::pooled(&state.pool), &state.services) {
+                tracing::warn!(error = %e, job = name, "will try again");
             }
         }
     });

@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use super::models::UserRow;
 use super::schema::users;
 use super::{DbConn, Insert, entities, entity, inserted};
-use crate::domain::User;
+use crate::domain::{Role, User};
 
 /// The argon2id hashes of a new person's passwords.
 pub struct PasswordHashes {
@@ -100,7 +100,7 @@ pub fn login_id_taken(conn: &mut DbConn, login_id: &str) -> QueryResult<bool> {
 
 /// Who holds a contract: a company's administrator or a personal contract's customer
 /// (there is exactly one).
-const HOLDERS: [&str; 2] = ["admin", "customer"];
+const HOLDERS: [&str; 2] = [Role::Admin.as_str(), Role::Customer.as_str()];
 
 /// The contract's holder.
 pub fn holder_of(conn: &mut DbConn, company_id: &str) -> QueryResult<User> {

@@ -63,7 +63,7 @@ text_enum!(
 );
 impl AuditAction {
     /// Whether people are told of it (OWASP ASVS V2.8.5): a token's life, a lock, a spent
-    /// code presented again, OTP stopped; the bank's acts on a contract are told as well.
+    /// code presented again, OTP stopped (the bank's acts on a contract: [`Event::told`]).
     pub fn notifies(self) -> bool {
         use AuditAction::*;
         matches!(
@@ -162,6 +162,13 @@ impl Event {
     pub fn detail(mut self, detail: serde_json::Value) -> Event {
         self.detail = Some(detail);
         self
+    }
+
+    /// Whether people are told of it: an action that notifies, or any act of the bank's
+    /// operators on a contract.
+    pub fn told(&self) -> bool {
+        self.action.notifies()
+            || (self.actor_kind == ActorKind::Operator && self.company_id.is_some())
     }
 
     pub fn flagged(mut self) -> Event {

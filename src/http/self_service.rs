@@ -6,9 +6,9 @@ use actix_web::{HttpRequest, HttpResponse, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::domain::PasswordAttempt;
 use crate::domain::otp_code::OtpCode;
 use crate::domain::token_id::TokenId;
-use crate::domain::{self, PasswordAttempt};
 use crate::error::{AppError, Fields};
 use crate::service::self_service::{self, CustomerOtp, Proof};
 use crate::service::sessions::Credentials;
@@ -17,6 +17,7 @@ use rustls_pki_types::CertificateDer;
 use super::extract::{client_addr, presented_certificate};
 use super::json::Json;
 use super::otp::{IssuedTokenView, TokenView, otp, token_id};
+use super::sessions::bounded_login_id;
 use super::wire::*;
 use super::{State, blocking};
 
@@ -52,7 +53,7 @@ fn proof(
     contract_id: &str,
     password: &str,
 ) -> Result<(String, PasswordAttempt), AppError> {
-    let id = f.check("contract_id", domain::text_field(contract_id, 64));
+    let id = f.check("contract_id", bounded_login_id(contract_id));
     let password = f.check("password", PasswordAttempt::parse(password));
     Ok((id?, password?))
 }

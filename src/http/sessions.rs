@@ -36,7 +36,7 @@ impl LoginRequest {
 
 /// At sign-in any ID of sane length without control characters is looked up (no login ID
 /// has one); the format rules are for new IDs.
-fn bounded_login_id(value: &str) -> Result<String, domain::Invalid> {
+pub(super) fn bounded_login_id(value: &str) -> Result<String, domain::Invalid> {
     domain::text_field(value, 64)
 }
 

@@ -9,16 +9,14 @@
 
 use crate::db::audit::{RowMac, StoredEvent};
 use crate::db::{self, Db, DbConn, write_tx};
-use crate::domain::audit::{ActorKind, AuditEvent, Event};
+use crate::domain::audit::{AuditEvent, Event};
 use crate::domain::transfer::hex;
 use crate::error::AppError;
 
 use super::{Person, Services, hmac_sha256, new_id};
 
 pub fn record(conn: &mut DbConn, svc: &Services, event: Event) -> Result<(), AppError> {
-    let told = event.action.notifies()
-        || (event.actor_kind == ActorKind::Operator && event.company_id.is_some());
-    let typed = told.then(|| event.clone());
+    let typed = event.told().then(|| event.clone());
     let event = AuditEvent::written(event, svc.now());
     if let Some(typed) = &typed {
         super::notify::enqueue(conn, svc, typed, &event)?;

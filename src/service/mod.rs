@@ -145,11 +145,16 @@ impl Services {
     /// The OTP status that decides a contract's transactions: its own, unless the bank's
     /// policy asks no code for transactions of its kind.
     pub fn transaction_status(&self, company: &Company) -> OtpStatus {
-        if self.policy.codes_asked(company.kind).for_transactions {
+        if self.codes_for_transactions(company) {
             company.otp_status
         } else {
             OtpStatus::Inactive
         }
+    }
+
+    /// Whether the bank asks this kind of contract for codes on transactions.
+    pub fn codes_for_transactions(&self, company: &Company) -> bool {
+        self.policy.codes_asked(company.kind).for_transactions
     }
 
     /// How wrong attempts lock `secret`: sign-ins for growing durations, the rest until

@@ -17,7 +17,7 @@ use crate::db::{self, Db, DbConn, write_tx};
 use crate::domain::audit::{ActorKind, AuditAction, Event, Outcome};
 use crate::domain::otp_code::OtpCode;
 use crate::domain::soft_token::Purpose;
-use crate::domain::{BankOperator, PasswordAttempt, Role, Secret, User};
+use crate::domain::{BankOperator, Company, PasswordAttempt, Role, Secret, User};
 use crate::error::{AppError, ErrorCode};
 
 use super::certificates;
@@ -141,7 +141,7 @@ fn prove(
     door: Door,
     login: &Credentials<'_>,
     failed: Event,
-) -> Result<Proven, AppError> {
+) -> Result<(Proven, Option<(User, Company)>), AppError> {
     let (login_id, password) = (login.login_id, login.password);
     let proven = check_password(
         db,
@@ -151,14 +151,23 @@ fn prove(
         password,
         &failed,
     )?;
-    if let Door::Person = door {
+    // A person and their contract, read once for every rule of the sign-in after this.
+    let person = match door {
+        Door::Operator => None,
+        Door::Person => {
+            let conn = db.conn()?;
+            let user = db::users::find(conn, &proven.subject_id)?
+                .ok_or_else(|| AppError::Internal("a proven person vanished".into()))?;
+            let company = db::companies::get(conn, &user.company_id)?;
+            Some((user, company))
+        }
+    };
+    if let Some((_, company)) = &person {
         let conn = db.conn()?;
-        let company_id = company_of(conn, &proven.subject_id)?;
-        let company = db::companies::get(conn, &company_id)?;
         let checked = certificates::check_at_sign_in(
             conn,
             svc,
-            &company,
+            company,
             &proven.subject_id,
             login.certificate,
         )?;
@@ -189,13 +198,7 @@ fn prove(
             "this login is disabled; ask your administrator or the bank",
         ));
     }
-    Ok(proven)
-}
-
-fn company_of(conn: &mut DbConn, user_id: &str) -> Result<String, AppError> {
-    Ok(db::users::find(conn, user_id)?
-        .ok_or_else(|| AppError::Internal(format!("user {user_id} vanished at sign-in")))?
-        .company_id)
+    Ok((proven, person))
 }
 
 /// What a person types and presents at the login page.
@@ -218,8 +221,9 @@ pub(super) fn prove_person(
     let failed = Door::Person
         .audited(client_addr, login.login_id)
         .detail(serde_json::json!({ "login_id": login.login_id, "for": purpose }));
-    let proven = prove(db, svc, Door::Person, login, failed)?;
-    db::users::find(db.conn()?, &proven.subject_id)?
+    let (_, person) = prove(db, svc, Door::Person, login, failed)?;
+    person
+        .map(|(user, _)| user)
         .ok_or_else(|| AppError::Internal("a proven person vanished".into()))
 }
 
@@ -238,9 +242,9 @@ fn sign_in(
     door: Door,
     login: &Credentials<'_>,
     client_addr: Option<String>,
-) -> Result<(String, Opened), AppError> {
+) -> Result<(String, Opened, Option<User>), AppError> {
     let failed = door.audited(client_addr, login.login_id);
-    let proven = prove(db, svc, door, login, failed)?;
+    let (proven, person) = prove(db, svc, door, login, failed)?;
     let event = proven.audit;
     let opened = write_tx(db.conn()?, |conn| {
         still_open(conn, svc, door.secret(), &proven.subject_id)?;
@@ -252,9 +256,9 @@ fn sign_in(
             },
             ..event.with(event.action, Outcome::Success)
         };
-        let asked = match door {
-            Door::Person => code_at_sign_in(conn, svc, &proven.subject_id)?,
-            Door::Operator => CodeAsked::No,
+        let asked = match &person {
+            Some((user, company)) => code_at_sign_in(conn, svc, user, company)?,
+            None => CodeAsked::No,
         };
         match asked {
             CodeAsked::No => {}
@@ -279,7 +283,7 @@ fn sign_in(
         audit::record(conn, svc, success)?;
         Ok::<_, AppError>(Ok(Opened::Session(login)))
     })??;
-    Ok((proven.subject_id, opened))
+    Ok((proven.subject_id, opened, person.map(|(user, _)| user)))
 }
 
 /// Whether a person gives a code at sign-in.
@@ -297,15 +301,13 @@ enum CodeAsked {
 fn code_at_sign_in(
     conn: &mut DbConn,
     svc: &Services,
-    user_id: &str,
+    user: &User,
+    company: &Company,
 ) -> Result<CodeAsked, AppError> {
-    let user = db::users::find(conn, user_id)?
-        .ok_or_else(|| AppError::Internal(format!("user {user_id} vanished at sign-in")))?;
-    let company = db::companies::get(conn, &user.company_id)?;
     if !svc.policy.codes_asked(company.kind).at_sign_in {
         return Ok(CodeAsked::No);
     }
-    Ok(match confirming_token(conn, &company, &user)? {
+    Ok(match confirming_token(conn, company, user)? {
         Some(_) => CodeAsked::Yes,
         None if user.role == Role::Customer && company.otp_active() => CodeAsked::RegisterFirst,
         None => CodeAsked::No,
@@ -361,14 +363,17 @@ pub fn login_person(
     login: &Credentials<'_>,
     client_addr: Option<String>,
 ) -> Result<SignIn, AppError> {
-    let (id, opened) = sign_in(db, svc, Door::Person, login, client_addr)?;
+    let (_, opened, user) = sign_in(db, svc, Door::Person, login, client_addr)?;
     let login = match opened {
         Opened::Session(login) => login,
         Opened::CodeStep(challenge) => return Ok(SignIn::CodeStep(challenge)),
     };
-    let user = db::users::find(db.conn()?, &id)?
-        .ok_or_else(|| AppError::Internal(format!("user {id} vanished at sign-in")))?;
-    Ok(SignIn::Session(login.about(user.as_of(svc.now()))))
+    let user = user.ok_or_else(|| AppError::Internal("a signed-in person vanished".into()))?;
+    // As read before the sign-in reset the wrong attempts: no lock holds on them now.
+    Ok(SignIn::Session(login.about(User {
+        login_lock: None,
+        ..user
+    })))
 }
 
 /// The code step of a sign-in: a current code of the person's token with the challenge
@@ -453,7 +458,7 @@ pub fn login_operator(
         password,
         certificate: None,
     };
-    let (id, opened) = sign_in(db, svc, Door::Operator, &login, client_addr)?;
+    let (id, opened, _) = sign_in(db, svc, Door::Operator, &login, client_addr)?;
     let Opened::Session(login) = opened else {
         return Err(AppError::Internal(
             "an operator's sign-in asked for a code".into(),

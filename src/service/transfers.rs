@@ -425,7 +425,7 @@ pub fn confirm(
                     return Ok(Err(refuse(conn, reason, refused)?));
                 }
             };
-            let codes_asked = svc.policy.codes_asked(company.kind).for_transactions;
+            let codes_asked = svc.codes_for_transactions(&company);
             mark_confirmed(conn, svc, who, &transfer, (method, codes_asked), Some(step))
         }),
         Proof::TransferPassword(password) => {
@@ -433,7 +433,7 @@ pub fn confirm(
             if let Err((reason, problem)) = judge(svc.transaction_status(&company), &user, method) {
                 return Err(refuse(conn, reason, problem)?);
             }
-            let codes_asked = svc.policy.codes_asked(company.kind).for_transactions;
+            let codes_asked = svc.codes_for_transactions(&company);
             let subject = Subject::Id(&who.user_id);
             check_password(
                 db,
