@@ -74,8 +74,13 @@ fn pure() {
 /// `background`: the audit sealer and the outbox dispatcher run, as `webfb serve` has them.
 async fn http(database: Database, label: &str, background: bool) {
     let dir = tempfile::tempdir().unwrap();
-    let mut key = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut key);
+    // One key per process: the variants may share a database, and its seeds must open.
+    static KEY: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+    let key = *KEY.get_or_init(|| {
+        let mut key = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut key);
+        key
+    });
     let settings = Settings {
         database: database.clone(),
         bind: "127.0.0.1:0".into(),
@@ -110,10 +115,16 @@ async fn http(database: Database, label: &str, background: bool) {
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run());
     let password = "Bench-Pass-2026";
+    // Each variant its own people and account, so both can share one PostgreSQL database.
+    let (operator_id, admin_id, account): (&'static str, &'static str, &'static str) =
+        match background {
+            false => ("bench.operator", "bench.admin", "001-1234567"),
+            true => ("bench.operator.on", "bench.admin.on", "001-7654321"),
+        };
     let db = database.clone();
     tokio::task::spawn_blocking(move || {
         let mut conn = db.connect().unwrap();
-        let id = LoginId::parse("bench.operator").unwrap();
+        let id = LoginId::parse(operator_id).unwrap();
         bank::create_operator(
             &mut webfb::db::Db::single(&mut conn),
             &services,
@@ -140,15 +151,15 @@ async fn http(database: Database, label: &str, background: bool) {
             None,
         )
     };
-    let op: Value = login("/api/v1/bank/auth/login", "bench.operator")
+    let op: Value = login("/api/v1/bank/auth/login", operator_id)
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
     let op = op["access_token"].as_str().unwrap().to_owned();
-    let company = json!({"name": "Bench", "transfer_limit": 1_000_000_000, "accounts": ["001-1234567"],
-        "admin": {"login_id": "bench.admin", "name": "Bench", "password": password,
+    let company = json!({"name": "Bench", "transfer_limit": 1_000_000_000, "accounts": [account],
+        "admin": {"login_id": admin_id, "name": "Bench", "password": password,
                   "approval_password": "Bench-Approval-2026", "transfer_password": "Bench-Transfer-2026"}});
     post("/api/v1/bank/companies".into(), company, Some(op))
         .await
@@ -158,7 +169,7 @@ async fn http(database: Database, label: &str, background: bool) {
         let mut v = Vec::new();
         for _ in 0..10 {
             let start = Instant::now();
-            login("/api/v1/auth/login", "bench.admin").await.unwrap();
+            login("/api/v1/auth/login", admin_id).await.unwrap();
             v.push(start.elapsed());
         }
         v
@@ -168,7 +179,7 @@ async fn http(database: Database, label: &str, background: bool) {
         "p95 < 250 ms",
         samples,
     );
-    let admin: Value = login("/api/v1/auth/login", "bench.admin")
+    let admin: Value = login("/api/v1/auth/login", admin_id)
         .await
         .unwrap()
         .json()
@@ -265,7 +276,7 @@ async fn http(database: Database, label: &str, background: bool) {
     let date = ((clock.now() + chrono::Duration::hours(9)).date_naive()
         + chrono::Duration::days(1))
     .to_string();
-    let transfer = json!({"debit_account": "001-1234567", "payee": {"bank_code": "0001", "branch_code": "123",
+    let transfer = json!({"debit_account": account, "payee": {"bank_code": "0001", "branch_code": "123",
         "account_type": "ordinary", "account_number": "7654321", "name": "ｶ)ﾔﾏﾀﾞｼﾖｳｼﾞ"}, "amount": 1000, "execution_date": date});
     let (mut creates, mut confirms) = (Vec::new(), Vec::new());
     for i in 0..100 {
@@ -339,5 +350,7 @@ async fn main() {
     .await;
     if let Ok(url) = std::env::var("BENCH_DATABASE_URL") {
         http(Database::parse(&url).unwrap(), "postgres", false).await;
+        let on = "postgres, sealer and outbox on";
+        http(Database::parse(&url).unwrap(), on, true).await;
     }
 }
