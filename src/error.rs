@@ -78,6 +78,13 @@ error_codes! {
     SignInChallengeInvalid = "sign_in_challenge_invalid", 401, "The sign-in step expired or was used: sign in again";
     PersonalContractOnly = "personal_contract_only", 403, "Only for personal contracts";
     ContractClosed = "contract_closed", 409, "The contract is closed";
+    NotAwaitingApproval = "not_awaiting_approval", 409, "The transfer is not waiting for approvals: it was decided already";
+    OwnTransfer = "own_transfer", 403, "Nobody approves or rejects their own transfer";
+    AlreadyDecided = "already_decided", 409, "You decided on this transfer already";
+    NoApproverPermission = "no_approver_permission", 403, "You do not hold the approver permission";
+    ProcedureNotPending = "procedure_not_pending", 409, "The procedure was decided already";
+    ProcedureExpired = "procedure_expired", 409, "The procedure expired before a second operator approved it";
+    SecondOperatorRequired = "second_operator_required", 403, "A second, different operator decides a procedure";
     CertificatesNotConfigured = "certificates_not_configured", 409, "Certificate sign-in is not configured (WEBFB_CLIENT_CA)";
     CertificateAlreadyRegistered = "certificate_already_registered", 409, "The person has an active certificate";
     CertificateInUse = "certificate_in_use", 409, "The certificate was registered before";

@@ -112,6 +112,8 @@ struct FileSettings {
     otp_issuer: Option<String>,
     unregistered_token_ttl_secs: Option<i64>,
     transfer_ttl_secs: Option<i64>,
+    approval_ttl_secs: Option<i64>,
+    procedure_ttl_secs: Option<i64>,
     argon2_memory_kib: Option<u32>,
     argon2_iterations: Option<u32>,
     argon2_parallelism: Option<u32>,
@@ -300,6 +302,16 @@ impl Settings {
                 "WEBFB_TRANSFER_TTL_SECS",
                 f.transfer_ttl_secs,
                 d.transfer_ttl_secs,
+            )?,
+            approval_ttl_secs: src.number(
+                "WEBFB_APPROVAL_TTL_SECS",
+                f.approval_ttl_secs,
+                d.approval_ttl_secs,
+            )?,
+            procedure_ttl_secs: src.number(
+                "WEBFB_PROCEDURE_TTL_SECS",
+                f.procedure_ttl_secs,
+                d.procedure_ttl_secs,
             )?,
             login_lock_durations: match src
                 .string("WEBFB_LOGIN_LOCK_DURATIONS", &f.login_lock_durations)

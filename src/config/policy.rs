@@ -16,6 +16,10 @@ pub struct Policy {
     pub otp_issuer: String,
     pub unregistered_token_ttl_secs: i64,
     pub transfer_ttl_secs: i64,
+    /// How long a confirmed transfer waits for its approvers before it expires.
+    pub approval_ttl_secs: i64,
+    /// How long a bank procedure waits for a second operator before it expires.
+    pub procedure_ttl_secs: i64,
     /// How long each sign-in lock in a row lasts; the lock after the last is permanent.
     pub login_lock_durations: Vec<chrono::Duration>,
     /// Password and code checks one client address may make per minute.
@@ -53,6 +57,8 @@ impl Default for Policy {
             otp_issuer: "webfb".to_owned(),
             unregistered_token_ttl_secs: 7 * 24 * 60 * 60,
             transfer_ttl_secs: 10 * 60,
+            approval_ttl_secs: 24 * 60 * 60,
+            procedure_ttl_secs: 24 * 60 * 60,
             login_lock_durations: vec![chrono::Duration::minutes(15), chrono::Duration::hours(1)],
             checks_per_addr_per_minute: 60,
             checks_per_subject_per_minute: 10,
@@ -104,6 +110,8 @@ impl Policy {
                 self.unregistered_token_ttl_secs,
             ),
             ("WEBFB_TRANSFER_TTL_SECS", self.transfer_ttl_secs),
+            ("WEBFB_APPROVAL_TTL_SECS", self.approval_ttl_secs),
+            ("WEBFB_PROCEDURE_TTL_SECS", self.procedure_ttl_secs),
             (
                 "WEBFB_CHECKS_PER_ADDR_PER_MINUTE",
                 self.checks_per_addr_per_minute.into(),

@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use super::models::{AccountRow, CompanyRow};
 use super::schema::{companies, company_accounts};
 use super::{DbConn, Insert, entities, entity, inserted};
+use crate::domain::approval::ApprovalPolicy;
 use crate::domain::{Company, ContractKind, DebitAccount, LoginMethod, OtpStatus, TokenMode};
 
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<Company>> {
@@ -55,6 +56,8 @@ pub fn insert(conn: &mut DbConn, c: &Company) -> QueryResult<()> {
             kind: c.kind.as_str().to_owned(),
             closed_at: c.closed_at.map(|t| t.naive_utc()),
             login_method: c.login_method.as_str().to_owned(),
+            approval_min_amount: c.approval_policy.map(|p| p.min_amount),
+            approvals_required: c.approval_policy.map_or(0, |p| p.approvals),
         })
         .execute(conn)?;
     Ok(())
@@ -186,4 +189,21 @@ pub fn insert_account(
             })
             .execute(conn),
     )
+}
+
+/// Sets (or with `None` turns off) the company's approval policy.
+pub fn set_approval_policy(
+    conn: &mut DbConn,
+    id: &str,
+    policy: Option<ApprovalPolicy>,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::update(companies::table.find(id))
+        .set((
+            companies::approval_min_amount.eq(policy.map(|p| p.min_amount)),
+            companies::approvals_required.eq(policy.map_or(0, |p| p.approvals)),
+            companies::updated_at.eq(now.naive_utc()),
+        ))
+        .execute(conn)?;
+    Ok(())
 }

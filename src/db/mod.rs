@@ -2,6 +2,7 @@
 //! the write transaction, and the queries per table. Nothing above this module names an
 //! engine, a row or a column; the queries run inside the caller's transaction.
 
+pub mod approvals;
 pub mod audit;
 pub mod certificates;
 pub mod challenges;
@@ -10,6 +11,7 @@ pub mod lockout;
 mod models;
 pub mod operators;
 pub mod outbox;
+pub mod procedures;
 pub mod schema;
 pub mod sessions;
 pub mod soft_tokens;

@@ -5,6 +5,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::schema::*;
+use crate::domain::approval::ApprovalPolicy;
 use crate::domain::audit::AuditEvent;
 use crate::domain::soft_token::SoftToken;
 use crate::domain::transfer::{Payee, Transfer};
@@ -40,6 +41,8 @@ pub(crate) struct CompanyRow {
     pub(crate) kind: String,
     pub(crate) closed_at: Option<NaiveDateTime>,
     pub(crate) login_method: String,
+    pub(crate) approval_min_amount: Option<i64>,
+    pub(crate) approvals_required: i32,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
@@ -107,6 +110,7 @@ pub(crate) struct UserRow {
     pub(crate) login_locked_until: Option<NaiveDateTime>,
     pub(crate) login_locks: i32,
     pub(crate) email: Option<String>,
+    pub(crate) can_approve: bool,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
@@ -183,6 +187,8 @@ pub(crate) struct TransferRow {
     pub(crate) cancelled_at: Option<NaiveDateTime>,
     pub(crate) cancelled_by: Option<String>,
     pub(crate) content_key_id: Option<String>,
+    pub(crate) approvals_required: i32,
+    pub(crate) approvals_given: i32,
 }
 
 /// An audit event as written, with its MAC; the id is assigned by the database.
@@ -243,6 +249,10 @@ impl TryFrom<CompanyRow> for Company {
             otp_mode: r.otp_mode.as_deref().map(stored).transpose()?,
             kind: stored(&r.kind)?,
             login_method: stored(&r.login_method)?,
+            approval_policy: r.approval_min_amount.map(|min_amount| ApprovalPolicy {
+                min_amount,
+                approvals: r.approvals_required,
+            }),
             closed_at: r.closed_at.map(utc),
             otp_status: stored(&r.otp_status)?,
             otp_activated_at: r.otp_activated_at.map(utc),
@@ -272,6 +282,7 @@ impl TryFrom<UserRow> for User {
             login_id: r.login_id,
             name: r.name,
             can_transfer: r.can_transfer,
+            can_approve: r.can_approve,
             disabled: r.disabled,
             email: r.email,
         })
@@ -341,6 +352,8 @@ impl TryFrom<TransferRow> for Transfer {
             confirmed_step: r.confirmed_step,
             cancelled_by: r.cancelled_by,
             content_key_id: r.content_key_id,
+            approvals_required: r.approvals_required,
+            approvals_given: r.approvals_given,
         })
     }
 }

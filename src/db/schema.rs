@@ -28,6 +28,8 @@ diesel::table! {
         kind -> Text,
         closed_at -> Nullable<Timestamp>,
         login_method -> Text,
+        approval_min_amount -> Nullable<BigInt>,
+        approvals_required -> Integer,
     }
 }
 
@@ -79,6 +81,7 @@ diesel::table! {
         login_locked_until -> Nullable<Timestamp>,
         login_locks -> Integer,
         email -> Nullable<Text>,
+        can_approve -> Bool,
     }
 }
 
@@ -195,6 +198,39 @@ diesel::table! {
         cancelled_at -> Nullable<Timestamp>,
         cancelled_by -> Nullable<Text>,
         content_key_id -> Nullable<Text>,
+        approvals_required -> Integer,
+        approvals_given -> Integer,
+    }
+}
+
+diesel::table! {
+    transfer_approvals (id) {
+        id -> Text,
+        transfer_id -> Text,
+        person_id -> Text,
+        decision -> Text,
+        method -> Nullable<Text>,
+        step -> Nullable<BigInt>,
+        reason -> Nullable<Text>,
+        decided_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    bank_procedures (id) {
+        id -> Text,
+        kind -> Text,
+        target_id -> Text,
+        company_id -> Nullable<Text>,
+        reason -> Text,
+        evidence -> Text,
+        status -> Text,
+        requested_by -> Text,
+        requested_at -> Timestamp,
+        expires_at -> Timestamp,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        decision_note -> Nullable<Text>,
     }
 }
 
@@ -255,4 +291,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_chain_start,
     webhook_subscriptions,
     outbox,
+    transfer_approvals,
+    bank_procedures,
 );

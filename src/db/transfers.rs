@@ -2,16 +2,20 @@
 //! leaves, so racing requests on any number of instances change a transfer once.
 
 use chrono::{DateTime, Utc};
-use diesel::dsl::exists;
+use diesel::dsl::{exists, not};
 use diesel::prelude::*;
 
 use super::models::TransferRow;
-use super::schema::{companies, transfers, users};
+use super::schema::{companies, transfer_approvals, transfers, users};
 use super::{DbConn, Insert, entities, entity, inserted};
+use crate::domain::approval::ApprovalPolicy;
 use crate::domain::transfer::{ConfirmationMethod, Transfer, TransferStatus};
 use crate::domain::{OtpStatus, Role};
 
 const PENDING: &str = "pending_confirmation";
+const PENDING_APPROVAL: &str = "pending_approval";
+/// The states a transfer expires or is cancelled in.
+const OPEN: [&str; 2] = [PENDING, PENDING_APPROVAL];
 
 pub fn insert(conn: &mut DbConn, t: &Transfer) -> QueryResult<Insert> {
     inserted(
@@ -41,6 +45,8 @@ pub fn insert(conn: &mut DbConn, t: &Transfer) -> QueryResult<Insert> {
                 cancelled_at: None,
                 cancelled_by: None,
                 content_key_id: t.content_key_id.clone(),
+                approvals_required: 0,
+                approvals_given: 0,
             })
             .execute(conn),
     )
@@ -84,6 +90,8 @@ pub struct PageQuery<'a> {
     pub company_id: &'a str,
     pub creator: Option<&'a str>,
     pub status: Option<TransferStatus>,
+    /// Only those waiting for this approver: someone else's, not yet decided by them.
+    pub awaiting_approval_by: Option<&'a str>,
     /// The last one of the previous page: its creation time and id.
     pub after: Option<(DateTime<Utc>, String)>,
     pub limit: i64,
@@ -102,6 +110,15 @@ pub fn page(conn: &mut DbConn, q: PageQuery<'_>) -> QueryResult<Vec<Transfer>> {
     }
     if let Some(s) = q.status {
         query = query.filter(transfers::status.eq(s.as_str()));
+    }
+    if let Some(approver) = q.awaiting_approval_by {
+        let decided = transfer_approvals::table
+            .filter(transfer_approvals::transfer_id.eq(transfers::id))
+            .filter(transfer_approvals::person_id.eq(approver));
+        query = query
+            .filter(transfers::status.eq(PENDING_APPROVAL))
+            .filter(transfers::created_by.ne(approver))
+            .filter(not(exists(decided)));
     }
     if let Some((at, id)) = q.after {
         let at = at.naive_utc();
@@ -122,7 +139,7 @@ pub fn due_for_expiry(
 ) -> QueryResult<Vec<String>> {
     transfers::table
         .filter(transfers::company_id.eq(company_id))
-        .filter(transfers::status.eq(PENDING))
+        .filter(transfers::status.eq_any(OPEN))
         .filter(transfers::expires_at.le(now.naive_utc()))
         .select(transfers::id)
         .load(conn)
@@ -132,21 +149,30 @@ pub fn expire(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
     let changed = diesel::update(
         transfers::table
             .find(id)
-            .filter(transfers::status.eq(PENDING)),
+            .filter(transfers::status.eq_any(OPEN)),
     )
     .set(transfers::status.eq(TransferStatus::Expired.as_str()))
     .execute(conn)?;
     Ok(changed == 1)
 }
 
-/// Confirms a pending, unexpired transfer, and only while its creator still holds the
-/// transfer permission and the company's OTP status still calls for `method`: the rules
-/// are judged by the same statement that confirms, so nothing can change in between.
+/// What follows the creator's confirmation: the transfer is confirmed, or it waits for
+/// approvals until a time.
+#[derive(Clone, Copy, Debug)]
+pub enum Then {
+    Confirmed,
+    AwaitApprovals { required: i32, until: DateTime<Utc> },
+}
+
+/// Confirms a pending, unexpired transfer by its creator, and only while they still hold
+/// the transfer permission, the company's OTP status still calls for `method` and its
+/// approval policy is still `policy`: the rules are judged by the same statement that
+/// confirms, so nothing can change in between.
 pub fn confirm(
     conn: &mut DbConn,
     t: &Transfer,
-    method: ConfirmationMethod,
-    codes_asked: bool,
+    (method, codes_asked): (ConfirmationMethod, bool),
+    (policy, then): (Option<ApprovalPolicy>, Then),
     step: Option<i64>,
     now: DateTime<Utc>,
 ) -> QueryResult<bool> {
@@ -167,34 +193,126 @@ pub fn confirm(
                     .or(users::can_transfer.eq(true)),
             ),
     );
-    let method_still_applies = exists(
+    // An approval policy of `None` is a NULL threshold.
+    let off = policy.is_none();
+    let rules_still_apply = exists(
         companies::table
             .filter(companies::id.eq(&t.company_id))
-            .filter(companies::otp_status.eq_any(statuses)),
+            .filter(companies::otp_status.eq_any(statuses))
+            .filter(companies::approvals_required.eq(policy.map_or(0, |p| p.approvals)))
+            .filter(
+                companies::approval_min_amount
+                    .is_null()
+                    .and(off.into_sql::<diesel::sql_types::Bool>())
+                    .or(companies::approval_min_amount.eq(policy.map_or(-1, |p| p.min_amount))),
+            ),
     );
+    let row = transfers::table
+        .find(&t.id)
+        .filter(transfers::status.eq(PENDING))
+        .filter(transfers::expires_at.gt(now.naive_utc()))
+        .filter(creator_may_transfer)
+        .filter(rules_still_apply);
+    let proven = (
+        transfers::confirmation_method.eq(method.as_str()),
+        transfers::confirmed_step.eq(step),
+    );
+    let changed = match then {
+        Then::Confirmed => diesel::update(row)
+            .set((
+                transfers::status.eq(TransferStatus::Confirmed.as_str()),
+                transfers::confirmed_at.eq(now.naive_utc()),
+                proven,
+            ))
+            .execute(conn)?,
+        Then::AwaitApprovals { required, until } => diesel::update(row)
+            .set((
+                transfers::status.eq(PENDING_APPROVAL),
+                transfers::approvals_required.eq(required),
+                transfers::expires_at.eq(until.naive_utc()),
+                proven,
+            ))
+            .execute(conn)?,
+    };
+    Ok(changed == 1)
+}
+
+/// Counts one approval of a transfer waiting for `required` approvals, by a person who
+/// did not create it and may approve now, all judged by the one statement. `None`: not
+/// counted (decided, expired, or the approver may not); else whether it is now confirmed.
+pub fn approve(
+    conn: &mut DbConn,
+    id: &str,
+    approver: &str,
+    required: i32,
+    now: DateTime<Utc>,
+) -> QueryResult<Option<bool>> {
+    // User::may_approve, as a condition of the statement itself.
+    let approver_may = exists(
+        users::table
+            .filter(users::id.eq(approver))
+            .filter(users::disabled.eq(false))
+            .filter(
+                users::role.eq(Role::Admin.as_str()).or(users::role
+                    .eq(Role::User.as_str())
+                    .and(users::can_approve.eq(true))),
+            ),
+    );
+    let counted = diesel::update(
+        transfers::table
+            .find(id)
+            .filter(transfers::status.eq(PENDING_APPROVAL))
+            .filter(transfers::expires_at.gt(now.naive_utc()))
+            .filter(transfers::created_by.ne(approver))
+            .filter(transfers::approvals_given.lt(required))
+            .filter(approver_may),
+    )
+    .set((
+        transfers::approvals_given.eq(transfers::approvals_given + 1),
+        transfers::approvals_required.eq(required),
+    ))
+    .execute(conn)?;
+    if counted == 0 {
+        return Ok(None);
+    }
+    // The row is this transaction's until it commits: the last approval confirms.
     let confirmed = diesel::update(
         transfers::table
-            .find(&t.id)
-            .filter(transfers::status.eq(PENDING))
-            .filter(transfers::expires_at.gt(now.naive_utc()))
-            .filter(creator_may_transfer)
-            .filter(method_still_applies),
+            .find(id)
+            .filter(transfers::approvals_given.ge(transfers::approvals_required)),
     )
     .set((
         transfers::status.eq(TransferStatus::Confirmed.as_str()),
         transfers::confirmed_at.eq(now.naive_utc()),
-        transfers::confirmation_method.eq(method.as_str()),
-        transfers::confirmed_step.eq(step),
     ))
     .execute(conn)?;
-    Ok(confirmed == 1)
+    Ok(Some(confirmed == 1))
+}
+
+/// Rejects a transfer waiting for approvals, unless it was decided or expired meanwhile.
+pub fn reject(
+    conn: &mut DbConn,
+    id: &str,
+    approver: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<bool> {
+    let changed = diesel::update(
+        transfers::table
+            .find(id)
+            .filter(transfers::status.eq(PENDING_APPROVAL))
+            .filter(transfers::expires_at.gt(now.naive_utc()))
+            .filter(transfers::created_by.ne(approver)),
+    )
+    .set(transfers::status.eq(TransferStatus::Rejected.as_str()))
+    .execute(conn)?;
+    Ok(changed == 1)
 }
 
 pub fn cancel(conn: &mut DbConn, id: &str, by: &str, now: DateTime<Utc>) -> QueryResult<bool> {
     let changed = diesel::update(
         transfers::table
             .find(id)
-            .filter(transfers::status.eq(PENDING)),
+            .filter(transfers::status.eq_any(OPEN)),
     )
     .set((
         transfers::status.eq(TransferStatus::Cancelled.as_str()),

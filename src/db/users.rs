@@ -24,6 +24,7 @@ pub struct PasswordHashes {
 pub struct UserChange {
     pub name: Option<String>,
     pub can_transfer: Option<bool>,
+    pub can_approve: Option<bool>,
     pub disabled: Option<bool>,
     /// `Some(None)` removes the address.
     pub email: Option<Option<String>>,
@@ -54,6 +55,7 @@ pub fn insert(conn: &mut DbConn, u: &User, hashes: PasswordHashes) -> QueryResul
                 login_locked_until: None,
                 login_locks: 0,
                 email: u.email.clone(),
+                can_approve: u.can_approve,
             })
             .execute(conn),
     )
@@ -166,6 +168,11 @@ pub fn update(
             .set(users::can_transfer.eq(can_transfer))
             .execute(conn)?;
     }
+    if let Some(can_approve) = change.can_approve {
+        diesel::update(row)
+            .set(users::can_approve.eq(can_approve))
+            .execute(conn)?;
+    }
     if let Some(disabled) = change.disabled {
         diesel::update(row)
             .set(users::disabled.eq(disabled))
@@ -180,4 +187,22 @@ pub fn update(
         .set(users::updated_at.eq(now.naive_utc()))
         .execute(conn)?;
     Ok(())
+}
+
+/// The people of a company who may approve transfers now: the administrator and the users
+/// granted the permission, none disabled.
+pub fn approvers_of(conn: &mut DbConn, company_id: &str) -> QueryResult<Vec<User>> {
+    entities(
+        users::table
+            .filter(users::company_id.eq(company_id))
+            .filter(users::disabled.eq(false))
+            .filter(
+                users::role.eq(Role::Admin.as_str()).or(users::role
+                    .eq(Role::User.as_str())
+                    .and(users::can_approve.eq(true))),
+            )
+            .order(users::login_id)
+            .select(UserRow::as_select())
+            .load(conn)?,
+    )
 }

@@ -59,6 +59,15 @@ text_enum!(
         TransferCancelled = "transfer_cancelled",
         TransferExpired = "transfer_expired",
         TransferTampered = "transfer_tampered",
+        TransferAwaitingApproval = "transfer_awaiting_approval",
+        TransferApproved = "transfer_approved",
+        TransferApprovalFailed = "transfer_approval_failed",
+        TransferRejected = "transfer_rejected",
+        ApprovalPolicySet = "approval_policy_set",
+        ProcedureRequested = "procedure_requested",
+        ProcedureApproved = "procedure_approved",
+        ProcedureRejected = "procedure_rejected",
+        ProcedureExpired = "procedure_expired",
     }
 );
 impl AuditAction {
@@ -80,6 +89,9 @@ impl AuditAction {
                 | LoginLocked
                 | OtpStopped
                 | WebhookDeadLettered
+                | TransferAwaitingApproval
+                | TransferRejected
+                | ApprovalPolicySet
         )
     }
 }

@@ -52,6 +52,8 @@ pub struct Company {
     /// The bank closed the contract: nobody of it signs in again.
     pub closed_at: Option<DateTime<Utc>>,
     pub login_method: LoginMethod,
+    /// Four eyes: transfers from an amount up wait for approvals; `None`: off.
+    pub approval_policy: Option<super::approval::ApprovalPolicy>,
 }
 
 impl Company {

@@ -3,6 +3,7 @@
 //! Services return these entities; a password hash is never part of one.
 
 pub mod account;
+pub mod approval;
 pub mod audit;
 pub mod certificate;
 pub mod company;

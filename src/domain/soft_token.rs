@@ -18,6 +18,7 @@ text_enum!(
         Stop = "stop",
         SignIn = "sign_in",
         TransferConfirmation = "transfer_confirmation",
+        TransferApproval = "transfer_approval",
     }
 );
 

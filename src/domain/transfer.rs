@@ -213,7 +213,9 @@ text_enum!(
     /// A transfer's state. `expired` is also what a pending transfer past its time is.
     TransferStatus {
         PendingConfirmation = "pending_confirmation",
+        PendingApproval = "pending_approval",
         Confirmed = "confirmed",
+        Rejected = "rejected",
         Cancelled = "cancelled",
         Expired = "expired",
     }
@@ -271,6 +273,19 @@ pub struct Transfer {
     pub confirmed_step: Option<i64>,
     pub cancelled_at: Option<DateTime<Utc>>,
     pub cancelled_by: Option<String>,
+    /// Approvals it needs after its creator confirmed it (0: none, the confirmation is final).
+    pub approvals_required: i32,
+    pub approvals_given: i32,
+}
+
+impl TransferStatus {
+    /// Still open: confirmation or approvals awaited, so it expires or is cancelled.
+    pub fn open(self) -> bool {
+        matches!(
+            self,
+            TransferStatus::PendingConfirmation | TransferStatus::PendingApproval
+        )
+    }
 }
 
 impl Transfer {

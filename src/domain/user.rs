@@ -21,6 +21,8 @@ pub struct User {
     pub role: Role,
     /// The one-off transfer permission as granted; see [`User::may_transfer`].
     pub can_transfer: bool,
+    /// The approver permission as granted; see [`User::may_approve`].
+    pub can_approve: bool,
     pub disabled: bool,
     /// Where the person is told of security events on their login and token.
     pub email: Option<String>,
@@ -47,6 +49,12 @@ impl User {
     /// The administrator and a personal customer always may make transfers.
     pub fn may_transfer(&self) -> bool {
         self.role != Role::User || self.can_transfer
+    }
+
+    /// The administrator approves transfers; a user once granted the permission.
+    pub fn may_approve(&self) -> bool {
+        !self.disabled
+            && (self.role == Role::Admin || (self.role == Role::User && self.can_approve))
     }
 }
 

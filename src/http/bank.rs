@@ -287,32 +287,6 @@ pub(super) async fn get_company(
     Ok(web::Json(view.into()))
 }
 
-/// Closes a company contract: nobody of it signs in again, open sessions end at once,
-/// every token is retired. Audited with the reason.
-#[utoipa::path(
-    operation_id = "closeCompany",
-    tag = "bank",
-    security(("bearer" = [])),
-    params(("company_id" = uuid::Uuid, Path, description = "The company's id")),
-    request_body = BankResetRequest,
-    responses((status = 200, body = CompanyDetail))
-)]
-#[post("/bank/companies/{company_id}/close")]
-pub(super) async fn close_company(
-    state: State,
-    who: BankOperator,
-    path: web::Path<uuid::Uuid>,
-    body: Json<BankResetRequest>,
-) -> Result<web::Json<CompanyDetail>, AppError> {
-    let id = path.into_inner().to_string();
-    let reason = body.into_inner()?.into_domain()?;
-    let view = blocking(&state, move |db, svc| {
-        bank::close_contract(db, svc, &who.0, ContractKind::Corporate, &id, &reason)
-    })
-    .await?;
-    Ok(web::Json(view.into()))
-}
-
 /// Frees the administrator's login and transfer password, locked by wrong entries.
 #[utoipa::path(
     operation_id = "unlockCompanyAdmin",
@@ -330,32 +304,6 @@ pub(super) async fn unlock_admin(
     let id = path.into_inner().to_string();
     let view = blocking(&state, move |db, svc| {
         bank::unlock_admin(db, svc, &who.0, &id)
-    })
-    .await?;
-    Ok(web::Json(view.into()))
-}
-
-/// Bank procedure: removes the administrator's (or the shared) token. The company stays
-/// active; the administrator registers a new token.
-#[utoipa::path(
-    operation_id = "resetAdminToken",
-    tag = "bank",
-    security(("bearer" = [])),
-    params(("company_id" = uuid::Uuid, Path, description = "The company's id")),
-    request_body = BankResetRequest,
-    responses((status = 200, body = CompanyDetail))
-)]
-#[post("/bank/companies/{company_id}/admin-token/reset")]
-pub(super) async fn reset_admin_token(
-    state: State,
-    who: BankOperator,
-    path: web::Path<uuid::Uuid>,
-    body: Json<BankResetRequest>,
-) -> Result<web::Json<CompanyDetail>, AppError> {
-    let reason = body.into_inner()?.into_domain()?;
-    let id = path.into_inner().to_string();
-    let view = blocking(&state, move |db, svc| {
-        bank::reset_admin_token(db, svc, &who.0, &id, &reason)
     })
     .await?;
     Ok(web::Json(view.into()))
@@ -481,26 +429,4 @@ pub(super) async fn list_operators(
     let operators = blocking(&state, bank::list_operators).await?;
     let items = operators.into_iter().map(Into::into).collect();
     Ok(web::Json(OperatorList { items }))
-}
-
-/// Frees another operator's sign-in, locked by wrong passwords. Audited.
-#[utoipa::path(
-    operation_id = "unlockOperator",
-    tag = "bank",
-    security(("bearer" = [])),
-    params(("operator_id" = uuid::Uuid, Path, description = "The operator's id")),
-    responses((status = 200, body = OperatorView))
-)]
-#[post("/bank/operators/{operator_id}/unlock")]
-pub(super) async fn unlock_operator(
-    state: State,
-    who: BankOperator,
-    path: web::Path<uuid::Uuid>,
-) -> Result<web::Json<OperatorView>, AppError> {
-    let id = path.into_inner().to_string();
-    let operator = blocking(&state, move |db, svc| {
-        bank::change_operator(db, svc, Some(&who.0), &id, bank::OperatorChange::Unlock)
-    })
-    .await?;
-    Ok(web::Json(operator.into()))
 }

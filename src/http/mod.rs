@@ -2,6 +2,7 @@
 //! pool, map the result. Wire types live beside their handlers.
 
 pub mod access;
+mod approvals;
 mod audit;
 mod bank;
 mod certificates;
@@ -15,6 +16,7 @@ mod otp;
 mod people;
 mod personal;
 pub mod problem;
+mod procedures;
 mod self_service;
 mod sessions;
 mod transfers;
@@ -76,7 +78,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(otp::unlock_user_token)
                 .service(otp::stop_otp)
                 .service(otp::exchange_token)
-                .service(bank::reset_admin_token)
                 .service(bank::unlock_admin_token)
                 .service(bank::unlock_approval)
                 .service(transfers::create_transfer)
@@ -84,19 +85,23 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(transfers::get_transfer)
                 .service(transfers::confirm_transfer)
                 .service(transfers::cancel_transfer)
+                .service(approvals::get_approval_policy)
+                .service(approvals::set_approval_policy)
+                .service(approvals::approve_transfer)
+                .service(approvals::reject_transfer)
+                .service(procedures::request_procedure)
+                .service(procedures::list_procedures)
+                .service(procedures::get_procedure)
+                .service(procedures::approve_procedure)
+                .service(procedures::reject_procedure)
                 .service(audit::list_audit_events)
                 .service(audit::list_bank_audit_events)
                 .service(bank::import_tokens)
                 .service(bank::list_operators)
-                .service(bank::unlock_operator)
-                .service(bank::close_company)
                 .service(personal::open_personal_contract)
                 .service(personal::list_personal_contracts)
                 .service(personal::get_personal_contract)
-                .service(personal::close_personal_contract)
                 .service(personal::get_person)
-                .service(personal::suspend_person_token)
-                .service(personal::reissue_person_token)
                 .service(personal::unlock_person_token)
                 .service(personal::unlock_person)
                 .service(certificates::register_certificate)

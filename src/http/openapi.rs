@@ -29,6 +29,7 @@ use crate::error::ErrorCode::{self, *};
         (name = "soft-tokens", description = "Issuing software tokens"),
         (name = "otp", description = "OTP management (administrator): token mode, registrations, stop"),
         (name = "transfers", description = "One-off transfers (都度振込) and their confirmation"),
+        (name = "approvals", description = "Four eyes (承認): the company's approval policy, and approvers' decisions on transfers"),
         (name = "bank", description = "Bank back office (bank operators)"),
         (name = "operations", description = "Health and the API description"),
     )
@@ -101,9 +102,55 @@ pub fn operation_codes(operation_id: &str) -> Option<Vec<ErrorCode>> {
         "listPersonalContracts" | "getPersonalContract" | "getPerson" | "unlockPerson" => {
             &[&[Forbidden]]
         }
-        "closeCompany" | "closePersonalContract" => &[&[Forbidden, ContractClosed]],
-        "suspendPersonToken" => &[&[Forbidden, TokenNotRegistered, TokenSuspended]],
-        "reissuePersonToken" | "unlockPersonToken" => &[&[Forbidden, TokenNotRegistered]],
+        "unlockPersonToken" => &[&[Forbidden, TokenNotRegistered]],
+        "requestProcedure" => &[&[Forbidden, NotFound]],
+        "listProcedures" | "getProcedure" => &[&[Forbidden]],
+        "approveProcedure" => &[&[
+            Forbidden,
+            SecondOperatorRequired,
+            ProcedureNotPending,
+            ProcedureExpired,
+            // What the procedure itself can meet, e.g. a token suspended meanwhile.
+            ContractClosed,
+            TokenNotRegistered,
+            TokenSuspended,
+        ]],
+        "rejectProcedure" => &[&[
+            Forbidden,
+            SecondOperatorRequired,
+            ProcedureNotPending,
+            ProcedureExpired,
+        ]],
+        "getApprovalPolicy" => &[&[Forbidden]],
+        "setApprovalPolicy" => &[&[Forbidden], APPROVAL],
+        "approveTransfer" => &[
+            &[
+                TransferTampered,
+                TooManyRequests,
+                Forbidden,
+                OwnTransfer,
+                AlreadyDecided,
+                NoApproverPermission,
+                NotAwaitingApproval,
+                TransferExpired,
+                OtpRequired,
+                TransferPasswordRequired,
+                TokenNotRegistered,
+                TransferPasswordInvalid,
+                TransferPasswordLocked,
+                InternalError,
+            ],
+            CODE,
+        ],
+        "rejectTransfer" => &[&[
+            TransferTampered,
+            Forbidden,
+            OwnTransfer,
+            AlreadyDecided,
+            NoApproverPermission,
+            NotAwaitingApproval,
+            TransferExpired,
+        ]],
         "registerCertificate" => &[&[
             Forbidden,
             CertificatesNotConfigured,
@@ -124,8 +171,7 @@ pub fn operation_codes(operation_id: &str) -> Option<Vec<ErrorCode>> {
         "unlockUser" => &[&[Forbidden, BankProcedureRequired]],
         "createCompany" => &[&[Forbidden, LoginIdTaken, AccountAlreadyRegistered]],
         "getCompany" | "unlockCompanyAdmin" | "unlockApproval" | "listOperators" => &[&[Forbidden]],
-        "unlockOperator" => &[&[Forbidden, NotFound]],
-        "resetAdminToken" | "unlockAdminToken" => &[&[Forbidden, TokenNotRegistered]],
+        "unlockAdminToken" => &[&[Forbidden, TokenNotRegistered]],
         "setOtpMode" => &[&[Forbidden, OtpActive], APPROVAL],
         "registerAdminToken" => &[
             &[Forbidden, ModeNotSet, TokenAlreadyRegistered, InternalError],

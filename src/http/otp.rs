@@ -103,7 +103,7 @@ pub(super) fn otp(f: &mut Fields, field: &str, value: &str) -> Result<OtpCode, A
     )
 }
 
-fn approval(f: &mut Fields, value: &str) -> Result<PasswordAttempt, AppError> {
+pub(super) fn approval(f: &mut Fields, value: &str) -> Result<PasswordAttempt, AppError> {
     f.check("approval_password", PasswordAttempt::parse(value))
 }
 

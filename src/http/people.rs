@@ -26,6 +26,9 @@ pub struct UserView {
     pub role: Role,
     /// One-off transfer permission (都度振込権限); always true for the administrator.
     pub can_transfer: bool,
+    /// Approver permission (承認権限): approves others' transfers under the company's
+    /// approval policy; always true for the administrator.
+    pub can_approve: bool,
     pub disabled: bool,
     /// The login is locked after too many wrong passwords.
     pub login_locked: bool,
@@ -40,6 +43,7 @@ impl From<User> for UserView {
         UserView {
             role: u.role.into(),
             can_transfer: u.may_transfer(),
+            can_approve: u.is_admin() || u.can_approve,
             id: u.id,
             login_id: u.login_id,
             name: u.name,
@@ -70,6 +74,9 @@ pub struct CreateUserRequest {
     #[schema(min_length = 10, max_length = 128, format = Password)]
     pub transfer_password: String,
     pub can_transfer: bool,
+    /// The approver permission (default false).
+    #[serde(default)]
+    pub can_approve: bool,
 }
 
 impl CreateUserRequest {
@@ -96,6 +103,7 @@ impl CreateUserRequest {
             password: password?,
             transfer_password: transfer_password?,
             can_transfer: self.can_transfer,
+            can_approve: self.can_approve,
         })
     }
 }
@@ -106,6 +114,7 @@ pub struct UpdateUserRequest {
     #[schema(min_length = 1, max_length = 64)]
     pub name: Option<String>,
     pub can_transfer: Option<bool>,
+    pub can_approve: Option<bool>,
     /// A disabled user cannot sign in; their sessions end at once.
     pub disabled: Option<bool>,
     /// Where the user is told of security events on their login and token; an empty
@@ -129,6 +138,7 @@ impl UpdateUserRequest {
         Ok(UserPatch {
             name: name.transpose()?,
             can_transfer: self.can_transfer,
+            can_approve: self.can_approve,
             disabled: self.disabled,
             email: email.transpose()?,
         })
@@ -168,6 +178,7 @@ pub struct MeView {
     pub name: String,
     pub role: Role,
     pub can_transfer: bool,
+    pub can_approve: bool,
     pub company: CompanySummary,
     /// The person's own registered token, if any.
     pub token: Option<TokenView>,
@@ -187,6 +198,7 @@ impl From<Profile> for MeView {
             login_id: user.login_id,
             name: user.name,
             can_transfer: user.can_transfer,
+            can_approve: user.can_approve,
             role: user.role,
             company: CompanySummary::from(&p.company),
             token: p.token.as_ref().map(TokenView::from),

@@ -11,7 +11,7 @@ use crate::error::{AppError, Fields};
 use crate::service::bank::{self, ContractFile, NewPersonalContract};
 use crate::service::hotline::{self, PersonFile};
 
-use super::bank::{BankResetRequest, debit_accounts};
+use super::bank::debit_accounts;
 use super::extract::BankOperator;
 use super::json::Json;
 use super::otp::TokenView;
@@ -192,32 +192,6 @@ pub(super) async fn get_personal_contract(
     Ok(web::Json(file.into()))
 }
 
-/// Closes a personal contract: the customer signs in no more, their sessions end at
-/// once, their token is retired. Audited with the reason.
-#[utoipa::path(
-    operation_id = "closePersonalContract",
-    tag = "bank",
-    security(("bearer" = [])),
-    params(("contract_id" = uuid::Uuid, Path, description = "The personal contract's id")),
-    request_body = BankResetRequest,
-    responses((status = 200, body = PersonalContractView))
-)]
-#[post("/bank/personal-contracts/{contract_id}/close")]
-pub(super) async fn close_personal_contract(
-    state: State,
-    who: BankOperator,
-    path: web::Path<uuid::Uuid>,
-    body: Json<BankResetRequest>,
-) -> Result<web::Json<PersonalContractView>, AppError> {
-    let id = path.into_inner().to_string();
-    let reason = body.into_inner()?.into_domain()?;
-    let file = blocking(&state, move |db, svc| {
-        bank::close_contract(db, svc, &who.0, ContractKind::Personal, &id, &reason)
-    })
-    .await?;
-    Ok(web::Json(file.into()))
-}
-
 /// A person as the bank's hotline sees them.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PersonView {
@@ -267,59 +241,6 @@ pub(super) async fn get_person(
 ) -> Result<web::Json<PersonView>, AppError> {
     let id = path.into_inner().to_string();
     let file = blocking(&state, move |db, svc| hotline::get_person(db, svc, &id)).await?;
-    Ok(web::Json(file.into()))
-}
-
-/// Hotline: suspends a person's token at once (a lost, broken or uninstalled device).
-/// Every code of it is refused until the bank reissues.
-#[utoipa::path(
-    operation_id = "suspendPersonToken",
-    tag = "bank",
-    security(("bearer" = [])),
-    params(("person_id" = uuid::Uuid, Path, description = "The person's id")),
-    request_body = BankResetRequest,
-    responses((status = 200, body = PersonView))
-)]
-#[post("/bank/people/{person_id}/token/suspend")]
-pub(super) async fn suspend_person_token(
-    state: State,
-    who: BankOperator,
-    path: web::Path<uuid::Uuid>,
-    body: Json<BankResetRequest>,
-) -> Result<web::Json<PersonView>, AppError> {
-    let id = path.into_inner().to_string();
-    let reason = body.into_inner()?.into_domain()?;
-    let file = blocking(&state, move |db, svc| {
-        hotline::suspend_token(db, svc, &who.0, &id, &reason)
-    })
-    .await?;
-    Ok(web::Json(file.into()))
-}
-
-/// Hotline: reissues (再発行). The person's token is retired for good and they register a
-/// new one: a personal customer from the login page, a company person through the
-/// administrator (or, for the administrator's own, as after a reset).
-#[utoipa::path(
-    operation_id = "reissuePersonToken",
-    tag = "bank",
-    security(("bearer" = [])),
-    params(("person_id" = uuid::Uuid, Path, description = "The person's id")),
-    request_body = BankResetRequest,
-    responses((status = 200, body = PersonView))
-)]
-#[post("/bank/people/{person_id}/token/reissue")]
-pub(super) async fn reissue_person_token(
-    state: State,
-    who: BankOperator,
-    path: web::Path<uuid::Uuid>,
-    body: Json<BankResetRequest>,
-) -> Result<web::Json<PersonView>, AppError> {
-    let id = path.into_inner().to_string();
-    let reason = body.into_inner()?.into_domain()?;
-    let file = blocking(&state, move |db, svc| {
-        hotline::reissue_token(db, svc, &who.0, &id, &reason)
-    })
-    .await?;
     Ok(web::Json(file.into()))
 }
 

@@ -21,8 +21,10 @@ wire_enum!(
     AccountType from crate::domain::transfer::AccountType { Ordinary, Current, Savings }
 );
 wire_enum!(
-    /// `pending_confirmation` → `confirmed` | `cancelled` | `expired`.
-    TransferStatus from crate::domain::transfer::TransferStatus { PendingConfirmation, Confirmed, Cancelled, Expired }
+    /// `pending_confirmation` → `confirmed` | `cancelled` | `expired`; under the company's
+    /// approval policy, `pending_confirmation` → `pending_approval` → `confirmed` |
+    /// `rejected` | `cancelled` | `expired`.
+    TransferStatus from crate::domain::transfer::TransferStatus { PendingConfirmation, PendingApproval, Confirmed, Rejected, Cancelled, Expired }
 );
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -178,9 +180,42 @@ pub struct TransferView {
     /// A pending transfer not confirmed by then expires.
     pub expires_at: DateTime<Utc>,
     pub confirmation: TransferConfirmationView,
+    /// Set when it is (or was) confirmed: by its creator, or by its last approval.
     pub confirmed_at: Option<DateTime<Utc>>,
     pub cancelled_at: Option<DateTime<Utc>>,
+    /// Present only on transfers the company's approval policy sent to approvers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalView>,
 }
+
+/// The approvals a transfer needs and those given, with every decision.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApprovalView {
+    /// Approvals needed in all (1 or 2).
+    pub required: i32,
+    pub given: i32,
+    /// Every approver's decision, oldest first.
+    pub decisions: Vec<DecisionView>,
+}
+
+/// One approver's decision.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DecisionView {
+    /// The approver.
+    #[schema(format = Uuid)]
+    pub person_id: String,
+    pub decision: Decision,
+    /// How an approval was proven; null for a rejection.
+    pub method: Option<TransferMethod>,
+    /// A rejection's reason.
+    pub reason: Option<String>,
+    pub decided_at: DateTime<Utc>,
+}
+
+wire_enum!(
+    /// `approved` or `rejected`.
+    Decision from domain::approval::Decision { Approved, Rejected }
+);
 
 impl From<TransferWithConfirmation> for TransferView {
     fn from(v: TransferWithConfirmation) -> Self {
@@ -201,7 +236,23 @@ impl From<TransferWithConfirmation> for TransferView {
                 (method, Some(Blocked::from(reason)))
             }
         };
+        let approval = (t.approvals_required > 0).then(|| ApprovalView {
+            required: t.approvals_required,
+            given: t.approvals_given,
+            decisions: v
+                .approvals
+                .into_iter()
+                .map(|a| DecisionView {
+                    person_id: a.person_id,
+                    decision: a.decision.into(),
+                    method: a.method.map(Into::into),
+                    reason: a.reason,
+                    decided_at: a.decided_at,
+                })
+                .collect(),
+        });
         TransferView {
+            approval,
             id: t.id,
             status: t.status.into(),
             amount: t.amount,
@@ -241,6 +292,9 @@ pub struct TransferList {
 pub struct TransferQuery {
     /// Only transfers in this state.
     pub status: Option<TransferStatus>,
+    /// Only transfers waiting for the caller's approval: someone else's, not yet decided
+    /// by them (empty for someone without the approver permission).
+    pub awaiting_my_approval: Option<bool>,
     /// Page size, 1 to 100 (default 20).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
@@ -325,7 +379,8 @@ impl actix_web::FromRequest for IdempotencyKey {
     }
 }
 
-/// Transfers: the caller's own, or the company's for the administrator; newest first.
+/// Transfers: the caller's own, or the company's for the administrator and approvers;
+/// newest first.
 #[utoipa::path(
     operation_id = "listTransfers",
     tag = "transfers",
@@ -340,10 +395,14 @@ pub(super) async fn list_transfers(
     query: web::Query<TransferQuery>,
 ) -> Result<web::Json<TransferList>, AppError> {
     let q = query.into_inner();
-    let limit = q.page_size()?;
-    let status = q.status.map(Into::into);
+    let listing = transfers::Listing {
+        limit: q.page_size()?,
+        status: q.status.map(Into::into),
+        awaiting_my_approval: q.awaiting_my_approval.unwrap_or(false),
+        cursor: q.cursor,
+    };
     let (items, next_cursor) = blocking(&state, move |db, svc| {
-        transfers::list(db, svc, &who.0, status, limit, q.cursor.as_deref())
+        transfers::list(db, svc, &who.0, listing)
     })
     .await?;
     let items = items.into_iter().map(Into::into).collect();
@@ -395,7 +454,8 @@ pub(super) async fn confirm_transfer(
     Ok(web::Json(view.into()))
 }
 
-/// Cancels a pending transfer (its creator or the administrator).
+/// Cancels a transfer waiting for confirmation or approvals (its creator or the
+/// administrator).
 #[utoipa::path(
     operation_id = "cancelTransfer",
     tag = "transfers",

@@ -154,6 +154,7 @@ fn contract(svc: &Services, kind: ContractKind, name: &str, limit: TransferLimit
         updated_at: now,
         closed_at: None,
         login_method: LoginMethod::Password,
+        approval_policy: None,
     }
 }
 
@@ -172,6 +173,7 @@ fn holder(
         name: name.as_str().to_owned(),
         role,
         can_transfer: true,
+        can_approve: false,
         disabled: false,
         email: None,
         login_lock: None,
@@ -305,48 +307,54 @@ fn procedure(
     company_id: &str,
     act: impl FnOnce(&mut DbConn, &ContractFile) -> Result<(), AppError>,
 ) -> Result<ContractFile, AppError> {
+    write_tx(db.conn()?, |conn| procedure_in(conn, svc, company_id, act))
+}
+
+/// [`procedure`] inside the caller's transaction (a procedure under dual control).
+fn procedure_in(
+    conn: &mut DbConn,
+    svc: &Services,
+    company_id: &str,
+    act: impl FnOnce(&mut DbConn, &ContractFile) -> Result<(), AppError>,
+) -> Result<ContractFile, AppError> {
     let kind = ContractKind::Corporate;
-    write_tx(db.conn()?, |conn| {
-        let file = contract_file(conn, svc, kind, company_id)?;
-        act(conn, &file)?;
-        contract_file(conn, svc, kind, company_id)
-    })
+    let file = contract_file(conn, svc, kind, company_id)?;
+    act(conn, &file)?;
+    contract_file(conn, svc, kind, company_id)
 }
 
 /// Closes a contract: its people can no longer sign in, their sessions end at once, and
 /// their tokens are retired. Audited with the reason; closing twice is a conflict.
-pub fn close_contract(
-    db: &mut Db,
+pub(super) fn close_contract(
+    conn: &mut DbConn,
     svc: &Services,
     who: &Operator,
     kind: ContractKind,
     id: &str,
     reason: &str,
 ) -> Result<ContractFile, AppError> {
-    write_tx(db.conn()?, |conn| {
-        contract_file(conn, svc, kind, id)?;
-        let now = svc.now();
-        if !db::companies::close(conn, id, now)? {
-            return Err(AppError::new(
-                ErrorCode::ContractClosed,
-                "this contract is already closed",
-            ));
-        }
-        db::users::disable_all_of(conn, id, now)?;
-        for person in db::users::of_company(conn, id)? {
-            db::sessions::end_all_of(conn, &person.id, now)?;
-            db::soft_tokens::release(conn, &person.id, now)?;
-        }
-        audit::record(
-            conn,
-            svc,
-            who.event(AuditAction::ContractClosed, Outcome::Success)
-                .company(id)
-                .target("company", id)
-                .detail(serde_json::json!({ "kind": kind.as_str(), "reason": reason })),
-        )?;
-        contract_file(conn, svc, kind, id)
-    })
+    contract_file(conn, svc, kind, id)?;
+    let now = svc.now();
+    if !db::companies::close(conn, id, now)? {
+        return Err(AppError::new(
+            ErrorCode::ContractClosed,
+            "this contract is already closed",
+        ));
+    }
+    db::users::disable_all_of(conn, id, now)?;
+    for person in db::users::of_company(conn, id)? {
+        db::sessions::end_all_of(conn, &person.id, now)?;
+        db::soft_tokens::release(conn, &person.id, now)?;
+    }
+    audit::record(
+        conn,
+        svc,
+        who.event(AuditAction::ContractClosed, Outcome::Success)
+            .company(id)
+            .target("company", id)
+            .detail(serde_json::json!({ "kind": kind.as_str(), "reason": reason })),
+    )?;
+    contract_file(conn, svc, kind, id)
 }
 
 /// Frees the administrator's login and transfer password, locked by wrong entries.
@@ -380,14 +388,14 @@ fn admin_token(file: &ContractFile) -> Result<&SoftToken, AppError> {
 /// Removes the administrator's (or the shared) token after the administrator's visit to
 /// the branch. The company stays active; the administrator registers a new token with
 /// token ID, code and approval password.
-pub fn reset_admin_token(
-    db: &mut Db,
+pub(super) fn reset_admin_token(
+    conn: &mut DbConn,
     svc: &Services,
     who: &Operator,
     company_id: &str,
     reason: &str,
 ) -> Result<ContractFile, AppError> {
-    procedure(db, svc, company_id, |conn, file| {
+    procedure_in(conn, svc, company_id, |conn, file| {
         let token = admin_token(file)?;
         db::soft_tokens::release(conn, &file.holder.id, svc.now())?;
         audit::record(
@@ -469,39 +477,50 @@ pub fn change_operator(
     operator_id: &str,
     change: OperatorChange<'_>,
 ) -> Result<BankOperator, AppError> {
+    write_tx(db.conn()?, |conn| {
+        change_operator_in(conn, svc, by, operator_id, change)
+    })
+}
+
+/// [`change_operator`] inside the caller's transaction (a procedure under dual control).
+pub(super) fn change_operator_in(
+    conn: &mut DbConn,
+    svc: &Services,
+    by: Option<&Operator>,
+    operator_id: &str,
+    change: OperatorChange<'_>,
+) -> Result<BankOperator, AppError> {
     if by.is_some_and(|o| o.operator_id == operator_id) {
         return Err(AppError::forbidden(
             "another operator (or the command line) changes your own sign-in",
         ));
     }
-    write_tx(db.conn()?, |conn| {
-        let target = db::operators::find(conn, operator_id)?
-            .ok_or_else(|| AppError::not_found("operator"))?;
-        let action = match change {
-            OperatorChange::Unlock => {
-                db::lockout::unlock(conn, Secret::OperatorPassword, &target.id)?;
-                AuditAction::OperatorUnlocked
-            }
-            OperatorChange::Disable => {
-                db::operators::set_disabled(conn, &target.id, true)?;
-                db::sessions::end_all_of(conn, &target.id, svc.now())?;
-                AuditAction::OperatorDisabled
-            }
-            OperatorChange::ResetPassword(hash) => {
-                db::operators::set_password(conn, &target.id, hash)?;
-                db::lockout::unlock(conn, Secret::OperatorPassword, &target.id)?;
-                AuditAction::OperatorPasswordReset
-            }
-        };
-        let event = match by {
-            Some(operator) => operator.event(action, Outcome::Success),
-            None => system_event(action),
-        };
-        audit::record(conn, svc, event.target("operator", &target.id))?;
-        let changed = db::operators::find(conn, &target.id)?
-            .ok_or_else(|| AppError::not_found("operator"))?;
-        Ok(changed.as_of(svc.now()))
-    })
+    let target =
+        db::operators::find(conn, operator_id)?.ok_or_else(|| AppError::not_found("operator"))?;
+    let action = match change {
+        OperatorChange::Unlock => {
+            db::lockout::unlock(conn, Secret::OperatorPassword, &target.id)?;
+            AuditAction::OperatorUnlocked
+        }
+        OperatorChange::Disable => {
+            db::operators::set_disabled(conn, &target.id, true)?;
+            db::sessions::end_all_of(conn, &target.id, svc.now())?;
+            AuditAction::OperatorDisabled
+        }
+        OperatorChange::ResetPassword(hash) => {
+            db::operators::set_password(conn, &target.id, hash)?;
+            db::lockout::unlock(conn, Secret::OperatorPassword, &target.id)?;
+            AuditAction::OperatorPasswordReset
+        }
+    };
+    let event = match by {
+        Some(operator) => operator.event(action, Outcome::Success),
+        None => system_event(action),
+    };
+    audit::record(conn, svc, event.target("operator", &target.id))?;
+    let changed =
+        db::operators::find(conn, &target.id)?.ok_or_else(|| AppError::not_found("operator"))?;
+    Ok(changed.as_of(svc.now()))
 }
 
 /// The operator with this login ID (for the command line).

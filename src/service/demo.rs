@@ -106,7 +106,8 @@ pub fn seed(db: &mut Db, svc: &Services) -> Result<Vec<Credential>, AppError> {
         session_id: None,
         client_addr: None,
     };
-    for (login_id, name, password, transfer_password) in USERS {
+    // The second user approves the first one's transfers under a four-eyes policy.
+    for (i, (login_id, name, password, transfer_password)) in USERS.into_iter().enumerate() {
         if !db::users::login_id_taken(db.conn()?, login_id)? {
             let new = NewUser {
                 login_id: parsed(LoginId::parse(login_id))?,
@@ -114,6 +115,7 @@ pub fn seed(db: &mut Db, svc: &Services) -> Result<Vec<Credential>, AppError> {
                 password: parsed(NewPassword::parse(password, None))?,
                 transfer_password: parsed(NewPassword::parse(transfer_password, None))?,
                 can_transfer: true,
+                can_approve: i == 1,
             };
             people::create(db, svc, &admin, new)?;
         }

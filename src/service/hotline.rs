@@ -36,43 +36,41 @@ pub fn get_person(db: &mut Db, svc: &Services, person_id: &str) -> Result<Person
 /// A procedure on one person's token, in one transaction with its audit event; the
 /// answer is the person's file afterwards.
 fn on_token(
-    db: &mut Db,
+    conn: &mut DbConn,
     svc: &Services,
     who: &Operator,
     person_id: &str,
     act: impl FnOnce(&mut DbConn, &SoftToken) -> Result<(AuditAction, serde_json::Value), AppError>,
 ) -> Result<PersonFile, AppError> {
-    write_tx(db.conn()?, |conn| {
-        let file = person_file(conn, svc, person_id)?;
-        let token = file.token.as_ref().ok_or_else(|| {
-            AppError::new(
-                ErrorCode::TokenNotRegistered,
-                "this person holds no token (in shared mode, act on the administrator's)",
-            )
-        })?;
-        let (action, detail) = act(conn, token)?;
-        audit::record(
-            conn,
-            svc,
-            who.event(action, Outcome::Success)
-                .company(&file.contract.id)
-                .target("user", &file.person.id)
-                .detail(detail),
-        )?;
-        person_file(conn, svc, person_id)
-    })
+    let file = person_file(conn, svc, person_id)?;
+    let token = file.token.as_ref().ok_or_else(|| {
+        AppError::new(
+            ErrorCode::TokenNotRegistered,
+            "this person holds no token (in shared mode, act on the administrator's)",
+        )
+    })?;
+    let (action, detail) = act(conn, token)?;
+    audit::record(
+        conn,
+        svc,
+        who.event(action, Outcome::Success)
+            .company(&file.contract.id)
+            .target("user", &file.person.id)
+            .detail(detail),
+    )?;
+    person_file(conn, svc, person_id)
 }
 
 /// Suspends a person's token at once: every code of it is refused from this moment, on
 /// every instance, until the bank reissues; the person's open sessions end.
-pub fn suspend_token(
-    db: &mut Db,
+pub(super) fn suspend_token(
+    conn: &mut DbConn,
     svc: &Services,
     who: &Operator,
     person_id: &str,
     reason: &str,
 ) -> Result<PersonFile, AppError> {
-    on_token(db, svc, who, person_id, |conn, token| {
+    on_token(conn, svc, who, person_id, |conn, token| {
         if !db::soft_tokens::suspend(conn, &token.id, svc.now())? {
             return Err(AppError::new(
                 ErrorCode::TokenSuspended,
@@ -89,14 +87,14 @@ pub fn suspend_token(
 /// Reissues (再発行): the person's token is retired for good, and they register a new one
 /// (a personal customer from the login page, a company user through the administrator).
 /// The contract's OTP status is unchanged: no code means no transfer until then.
-pub fn reissue_token(
-    db: &mut Db,
+pub(super) fn reissue_token(
+    conn: &mut DbConn,
     svc: &Services,
     who: &Operator,
     person_id: &str,
     reason: &str,
 ) -> Result<PersonFile, AppError> {
-    on_token(db, svc, who, person_id, |conn, token| {
+    on_token(conn, svc, who, person_id, |conn, token| {
         db::soft_tokens::release(conn, person_id, svc.now())?;
         let detail = serde_json::json!({ "token": token.id, "reason": reason });
         Ok((AuditAction::TokenReissued, detail))
@@ -110,12 +108,14 @@ pub fn unlock_token(
     who: &Operator,
     person_id: &str,
 ) -> Result<PersonFile, AppError> {
-    on_token(db, svc, who, person_id, |conn, token| {
-        db::lockout::unlock(conn, Secret::TokenCode, &token.id)?;
-        Ok((
-            AuditAction::TokenUnlocked,
-            serde_json::json!({ "token": token.id }),
-        ))
+    write_tx(db.conn()?, |conn| {
+        on_token(conn, svc, who, person_id, |conn, token| {
+            db::lockout::unlock(conn, Secret::TokenCode, &token.id)?;
+            Ok((
+                AuditAction::TokenUnlocked,
+                serde_json::json!({ "token": token.id }),
+            ))
+        })
     })
 }
 

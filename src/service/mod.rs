@@ -2,9 +2,11 @@
 //! transaction, writes its audit events in that same transaction, and returns domain
 //! entities. The HTTP layer runs them on the blocking pool.
 
+pub mod approvals;
 pub mod audit;
 pub mod bank;
 pub mod certificates;
+mod cursor;
 pub mod demo;
 pub mod hotline;
 pub mod lockout;
@@ -12,6 +14,7 @@ pub mod notify;
 pub mod otp_management;
 pub mod passwords;
 pub mod people;
+pub mod procedures;
 pub mod self_service;
 pub mod sessions;
 pub mod throttle;

@@ -74,7 +74,7 @@ fn settings(conn: &mut DbConn, svc: &Services, company_id: &str) -> Result<OtpSe
 /// Checks the administrator's approval password (承認用パスワード). Wrong ones are
 /// counted and lock approval at the threshold, until a bank operator unlocks it. The
 /// count is reset by the approved action itself, in its own transaction ([`approved`]).
-fn check_approval(
+pub(super) fn check_approval(
     db: &mut Db,
     svc: &Services,
     who: &Person,
@@ -95,7 +95,7 @@ fn check_approval(
 }
 
 /// Inside the action's transaction: the approval still holds (no lock landed meanwhile).
-fn approved(conn: &mut DbConn, svc: &Services, who: &Person) -> Result<(), AppError> {
+pub(super) fn approved(conn: &mut DbConn, svc: &Services, who: &Person) -> Result<(), AppError> {
     still_open(conn, svc, Secret::ApprovalPassword, &who.user_id)
 }
 

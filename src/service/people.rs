@@ -21,12 +21,14 @@ pub struct NewUser {
     pub password: NewPassword,
     pub transfer_password: NewPassword,
     pub can_transfer: bool,
+    pub can_approve: bool,
 }
 
 #[derive(Default)]
 pub struct UserPatch {
     pub name: Option<PersonName>,
     pub can_transfer: Option<bool>,
+    pub can_approve: Option<bool>,
     pub disabled: Option<bool>,
     /// `Some(None)` removes the address.
     pub email: Option<Option<EmailAddress>>,
@@ -84,6 +86,7 @@ pub fn create(db: &mut Db, svc: &Services, who: &Person, new: NewUser) -> Result
         name: new.name.as_str().to_owned(),
         role: Role::User,
         can_transfer: new.can_transfer,
+        can_approve: new.can_approve,
         disabled: false,
         email: None,
         login_lock: None,
@@ -131,6 +134,7 @@ pub fn update(
         let change = UserChange {
             name: patch.name.as_ref().map(|n| n.as_str().to_owned()),
             can_transfer: patch.can_transfer,
+            can_approve: patch.can_approve,
             disabled: patch.disabled,
             email: patch
                 .email
@@ -145,6 +149,7 @@ pub fn update(
         let changes = serde_json::json!({
             "name": patch.name.is_some(),
             "can_transfer": patch.can_transfer,
+            "can_approve": patch.can_approve,
             "disabled": patch.disabled,
             "email": patch.email.is_some(),
         });

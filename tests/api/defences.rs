@@ -218,15 +218,9 @@ async fn a_bank_operator_locked_by_a_guesser_is_unlocked_by_another(app: TestApp
         .unwrap();
     assert_eq!(tanaka["locked"], true);
     let id = tanaka["id"].as_str().unwrap();
-    let res = app
-        .post(
-            &format!("/api/v1/bank/operators/{id}/unlock"),
-            &json!({}),
-            Some(&other),
-        )
-        .await;
+    let res = app.carry_out(&other, "operator_unlock", id).await;
     assert_eq!(res.status(), 200);
-    assert_eq!(body(res).await["locked"], false);
+    assert_eq!(body(res).await["status"], "carried_out");
     assert_eq!(app.audit_count("operator_unlocked", "success").await, 1);
     assert_eq!(
         app.post("/api/v1/bank/auth/login", &right, None)
@@ -507,8 +501,8 @@ async fn the_statements_that_confirm_judge_permission_method_and_holder_themselv
             let confirmed = webfb::db::transfers::confirm(
                 conn,
                 &t,
-                ConfirmationMethod::Otp,
-                true,
+                (ConfirmationMethod::Otp, true),
+                (None, webfb::db::transfers::Then::Confirmed),
                 Some(1),
                 svc.now(),
             )

@@ -378,6 +378,30 @@ impl TestApp {
         body(res).await["access_token"].as_str().unwrap().to_owned()
     }
 
+    /// Asks for a bank procedure as `requester`: 201 and the procedure's id.
+    pub async fn request_procedure(&self, requester: &str, kind: &str, target_id: &str) -> String {
+        let asked = json!({
+            "kind": kind,
+            "target_id": target_id,
+            "reason": "phone lost; identity checked at the branch",
+            "evidence": "written request with the registered seal",
+        });
+        let res = self
+            .post("/api/v1/bank/procedures", &asked, Some(requester))
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED, "{kind} requested");
+        body(res).await["id"].as_str().unwrap().to_owned()
+    }
+
+    /// A bank procedure under dual control: asked for by `requester`, approved (and so
+    /// carried out) by a second operator. Answers the approval.
+    pub async fn carry_out(&self, requester: &str, kind: &str, target_id: &str) -> Response {
+        let id = self.request_procedure(requester, kind, target_id).await;
+        let second = self.operator_token(&format!("second.{}", &id[..8])).await;
+        let path = format!("/api/v1/bank/procedures/{id}/approve");
+        self.post(&path, &json!({}), Some(&second)).await
+    }
+
     pub async fn login(&self, login_id: &str, password: &str) -> Response {
         self.post(
             "/api/v1/auth/login",
@@ -656,4 +680,14 @@ pub async fn spawn_app_sealing_as_it_serves(engine: Engine) -> TestApp {
         s.audit_seal_every = Some(std::time::Duration::from_millis(20))
     })
     .await
+}
+
+/// Approvers get an hour to decide.
+pub async fn spawn_app_with_an_hour_to_approve(engine: Engine) -> TestApp {
+    spawn_app_with(engine, |s| s.policy.approval_ttl_secs = 60 * 60).await
+}
+
+/// Procedures wait a minute for their second operator.
+pub async fn spawn_app_with_a_minute_for_procedures(engine: Engine) -> TestApp {
+    spawn_app_with(engine, |s| s.policy.procedure_ttl_secs = 60).await
 }

@@ -15,15 +15,16 @@ async fn the_hotline_suspends_a_lost_token_and_the_customer_registers_after_reis
     let lost = registered(&app, &c).await;
     let on_the_lost_phone = sign_in_with_code(&app, &c, &lost).await;
     let hotline = |what: &str| format!("/api/v1/bank/people/{}/token/{what}", c.person_id);
-    let reason = json!({"reason": "phone lost; caller identified by the hotline"});
+    let person = format!("/api/v1/bank/people/{}", c.person_id);
 
     let res = app
-        .post(&hotline("suspend"), &reason, Some(&operator))
+        .carry_out(&operator, "token_suspend", &c.person_id)
         .await;
-    let b = body(res).await;
+    assert_eq!(body(res).await["status"], "carried_out");
+    let b = body(app.get(&person, Some(&operator)).await).await;
     assert_eq!(b["token"]["status"], "suspended", "{b}");
     let res = app
-        .post(&hotline("suspend"), &reason, Some(&operator))
+        .carry_out(&operator, "token_suspend", &c.person_id)
         .await;
     problem(res, 423, "token_suspended").await;
     let res = app.get("/api/v1/me", Some(&on_the_lost_phone)).await;
@@ -52,9 +53,10 @@ async fn the_hotline_suspends_a_lost_token_and_the_customer_registers_after_reis
 
     // 再発行: the token is retired, and the customer registers a new one.
     let res = app
-        .post(&hotline("reissue"), &reason, Some(&operator))
+        .carry_out(&operator, "token_reissue", &c.person_id)
         .await;
-    let b = body(res).await;
+    assert_eq!(body(res).await["status"], "carried_out");
+    let b = body(app.get(&person, Some(&operator)).await).await;
     assert!(b["token"].is_null(), "{b}");
     // The password alone opens nothing meanwhile: a new token first.
     let res = app.login(&c.contract_id, PASSWORD).await;
@@ -77,13 +79,8 @@ async fn the_hotline_suspends_a_company_users_token_too(app: TestApp) {
     let user_id = app.user(&company, "user.one").await;
     app.activate(&company, "per_user").await;
     app.give_token(&company, &user_id).await;
-    let path = format!("/api/v1/bank/people/{user_id}/token/suspend");
     let res = app
-        .post(
-            &path,
-            &json!({"reason": "phone broken"}),
-            Some(&company.operator_token),
-        )
+        .carry_out(&company.operator_token, "token_suspend", &user_id)
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     // Company people sign in without a code (seed 002, Q3), and see why they are blocked.
@@ -103,13 +100,8 @@ async fn the_hotline_suspends_a_company_users_token_too(app: TestApp) {
     assert_eq!(res.status(), StatusCode::OK);
     let profile = me(&app, &session).await;
     assert_eq!(profile["blocked_reason"], "token_suspended");
-    let path = format!("/api/v1/bank/people/{user_id}/token/reissue");
     let res = app
-        .post(
-            &path,
-            &json!({"reason": "new phone"}),
-            Some(&company.operator_token),
-        )
+        .carry_out(&company.operator_token, "token_reissue", &user_id)
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     app.next_step();

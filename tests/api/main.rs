@@ -4,6 +4,7 @@ mod helpers;
 mod test_pki;
 
 mod admin_users;
+mod approvals;
 mod audit_and_import;
 mod audit_trail;
 mod bank;
@@ -19,6 +20,7 @@ mod oathtool;
 mod openapi;
 mod otp_management;
 mod personal;
+mod procedures;
 mod roles;
 mod sessions;
 mod startup;

@@ -273,3 +273,106 @@ mod codes_from_oathtool_register_a_token_and_confirm_a_transfer_on_the_running_s
         run(spawn_app_real_clock(Engine::Postgres).await).await
     }
 }
+
+/// Four eyes with codes from oathtool: a user's transfer waits for the administrator's
+/// approval, given with a code of the administrator's own token.
+async fn maker_checker(app: TestApp) {
+    let company = app.company("acme").await;
+    assert_eq!(app.set_mode(&company, "per_user").await.status(), 200);
+    let issue = || async {
+        let none = json!({});
+        app.post("/api/v1/soft-tokens", &none, Some(&company.admin_token))
+            .await
+    };
+    let register = |path: String, token: serde_json::Value, otp: String| {
+        let b = json!({"token_id": token["token_id"], "otp": otp, "approval_password": APPROVAL});
+        let app = &app;
+        let admin = company.admin_token.clone();
+        async move { app.send(Method::PUT, &path, Some(&b), Some(&admin)).await }
+    };
+    let checker_token = ok(issue().await, 201).await;
+    let a = codes_ahead(&secret_of(&checker_token), 2);
+    let res = register(
+        "/api/v1/otp/admin-token".into(),
+        checker_token,
+        a[0].clone(),
+    )
+    .await;
+    ok(res, 200).await;
+    let maker = app.user(&company, "maker.one").await;
+    let maker_token = ok(issue().await, 201).await;
+    let m = codes_ahead(&secret_of(&maker_token), 2);
+    let res = register(
+        format!("/api/v1/otp/users/{maker}/token"),
+        maker_token,
+        m[0].clone(),
+    )
+    .await;
+    ok(res, 200).await;
+    let policy = json!({"enabled": true, "min_amount": 0, "approvals_required": 1,
+                        "approval_password": APPROVAL});
+    let res = app
+        .send(
+            Method::PUT,
+            "/api/v1/approval-policy",
+            Some(&policy),
+            Some(&company.admin_token),
+        )
+        .await;
+    ok(res, 200).await;
+
+    let session = app.token("maker.one", PASSWORD).await;
+    let date = ((Utc::now() + Duration::hours(9)).date_naive() + Duration::days(1)).to_string();
+    let created = app
+        .client
+        .post(app.url("/api/v1/transfers"))
+        .bearer_auth(&session)
+        .header("Idempotency-Key", "maker-checker-1")
+        .json(&json!({
+            "debit_account": company.account,
+            "payee": {"bank_code": "0001", "branch_code": "123", "account_type": "ordinary",
+                      "account_number": "7654321", "name": "ｶ)ﾔﾏﾀﾞｼﾖｳｼﾞ"},
+            "amount": 2_500_000,
+            "execution_date": date,
+        }))
+        .send()
+        .await
+        .unwrap();
+    let id = ok(created, 201).await["id"].as_str().unwrap().to_owned();
+    let path = |what: &str| format!("/api/v1/transfers/{id}/{what}");
+    let res = app
+        .post(&path("confirm"), &json!({"otp": m[1]}), Some(&session))
+        .await;
+    assert_eq!(ok(res, 200).await["status"], "pending_approval");
+    let res = app
+        .post(
+            &path("approve"),
+            &json!({"otp": a[1]}),
+            Some(&company.admin_token),
+        )
+        .await;
+    let approved = ok(res, 200).await;
+    assert_eq!(approved["status"], "confirmed");
+    assert_eq!(approved["approval"]["decisions"][0]["method"], "otp");
+}
+
+/// Codes from oathtool confirm a transfer and approve it under four eyes on the running
+/// server.
+mod codes_from_oathtool_confirm_and_approve_a_transfer_under_four_eyes {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(not(webfb_oathtool), ignore = "install oathtool and run again")]
+    async fn on_sqlite() {
+        maker_checker(spawn_wide_window(Engine::Sqlite).await).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(
+        not(all(webfb_oathtool, webfb_postgres_tests)),
+        ignore = "install oathtool, set TEST_DATABASE_URL and run again"
+    )]
+    async fn on_postgres() {
+        maker_checker(spawn_wide_window(Engine::Postgres).await).await
+    }
+}

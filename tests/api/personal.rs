@@ -402,15 +402,10 @@ async fn the_bank_opens_lists_and_closes_personal_contracts(app: TestApp) {
         .await;
     problem(res, 409, "login_id_taken").await;
 
-    let close = format!("/api/v1/bank/personal-contracts/{}/close", c.id);
-    let res = app
-        .post(
-            &close,
-            &json!({"reason": "customer moved abroad"}),
-            Some(&operator),
-        )
-        .await;
-    let b = body(res).await;
+    let res = app.carry_out(&operator, "contract_close", &c.id).await;
+    assert_eq!(res.status(), 200);
+    let contract = format!("/api/v1/bank/personal-contracts/{}", c.id);
+    let b = body(app.get(&contract, Some(&operator)).await).await;
     assert!(b["closed_at"].is_string(), "{b}");
     problem(
         app.get("/api/v1/me", Some(&session)).await,
@@ -430,9 +425,7 @@ async fn the_bank_opens_lists_and_closes_personal_contracts(app: TestApp) {
         "invalid_credentials",
     )
     .await;
-    let res = app
-        .post(&close, &json!({"reason": "again"}), Some(&operator))
-        .await;
+    let res = app.carry_out(&operator, "contract_close", &c.id).await;
     problem(res, 409, "contract_closed").await;
     assert_eq!(app.audit_count("contract_closed", "success").await, 1);
 }

@@ -26,6 +26,7 @@ async fn every_protected_operation_refuses_no_session_and_the_wrong_kind_of_sess
                 .replace("{webhook_id}", &uuid::Uuid::new_v4().to_string())
                 .replace("{message_id}", &uuid::Uuid::new_v4().to_string())
                 .replace("{transfer_id}", &uuid::Uuid::new_v4().to_string())
+                .replace("{procedure_id}", &uuid::Uuid::new_v4().to_string())
                 .replace("{operator_id}", &uuid::Uuid::new_v4().to_string());
             let method: Method = method.to_uppercase().parse().unwrap();
             let res = app.send(method.clone(), &url, None, None).await;
@@ -192,11 +193,16 @@ async fn every_field_of_the_otp_bodies_is_checked(app: TestApp) {
         .await;
         assert!(fields(&p).contains(&field.to_owned()), "{path} {b}: {p}");
     }
-    let reset = format!("/api/v1/bank/companies/{}/admin-token/reset", company.id);
+    let asked = json!({
+        "kind": "admin_token_reset",
+        "target_id": company.id,
+        "reason": "x".repeat(201),
+        "evidence": "",
+    });
     let p = problem(
         app.post(
-            &reset,
-            &json!({"reason": "x".repeat(201)}),
+            "/api/v1/bank/procedures",
+            &asked,
             Some(&company.operator_token),
         )
         .await,
@@ -204,5 +210,5 @@ async fn every_field_of_the_otp_bodies_is_checked(app: TestApp) {
         "validation_failed",
     )
     .await;
-    assert_eq!(fields(&p), ["reason"]);
+    assert_eq!(fields(&p), ["reason", "evidence"]);
 }

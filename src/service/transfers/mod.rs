@@ -7,33 +7,33 @@
 //! spent only if the transfer really was confirmed, and nothing judged can change between
 //! the judgement and the confirmation.
 
-use std::collections::HashMap;
-
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate};
 use sha2::{Digest, Sha256};
 
 use crate::db::lockout::Subject;
-use crate::db::transfers::PageQuery;
+use crate::db::transfers::Then;
 use crate::db::{self, Db, DbConn, Insert, write_tx};
+use crate::domain::approval::Approval;
 use crate::domain::audit::{AuditAction, Outcome};
 use crate::domain::otp_code::OtpCode;
 use crate::domain::soft_token::Purpose;
 use crate::domain::transfer::{ConfirmationMethod, Draft, DraftInput, Transfer, TransferStatus};
 use crate::domain::{
-    BlockedReason, Company, Invalid, OtpStatus, PasswordAttempt, Role, Secret,
-    TransferConfirmation, User,
+    BlockedReason, Company, OtpStatus, PasswordAttempt, Role, Secret, TransferConfirmation, User,
 };
 use crate::error::{AppError, ErrorCode};
 
 use super::lockout::{check_password, still_open};
 
 use super::tokens::{self, CodeUse};
+
+mod reading;
 use super::{
     Person, Refusable, Services, audit, confirmation, confirming_token, in_company, new_id,
-    system_event,
 };
+use reading::Shown;
+pub use reading::{Listing, get, list};
+pub(super) use reading::{expire_due, shown, visible};
 
 /// How the creator proves the confirmation.
 pub enum Proof {
@@ -48,6 +48,8 @@ pub struct TransferWithConfirmation {
     pub confirmation: TransferConfirmation,
     /// The company's one-time passwords are active: a code is the method, even when blocked.
     pub otp_active: bool,
+    /// The approvers' decisions, oldest first (none unless it needs approvals).
+    pub approvals: Vec<Approval>,
 }
 
 /// Today in Japan, where the bank's calendar runs.
@@ -71,12 +73,40 @@ fn intact(svc: &Services, transfer: &Transfer) -> Result<bool, AppError> {
     Ok(subtle::ConstantTimeEq::ct_eq(expected.as_bytes(), transfer.content_hash.as_bytes()).into())
 }
 
+/// Refuses a transfer whose content no longer matches its hash: someone changed what is
+/// authorised after it was created. Flagged for a security officer, counted and logged
+/// loudly; the answer is a stable 409.
+pub(super) fn ensure_intact(
+    conn: &mut DbConn,
+    svc: &Services,
+    who: &Person,
+    transfer: &Transfer,
+) -> Result<(), AppError> {
+    if intact(svc, transfer)? {
+        return Ok(());
+    }
+    svc.tampered_transfers
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    tracing::error!(transfer = %transfer.id, "transfer does not match its content hash");
+    audit::record(
+        conn,
+        svc,
+        who.event(AuditAction::TransferTampered, Outcome::Denied)
+            .target("transfer", &transfer.id)
+            .flagged(),
+    )?;
+    Err(AppError::new(
+        ErrorCode::TransferTampered,
+        "this transfer no longer matches what was created and cannot be confirmed; the bank has been told",
+    ))
+}
+
 /// The hash of a request body, for the idempotency check.
 pub fn request_hash(canonical_json: &str) -> String {
     crate::domain::transfer::hex(&Sha256::digest(canonical_json.as_bytes()))
 }
 
-fn blocked(reason: BlockedReason) -> AppError {
+pub(super) fn blocked(reason: BlockedReason) -> AppError {
     match reason {
         BlockedReason::NoTransferPermission => {
             AppError::forbidden("you do not have the one-off transfer permission")
@@ -156,6 +186,8 @@ pub fn create(
         cancelled_at: None,
         cancelled_by: None,
         content_key_id: Some(svc.content_keys.current.0.clone()),
+        approvals_required: 0,
+        approvals_given: 0,
     };
     transfer.content_hash = transfer.content_hash(&svc.content_keys.current.1);
     let inserted = write_tx(conn, |conn| {
@@ -202,155 +234,6 @@ fn replay(
     Ok((Shown::new(svc, &company).show(conn, transfer)?, false))
 }
 
-/// Marks the company's pending transfers past their time as expired, and audits each.
-fn expire_due(conn: &mut DbConn, svc: &Services, company_id: &str) -> Result<(), AppError> {
-    let due = db::transfers::due_for_expiry(conn, company_id, svc.now())?;
-    if due.is_empty() {
-        return Ok(());
-    }
-    write_tx(conn, |conn| {
-        for id in &due {
-            if db::transfers::expire(conn, id)? {
-                let event = system_event(AuditAction::TransferExpired)
-                    .company(company_id)
-                    .target("transfer", id);
-                audit::record(conn, svc, event)?;
-            }
-        }
-        Ok(())
-    })
-}
-
-/// Shows transfers of one company, judging each creator's confirmation once.
-struct Shown<'a> {
-    svc: &'a Services,
-    company: &'a Company,
-    by_creator: HashMap<String, TransferConfirmation>,
-}
-
-impl<'a> Shown<'a> {
-    fn new(svc: &'a Services, company: &'a Company) -> Shown<'a> {
-        Shown {
-            svc,
-            company,
-            by_creator: HashMap::new(),
-        }
-    }
-
-    fn show(
-        &mut self,
-        conn: &mut DbConn,
-        transfer: Transfer,
-    ) -> Result<TransferWithConfirmation, AppError> {
-        let confirmation = match self.by_creator.get(&transfer.created_by) {
-            Some(c) => *c,
-            None => {
-                let creator = in_company(conn, &self.company.id, &transfer.created_by)?;
-                let token = confirming_token(conn, self.company, &creator)?;
-                let c = confirmation(self.svc, self.company, &creator, token.as_ref());
-                self.by_creator.insert(transfer.created_by.clone(), c);
-                c
-            }
-        };
-        Ok(TransferWithConfirmation {
-            transfer,
-            confirmation,
-            otp_active: self.company.otp_active(),
-        })
-    }
-}
-
-/// A transfer the caller may see: their own, or any of the company's for the
-/// administrator. Anything else does not exist for them.
-fn visible(conn: &mut DbConn, who: &Person, id: &str) -> Result<Transfer, AppError> {
-    let creator = (who.role != Role::Admin).then_some(who.user_id.as_str());
-    db::transfers::visible(conn, &who.company_id, id, creator)?
-        .ok_or_else(|| AppError::not_found("transfer"))
-}
-
-fn shown(
-    conn: &mut DbConn,
-    svc: &Services,
-    who: &Person,
-    id: &str,
-) -> Result<TransferWithConfirmation, AppError> {
-    let transfer = visible(conn, who, id)?;
-    let company = db::companies::get(conn, &who.company_id)?;
-    Shown::new(svc, &company).show(conn, transfer)
-}
-
-pub fn get(
-    db: &mut Db,
-    svc: &Services,
-    who: &Person,
-    id: &str,
-) -> Result<TransferWithConfirmation, AppError> {
-    let conn = db.conn()?;
-    expire_due(conn, svc, &who.company_id)?;
-    shown(conn, svc, who, id)
-}
-
-/// A page of transfers, newest first, and the cursor naming the last one shown.
-pub fn list(
-    db: &mut Db,
-    svc: &Services,
-    who: &Person,
-    status: Option<TransferStatus>,
-    limit: i64,
-    cursor: Option<&str>,
-) -> Result<(Vec<TransferWithConfirmation>, Option<String>), AppError> {
-    let after = cursor.map(decode_cursor).transpose()?;
-    let conn = db.conn()?;
-    expire_due(conn, svc, &who.company_id)?;
-    let mut page = db::transfers::page(
-        conn,
-        PageQuery {
-            company_id: &who.company_id,
-            creator: (who.role != Role::Admin).then_some(who.user_id.as_str()),
-            status,
-            after,
-            limit: limit + 1,
-        },
-    )?;
-    let next = if page.len() as i64 > limit {
-        page.truncate(limit as usize);
-        page.last().map(|t| encode_cursor(t.created_at, &t.id))
-    } else {
-        None
-    };
-    let company = db::companies::get(conn, &who.company_id)?;
-    let mut shown = Shown::new(svc, &company);
-    let items = page
-        .into_iter()
-        .map(|t| shown.show(conn, t))
-        .collect::<Result<_, _>>()?;
-    Ok((items, next))
-}
-
-fn encode_cursor(at: DateTime<Utc>, id: &str) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}|{id}", at.timestamp_micros()))
-}
-
-fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, String), AppError> {
-    let invalid = || {
-        AppError::field(
-            "cursor",
-            Invalid::new("format", "not a cursor this API gave out"),
-        )
-    };
-    let text = URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(invalid)?;
-    let (micros, id) = text.split_once('|').ok_or_else(invalid)?;
-    let micros: i64 = micros.parse().map_err(|_| invalid())?;
-    let at = DateTime::from_timestamp_micros(micros).ok_or_else(invalid)?;
-    // Only what this API gave out reaches the database: a transfer id is a UUID.
-    let id = uuid::Uuid::parse_str(id).map_err(|_| invalid())?;
-    Ok((at, id.to_string()))
-}
-
 /// Confirms a transfer by its creator, with a code while OTP is active or the transfer
 /// password while it is not.
 pub fn confirm(
@@ -380,24 +263,7 @@ pub fn confirm(
     if let Err(e) = ensure_pending(&transfer) {
         return Err(refuse(conn, e.code().as_str(), e)?);
     }
-    if !intact(svc, &transfer)? {
-        // Someone changed what is authorised after it was created: refused, flagged for a
-        // security officer, counted and logged loudly; the answer is a stable 409.
-        svc.tampered_transfers
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        tracing::error!(transfer = %transfer.id, "transfer does not match its content hash");
-        audit::record(
-            conn,
-            svc,
-            who.event(AuditAction::TransferTampered, Outcome::Denied)
-                .target("transfer", &transfer.id)
-                .flagged(),
-        )?;
-        return Err(AppError::new(
-            ErrorCode::TransferTampered,
-            "this transfer no longer matches what was created and cannot be confirmed; the bank has been told",
-        ));
-    }
+    ensure_intact(conn, svc, who, &transfer)?;
     let method = match proof {
         Proof::Otp(_) => ConfirmationMethod::Otp,
         Proof::TransferPassword(_) => ConfirmationMethod::TransferPassword,
@@ -408,32 +274,18 @@ pub fn confirm(
             if let Err((reason, problem)) = judge(svc.transaction_status(&company), &user, method) {
                 return Ok(Err(refuse(conn, reason, problem)?));
             }
-            let Some(token) = confirming_token(conn, &company, &user)? else {
-                let problem = blocked(BlockedReason::TokenNotRegistered);
-                return Ok(Err(refuse(conn, "token_not_registered", problem)?));
-            };
-            let used = CodeUse {
-                token: &token,
-                code: &code,
-                purpose: Purpose::TransferConfirmation,
-                transfer_id: Some(&transfer.id),
-            };
-            let step = match tokens::verify_code(conn, svc, who, &used)? {
+            let used = (&code, Purpose::TransferConfirmation, transfer.id.as_str());
+            let step = match spend_code(conn, svc, who, (&company, &user), used, &refuse)? {
                 Ok(step) => step,
-                Err(refused) => {
-                    let reason = refused.code().as_str();
-                    return Ok(Err(refuse(conn, reason, refused)?));
-                }
+                Err(refused) => return Ok(Err(refused)),
             };
-            let codes_asked = svc.codes_for_transactions(&company);
-            mark_confirmed(conn, svc, who, &transfer, (method, codes_asked), Some(step))
+            mark_confirmed(conn, svc, who, (&transfer, &company), method, Some(step))
         }),
         Proof::TransferPassword(password) => {
             let (company, user) = creator(conn, who)?;
             if let Err((reason, problem)) = judge(svc.transaction_status(&company), &user, method) {
                 return Err(refuse(conn, reason, problem)?);
             }
-            let codes_asked = svc.codes_for_transactions(&company);
             let subject = Subject::Id(&who.user_id);
             check_password(
                 db,
@@ -445,11 +297,44 @@ pub fn confirm(
             )?;
             write_tx(db.conn()?, |conn| {
                 still_open(conn, svc, Secret::TransferPassword, &who.user_id)?;
-                mark_confirmed(conn, svc, who, &transfer, (method, codes_asked), None)
+                mark_confirmed(conn, svc, who, (&transfer, &company), method, None)
             })
         }
     };
     finish(db.conn()?, svc, who, &transfer, method, outcome)
+}
+
+/// How a refusal is audited before it is answered: its reason and the problem.
+pub(super) type Refuse<'a> = dyn Fn(&mut DbConn, &str, AppError) -> Result<AppError, AppError> + 'a;
+
+/// Checks and spends a code of the token that proves `user`'s transaction on a transfer
+/// (their own, or the shared one), inside the caller's transaction. Refusals are audited
+/// through `refuse` and answered after the commit.
+pub(super) fn spend_code(
+    conn: &mut DbConn,
+    svc: &Services,
+    who: &Person,
+    (company, user): (&Company, &User),
+    (code, purpose, transfer_id): (&OtpCode, Purpose, &str),
+    refuse: &Refuse<'_>,
+) -> Refusable<i64> {
+    let Some(token) = confirming_token(conn, company, user)? else {
+        let problem = blocked(BlockedReason::TokenNotRegistered);
+        return Ok(Err(refuse(conn, "token_not_registered", problem)?));
+    };
+    let used = CodeUse {
+        token: &token,
+        code,
+        purpose,
+        transfer_id: Some(transfer_id),
+    };
+    match tokens::verify_code(conn, svc, who, &used)? {
+        Ok(step) => Ok(Ok(step)),
+        Err(refused) => {
+            let reason = refused.code().as_str();
+            Ok(Err(refuse(conn, reason, refused)?))
+        }
+    }
 }
 
 fn creator(conn: &mut DbConn, who: &Person) -> Result<(Company, User), AppError> {
@@ -469,6 +354,14 @@ fn judge(
         let reason = BlockedReason::NoTransferPermission;
         return Err((reason.as_str(), blocked(reason)));
     }
+    method_applies(status, method)
+}
+
+/// Whether `method` proves a transaction under the company's OTP status `status`.
+pub(super) fn method_applies(
+    status: OtpStatus,
+    method: ConfirmationMethod,
+) -> Result<(), (&'static str, AppError)> {
     if status == method.requires() {
         return Ok(());
     }
@@ -504,32 +397,65 @@ fn ensure_pending(transfer: &Transfer) -> Result<(), AppError> {
     }
 }
 
-/// The one conditional update that confirms; any other outcome rolls the whole
-/// transaction back, and with it the code's step. `codes_asked`: whether the bank asks
-/// the contract's kind for codes on transactions.
+/// The one conditional update that confirms, or hands the transfer to its approvers
+/// where the company's policy asks approvals for its amount; any other outcome rolls the
+/// whole transaction back, and with it the code's step.
 fn mark_confirmed(
     conn: &mut DbConn,
     svc: &Services,
     who: &Person,
-    transfer: &Transfer,
-    (method, codes_asked): (ConfirmationMethod, bool),
+    (transfer, company): (&Transfer, &Company),
+    method: ConfirmationMethod,
     step: Option<i64>,
 ) -> Refusable<()> {
-    if !db::transfers::confirm(conn, transfer, method, codes_asked, step, svc.now())? {
+    let policy = company.approval_policy;
+    let required = policy.map_or(0, |p| p.required_for(transfer.amount));
+    let now = svc.now();
+    let then = if required == 0 {
+        Then::Confirmed
+    } else {
+        Then::AwaitApprovals {
+            required,
+            until: now + Duration::seconds(svc.policy.approval_ttl_secs),
+        }
+    };
+    let codes_asked = svc.codes_for_transactions(company);
+    if !db::transfers::confirm(
+        conn,
+        transfer,
+        (method, codes_asked),
+        (policy, then),
+        step,
+        now,
+    )? {
         return Err(not_pending());
     }
-    audit::record(
-        conn,
-        svc,
-        who.event(AuditAction::TransferConfirmed, Outcome::Success)
-            .target("transfer", &transfer.id)
-            .detail(serde_json::json!({
-                "method": method.as_str(),
-                "step": step,
-                "amount": transfer.amount,
-            })),
-    )?;
+    let mut detail = serde_json::json!({
+        "method": method.as_str(),
+        "step": step,
+        "amount": transfer.amount,
+    });
+    if required > 0 {
+        detail["approvals_required"] = required.into();
+    }
+    let event = who
+        .event(AuditAction::TransferConfirmed, Outcome::Success)
+        .target("transfer", &transfer.id);
+    audit::record(conn, svc, event.clone().detail(detail))?;
+    if required > 0 {
+        // The approvers are told (Event::told).
+        let waiting = event.with(AuditAction::TransferAwaitingApproval, Outcome::Success);
+        audit::record(conn, svc, waiting)?;
+    }
     Ok(Ok(()))
+}
+
+/// Still open: waiting for its confirmation or its approvals.
+pub(super) fn ensure_open(transfer: &Transfer) -> Result<(), AppError> {
+    if transfer.status == TransferStatus::PendingApproval {
+        return Ok(());
+    }
+    ensure_pending(transfer)
 }
 
 fn not_pending() -> AppError {
@@ -565,7 +491,8 @@ fn finish(
     }
 }
 
-/// Cancels a pending transfer: by its creator or the administrator.
+/// Cancels a transfer waiting for confirmation or approvals: by its creator or the
+/// administrator.
 pub fn cancel(
     db: &mut Db,
     svc: &Services,
@@ -575,7 +502,12 @@ pub fn cancel(
     let conn = db.conn()?;
     expire_due(conn, svc, &who.company_id)?;
     let transfer = visible(conn, who, id)?;
-    ensure_pending(&transfer)?;
+    if transfer.created_by != who.user_id && who.role != Role::Admin {
+        return Err(AppError::forbidden(
+            "only its creator or the administrator cancels a transfer",
+        ));
+    }
+    ensure_open(&transfer)?;
     write_tx(conn, |conn| {
         if !db::transfers::cancel(conn, &transfer.id, &who.user_id, svc.now())? {
             return Err(not_pending());

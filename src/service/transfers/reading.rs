@@ -1,0 +1,177 @@
+//! Reading transfers: one, or a page; what the caller may see; expiry on the way.
+
+use std::collections::HashMap;
+
+use crate::db::transfers::PageQuery;
+use crate::db::{self, DbConn, write_tx};
+use crate::domain::audit::AuditAction;
+use crate::domain::transfer::{Transfer, TransferStatus};
+use crate::domain::{Company, Role, TransferConfirmation};
+use crate::error::AppError;
+
+use super::TransferWithConfirmation;
+use crate::service::{
+    Db, Person, Services, audit, confirmation, confirming_token, cursor, in_company, system_event,
+};
+
+/// Marks the company's pending transfers past their time as expired, and audits each.
+pub(in crate::service) fn expire_due(
+    conn: &mut DbConn,
+    svc: &Services,
+    company_id: &str,
+) -> Result<(), AppError> {
+    let due = db::transfers::due_for_expiry(conn, company_id, svc.now())?;
+    if due.is_empty() {
+        return Ok(());
+    }
+    write_tx(conn, |conn| {
+        for id in &due {
+            if db::transfers::expire(conn, id)? {
+                let event = system_event(AuditAction::TransferExpired)
+                    .company(company_id)
+                    .target("transfer", id);
+                audit::record(conn, svc, event)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Shows transfers of one company, judging each creator's confirmation once.
+pub(super) struct Shown<'a> {
+    svc: &'a Services,
+    company: &'a Company,
+    by_creator: HashMap<String, TransferConfirmation>,
+}
+
+impl<'a> Shown<'a> {
+    pub(super) fn new(svc: &'a Services, company: &'a Company) -> Shown<'a> {
+        Shown {
+            svc,
+            company,
+            by_creator: HashMap::new(),
+        }
+    }
+
+    pub(super) fn show(
+        &mut self,
+        conn: &mut DbConn,
+        transfer: Transfer,
+    ) -> Result<TransferWithConfirmation, AppError> {
+        let confirmation = match self.by_creator.get(&transfer.created_by) {
+            Some(c) => *c,
+            None => {
+                let creator = in_company(conn, &self.company.id, &transfer.created_by)?;
+                let token = confirming_token(conn, self.company, &creator)?;
+                let c = confirmation(self.svc, self.company, &creator, token.as_ref());
+                self.by_creator.insert(transfer.created_by.clone(), c);
+                c
+            }
+        };
+        let approvals = if transfer.approvals_required > 0 {
+            db::approvals::of_transfers(conn, &[&transfer.id])?
+        } else {
+            Vec::new()
+        };
+        Ok(TransferWithConfirmation {
+            transfer,
+            confirmation,
+            otp_active: self.company.otp_active(),
+            approvals,
+        })
+    }
+}
+
+/// A transfer the caller may see: their own, or any of the company's for the
+/// administrator and approvers. Anything else does not exist for them.
+pub(in crate::service) fn visible(
+    conn: &mut DbConn,
+    who: &Person,
+    id: &str,
+) -> Result<Transfer, AppError> {
+    let creator = only_own(conn, who)?.then_some(who.user_id.as_str());
+    db::transfers::visible(conn, &who.company_id, id, creator)?
+        .ok_or_else(|| AppError::not_found("transfer"))
+}
+
+/// Whether the caller sees only their own transfers: everyone but the administrator and
+/// the approvers, whose permission is judged now.
+fn only_own(conn: &mut DbConn, who: &Person) -> Result<bool, AppError> {
+    Ok(match who.role {
+        Role::Admin => false,
+        Role::Customer => true,
+        Role::User => !in_company(conn, &who.company_id, &who.user_id)?.may_approve(),
+    })
+}
+
+pub(in crate::service) fn shown(
+    conn: &mut DbConn,
+    svc: &Services,
+    who: &Person,
+    id: &str,
+) -> Result<TransferWithConfirmation, AppError> {
+    let transfer = visible(conn, who, id)?;
+    let company = db::companies::get(conn, &who.company_id)?;
+    Shown::new(svc, &company).show(conn, transfer)
+}
+
+pub fn get(
+    db: &mut Db,
+    svc: &Services,
+    who: &Person,
+    id: &str,
+) -> Result<TransferWithConfirmation, AppError> {
+    let conn = db.conn()?;
+    expire_due(conn, svc, &who.company_id)?;
+    shown(conn, svc, who, id)
+}
+
+/// Which transfers a page is cut from.
+pub struct Listing {
+    pub status: Option<TransferStatus>,
+    /// Only those waiting for the caller's approval.
+    pub awaiting_my_approval: bool,
+    pub limit: i64,
+    pub cursor: Option<String>,
+}
+
+/// A page of transfers, newest first, and the cursor naming the last one shown.
+pub fn list(
+    db: &mut Db,
+    svc: &Services,
+    who: &Person,
+    q: Listing,
+) -> Result<(Vec<TransferWithConfirmation>, Option<String>), AppError> {
+    let after = q.cursor.as_deref().map(cursor::decode).transpose()?;
+    let conn = db.conn()?;
+    expire_due(conn, svc, &who.company_id)?;
+    let only_own = only_own(conn, who)?;
+    let mut page = db::transfers::page(
+        conn,
+        PageQuery {
+            company_id: &who.company_id,
+            // Someone who may not approve has nothing awaiting their approval.
+            creator: (only_own && !q.awaiting_my_approval).then_some(who.user_id.as_str()),
+            status: q.status,
+            awaiting_approval_by: q.awaiting_my_approval.then_some(who.user_id.as_str()),
+            after,
+            limit: q.limit + 1,
+        },
+    )?;
+    if only_own && q.awaiting_my_approval {
+        page.clear();
+    }
+    let next = if page.len() as i64 > q.limit {
+        page.truncate(q.limit as usize);
+        page.last().map(|t| cursor::encode(t.created_at, &t.id))
+    } else {
+        None
+    };
+    let company = db::companies::get(conn, &who.company_id)?;
+    let mut shown = Shown::new(svc, &company);
+    let items = page
+        .into_iter()
+        .map(|t| shown.show(conn, t))
+        .collect::<Result<_, _>>()?;
+    Ok((items, next))
+}
