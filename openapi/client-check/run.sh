@@ -52,6 +52,10 @@ port_in_use "$port" && { echo "no free port from ${WEBFB_CLIENT_CHECK_PORT:-1898
 operator_login=ci.operator
 operator_password="Bank-check-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')-7q"
 printf '%s\n' "$operator_password" | "$bin" operator create --login-id "$operator_login"
+# A second operator: the bank's destructive procedures need two (dual control).
+checker_login=ci.checker
+checker_password="Bank-check-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')-8q"
+printf '%s\n' "$checker_password" | "$bin" operator create --login-id "$checker_login"
 
 WEBFB_BIND="127.0.0.1:$port" "$bin" serve >"$tmp/server.log" 2>&1 &
 server_pid=$!
@@ -111,6 +115,8 @@ status=0
 WEBFB_URL="$url" \
     WEBFB_OPERATOR_LOGIN_ID="$operator_login" \
     WEBFB_OPERATOR_PASSWORD="$operator_password" \
+    WEBFB_CHECKER_LOGIN_ID="$checker_login" \
+    WEBFB_CHECKER_PASSWORD="$checker_password" \
     npm run --silent scenario || status=$?
 if ((status != 0)); then
     echo

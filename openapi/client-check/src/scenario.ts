@@ -2,7 +2,8 @@
 // generated from openapi/openapi.json (`npm run generate`). A field the spec does not have
 // breaks `tsc --noEmit`; a server that does not behave as the spec says fails a step here.
 //
-// Env: WEBFB_URL (e.g. http://127.0.0.1:18980), WEBFB_OPERATOR_LOGIN_ID, WEBFB_OPERATOR_PASSWORD.
+// Env: WEBFB_URL (e.g. http://127.0.0.1:18980), WEBFB_OPERATOR_LOGIN_ID, WEBFB_OPERATOR_PASSWORD,
+// and a second operator's WEBFB_CHECKER_LOGIN_ID, WEBFB_CHECKER_PASSWORD (dual control).
 
 import { randomBytes, randomInt, randomUUID } from "node:crypto";
 import process from "node:process";
@@ -39,6 +40,8 @@ function env(name: string): string {
 const baseUrl = env("WEBFB_URL").replace(/\/+$/, "");
 const operatorLoginId = env("WEBFB_OPERATOR_LOGIN_ID");
 const operatorPassword = env("WEBFB_OPERATOR_PASSWORD");
+const checkerLoginId = env("WEBFB_CHECKER_LOGIN_ID");
+const checkerPassword = env("WEBFB_CHECKER_PASSWORD");
 
 /** An anonymous client, and one that signs each request with a session's access token. */
 const anonymous: Api = createClient<paths>({ baseUrl });
@@ -189,6 +192,54 @@ async function issueToken(api: Api): Promise<IssuedToken> {
   expect(token.otpauth_uri.startsWith("otpauth://totp/"), "otpauth_uri", token);
   expect(token.qr_png_base64.length > 0, "qr_png_base64 is empty", token);
   return token;
+}
+
+/** A bank operator's session. */
+async function bankSignIn(login_id: string, password: string): Promise<Api> {
+  const body = ok(await anonymous.POST("/api/v1/bank/auth/login", { body: { login_id, password } }), 200);
+  return signedIn(body.access_token);
+}
+
+/**
+ * A destructive bank procedure under dual control: `requester` asks for it with the reason
+ * and the evidence checked; it is carried out only when `checker`, another operator, approves.
+ */
+async function dualControl(
+  requester: Api,
+  checker: Api,
+  kind: Schemas["ProcedureKind"],
+  target_id: string,
+  reason: string,
+): Promise<Schemas["ProcedureView"]> {
+  const asked = ok(
+    await requester.POST("/api/v1/bank/procedures", {
+      body: {
+        kind,
+        target_id,
+        reason,
+        evidence: "caller answered the registered security questions",
+      } satisfies Schemas["ProcedureRequestBody"],
+    }),
+    201,
+  );
+  expectEqual(asked.status, "pending", "procedure status", asked);
+  refused(
+    await requester.POST("/api/v1/bank/procedures/{procedure_id}/approve", {
+      params: { path: { procedure_id: asked.id } },
+      body: {},
+    }),
+    403,
+    "second_operator_required",
+  );
+  const done = ok(
+    await checker.POST("/api/v1/bank/procedures/{procedure_id}/approve", {
+      params: { path: { procedure_id: asked.id } },
+      body: { note: "checked" },
+    }),
+    200,
+  );
+  expectEqual(done.status, "carried_out", "procedure status", done);
+  return done;
 }
 
 function payee(): Schemas["PayeeRequest"] {
@@ -440,6 +491,134 @@ async function story(): Promise<void> {
     );
     expectEqual(transfer.status, "pending_confirmation", "status", transfer);
   });
+
+  // Four eyes (承認): the administrator's transfer waits for an approver's own code.
+  const approverLogin = `ci.approver.${suffix}`;
+  const approverSecrets = { password: password("Approver"), transfer: password("ApprXfer") };
+  const approverId = await step("administrator adds an approver (approver permission)", async () => {
+    const created = ok(
+      await adminApi.POST("/api/v1/users", {
+        body: {
+          login_id: approverLogin,
+          name: "CI 承認者",
+          password: approverSecrets.password,
+          transfer_password: approverSecrets.transfer,
+          can_transfer: false,
+          can_approve: true,
+        } satisfies Schemas["CreateUserRequest"],
+      }),
+      201,
+    );
+    expectEqual(created.can_approve, true, "can_approve", created);
+    return created.id;
+  });
+
+  const approverTotp = await step("the approver's own token is registered", async () => {
+    const token = await issueToken(adminApi);
+    const totp = authenticator(token.otpauth_uri);
+    ok(
+      await adminApi.PUT("/api/v1/otp/users/{user_id}/token", {
+        params: { path: { user_id: approverId } },
+        body: {
+          token_id: token.token_id,
+          otp: totp.generate(),
+          approval_password: admin.approval,
+        },
+      }),
+      200,
+    );
+    return totp;
+  });
+
+  await step("administrator sets the approval policy: every transfer, one approval", async () => {
+    const policy = ok(
+      await adminApi.PUT("/api/v1/approval-policy", {
+        body: {
+          enabled: true,
+          min_amount: 0,
+          approvals_required: 1,
+          approval_password: admin.approval,
+        } satisfies Schemas["SetApprovalPolicyRequest"],
+      }),
+      200,
+    );
+    expectEqual(policy.enabled, true, "enabled", policy);
+    expectEqual(policy.approvals_required, 1, "approvals_required", policy);
+  });
+
+  const waiting = await step("administrator's confirmed transfer waits (pending_approval)", async () => {
+    const created = ok(
+      await adminApi.POST("/api/v1/transfers", {
+        params: { header: { "Idempotency-Key": randomUUID() } },
+        body: {
+          debit_account: debitAccount,
+          payee: payee(),
+          amount: 2_000_000,
+          execution_date: tomorrowInJapan(),
+        },
+      }),
+      201,
+    );
+    const adminTotp = authenticator(adminToken.otpauth_uri);
+    const confirmed = ok(
+      await adminApi.POST("/api/v1/transfers/{transfer_id}/confirm", {
+        params: { path: { transfer_id: created.id } },
+        body: { otp: adminTotp.generate({ timestamp: Date.now() + 30_000 }) },
+      }),
+      200,
+    );
+    expectEqual(confirmed.status, "pending_approval", "status", confirmed);
+    expectEqual(confirmed.approval?.required, 1, "approval.required", confirmed);
+    expectEqual(confirmed.approval?.given, 0, "approval.given", confirmed);
+    return confirmed;
+  });
+
+  await step("nobody approves their own transfer (own_transfer)", async () => {
+    refused(
+      await adminApi.POST("/api/v1/transfers/{transfer_id}/reject", {
+        params: { path: { transfer_id: waiting.id } },
+        body: { reason: "mine" },
+      }),
+      403,
+      "own_transfer",
+    );
+  });
+
+  const approverApi = await step("the approver signs in and finds it awaiting them", async () => {
+    const body = sessionOf(
+      ok(
+        await anonymous.POST("/api/v1/auth/login", {
+          body: { login_id: approverLogin, password: approverSecrets.password },
+        }),
+        200,
+      ),
+    );
+    const api = signedIn(body.access_token);
+    const list = ok(
+      await api.GET("/api/v1/transfers", { params: { query: { awaiting_my_approval: true } } }),
+      200,
+    );
+    expect(
+      list.items.some((t) => t.id === waiting.id),
+      "the transfer is not awaiting the approver",
+      list,
+    );
+    return api;
+  });
+
+  await step("the approver approves with their own code: confirmed", async () => {
+    const approved = ok(
+      await approverApi.POST("/api/v1/transfers/{transfer_id}/approve", {
+        params: { path: { transfer_id: waiting.id } },
+        body: { otp: approverTotp.generate({ timestamp: Date.now() + 30_000 }) },
+      }),
+      200,
+    );
+    expectEqual(approved.status, "confirmed", "status", approved);
+    const decision = approved.approval?.decisions[0];
+    expectEqual(decision?.person_id, approverId, "decision.person_id", approved);
+    expectEqual(decision?.decision, "approved", "decision", approved);
+  });
 }
 
 /** Personal internet banking (seeds 000, 001, 003, 004): the login page, before sign-in. */
@@ -449,15 +628,9 @@ async function personalStory(): Promise<void> {
   const customer = { password: password("Customer"), funds: password("Funds") };
   const proof = { contract_id: contractId, password: customer.password };
 
-  const operator = await step("bank operator signs in again", async () => {
-    const body = ok(
-      await anonymous.POST("/api/v1/bank/auth/login", {
-        body: { login_id: operatorLoginId, password: operatorPassword },
-      }),
-      200,
-    );
-    return signedIn(body.access_token);
-  });
+  const operator = await step("bank operator signs in again", () =>
+    bankSignIn(operatorLoginId, operatorPassword),
+  );
 
   const personId = await step("bank opens a personal contract", async () => {
     const contract = ok(
@@ -549,11 +722,15 @@ async function personalStory(): Promise<void> {
     return created;
   });
 
-  await step("the phone is lost: the bank suspends the token", async () => {
+  const checker = await step("a second bank operator signs in (dual control)", () =>
+    bankSignIn(checkerLoginId, checkerPassword),
+  );
+
+  await step("the phone is lost: one operator asks, a second suspends the token", async () => {
+    await dualControl(operator, checker, "token_suspend", personId, "phone lost; caller identified");
     const person = ok(
-      await operator.POST("/api/v1/bank/people/{person_id}/token/suspend", {
+      await operator.GET("/api/v1/bank/people/{person_id}", {
         params: { path: { person_id: personId } },
-        body: { reason: "phone lost; caller identified" },
       }),
       200,
     );
@@ -578,13 +755,7 @@ async function personalStory(): Promise<void> {
   });
 
   const fresh = await step("the bank reissues; the customer registers a new token", async () => {
-    ok(
-      await operator.POST("/api/v1/bank/people/{person_id}/token/reissue", {
-        params: { path: { person_id: personId } },
-        body: { reason: "new phone" },
-      }),
-      200,
-    );
+    await dualControl(operator, checker, "token_reissue", personId, "new phone");
     const issued = ok(await anonymous.POST("/api/v1/self-service/soft-tokens", { body: proof }), 201);
     const app = authenticator(issued.otpauth_uri);
     const done = ok(
