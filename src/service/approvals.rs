@@ -214,6 +214,8 @@ pub fn approve(
             )?;
             write_tx(db.conn()?, |conn| {
                 still_open(conn, svc, Secret::TransferPassword, &who.user_id)?;
+                // The policy as it stands in the approval's own transaction.
+                let (company, _) = approver(conn, who)?;
                 count_approval(conn, svc, who, (&transfer, &company), method, None)
             })
         }

@@ -25,6 +25,8 @@ pub struct Credential {
 }
 
 const OPERATOR: (&str, &str) = ("demo.operator", "Demo-Operator-2026");
+/// A second operator: the bank's destructive procedures need two (dual control).
+const CHECKER: (&str, &str) = ("demo.checker", "Demo-Checker-2026");
 const ADMIN: (&str, &str, &str, &str) = (
     "demo.admin",
     "Demo-Admin-2026",
@@ -54,21 +56,28 @@ fn parsed<T>(value: Result<T, crate::domain::Invalid>) -> Result<T, AppError> {
 }
 
 pub fn seed(db: &mut Db, svc: &Services) -> Result<Vec<Credential>, AppError> {
-    let operator_id = match db::operators::by_login_id(db.conn()?, OPERATOR.0)? {
-        Some(operator) => operator.id,
-        None => {
-            let login_id = parsed(LoginId::parse(OPERATOR.0))?;
-            let password = parsed(NewPassword::parse(OPERATOR.1, None))?;
-            bank::create_operator(
-                db,
-                svc,
-                &login_id,
-                &parsed(PersonName::parse("デモ 銀行員"))?,
-                &password,
-            )?
-            .id
+    let mut operator_id = String::new();
+    for (login_id, password, name) in [
+        (OPERATOR.0, OPERATOR.1, "デモ 銀行員"),
+        (CHECKER.0, CHECKER.1, "デモ 検印者"),
+    ] {
+        let id = match db::operators::by_login_id(db.conn()?, login_id)? {
+            Some(operator) => operator.id,
+            None => {
+                bank::create_operator(
+                    db,
+                    svc,
+                    &parsed(LoginId::parse(login_id))?,
+                    &parsed(PersonName::parse(name))?,
+                    &parsed(NewPassword::parse(password, None))?,
+                )?
+                .id
+            }
+        };
+        if operator_id.is_empty() {
+            operator_id = id;
         }
-    };
+    }
     let operator = Operator {
         operator_id,
         session_id: "cli".into(),
@@ -158,6 +167,15 @@ pub fn seed(db: &mut Db, svc: &Services) -> Result<Vec<Credential>, AppError> {
             extra: vec![],
         },
         Credential {
+            role: "bank operator",
+            login_id: CHECKER.0,
+            password: CHECKER.1,
+            extra: vec![(
+                "dual control",
+                "approves the other operator's procedures (POST /api/v1/bank/procedures/{id}/approve)".into(),
+            )],
+        },
+        Credential {
             role: "administrator",
             login_id: ADMIN.0,
             password: ADMIN.1,
@@ -178,6 +196,10 @@ pub fn seed(db: &mut Db, svc: &Services) -> Result<Vec<Credential>, AppError> {
                 (
                     "token",
                     "none: shows how a user without a token is blocked".into(),
+                ),
+                (
+                    "approver",
+                    "holds the approver permission (four eyes: PUT /api/v1/approval-policy)".into(),
                 ),
             ],
         },

@@ -75,8 +75,9 @@ pub(super) fn enqueue(
     Ok(())
 }
 
-/// Who is told by e-mail: the person concerned and their contract's holder (the company's
-/// administrator, or the personal customer), once each, where they have an address.
+/// Who is told by e-mail: the person concerned (for a transfer waiting for approvals, its
+/// approvers) and their contract's holder (the company's administrator, or the personal
+/// customer), once each, where they have an address.
 fn addresses(conn: &mut DbConn, event: &Event) -> Result<Vec<String>, AppError> {
     let mut people: Vec<String> = Vec::new();
     match &event.target {
@@ -87,6 +88,16 @@ fn addresses(conn: &mut DbConn, event: &Event) -> Result<Vec<String>, AppError> 
                     .ok()
                     .and_then(|t| t.holder_id),
             );
+        }
+        // A transfer waiting for approvals: everyone who may approve it now.
+        Some(("transfer", _)) if event.action == AuditAction::TransferAwaitingApproval => {
+            if let Some(company) = &event.company_id {
+                people.extend(
+                    db::users::approvers_of(conn, company)?
+                        .into_iter()
+                        .map(|u| u.id),
+                );
+            }
         }
         _ => {}
     }

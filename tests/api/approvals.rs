@@ -595,3 +595,90 @@ async fn sixteen_approvers_racing_for_the_last_approval_one_wins_and_no_other_co
         "the administrator, the winner, and the loser's later approval"
     );
 }
+
+/// The approvers are told by mail when a transfer waits for them; others are not.
+async fn approvers_are_told_of_a_transfer_awaiting_them(engine: Engine) {
+    use crate::notifications::{Smtp, eventually, with_mail};
+    let smtp = Smtp::start();
+    let app = with_mail(engine, &smtp).await;
+    let company = app.company("acme").await;
+    app.activate(&company, "per_user").await;
+    let (maker_id, maker) = person(&app, &company, "maker.one", false).await;
+    let (checker_id, _) = person(&app, &company, "checker.one", true).await;
+    let (bystander_id, _) = person(&app, &company, "bystander.one", false).await;
+    for (id, email) in [
+        (&checker_id, "checker@acme.example.jp"),
+        (&bystander_id, "bystander@acme.example.jp"),
+    ] {
+        let b = json!({ "email": email });
+        let res = app
+            .patch(
+                &format!("/api/v1/users/{id}"),
+                &b,
+                Some(&company.admin_token),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    let token = app.give_token(&company, &maker_id).await;
+    app.next_step();
+    ok(set_policy(&app, &company, 0, 1).await).await;
+    let id = create(&app, &company, &maker, 10_000).await;
+    let res = act(
+        &app,
+        &maker,
+        &id,
+        "confirm",
+        json!({"otp": token.code(&app, 0)}),
+    )
+    .await;
+    assert_eq!(ok(res).await["status"], "pending_approval");
+
+    let waiting = "transfer_awaiting_approval";
+    eventually("the approver's mail", async || {
+        let mails = smtp.mails();
+        mails
+            .iter()
+            .any(|m| m.0 == "checker@acme.example.jp" && m.1 == waiting)
+            .then_some(())
+    })
+    .await;
+    // Mail is written to the outbox in the confirmation's own transaction: what it holds
+    // is everyone who will ever be told.
+    let told = app
+        .with_db(|conn, _| {
+            use diesel::prelude::*;
+            use webfb::db::schema::outbox::dsl as o;
+            o::outbox
+                .filter(o::event_type.eq("transfer_awaiting_approval"))
+                .select(o::destination)
+                .load::<String>(conn)
+                .unwrap()
+        })
+        .await;
+    assert!(
+        told.contains(&"checker@acme.example.jp".to_owned()),
+        "{told:?}"
+    );
+    let bystander = told.iter().filter(|d| d.starts_with("bystander")).count();
+    assert_eq!(bystander, 0, "someone who may not approve is not told");
+}
+
+mod approvers_are_told_of_a_transfer_awaiting_them {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(not(webfb_aiosmtpd), ignore = "pip install aiosmtpd and run again")]
+    async fn on_sqlite() {
+        approvers_are_told_of_a_transfer_awaiting_them(Engine::Sqlite).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(
+        not(all(webfb_aiosmtpd, webfb_postgres_tests)),
+        ignore = "pip install aiosmtpd, set TEST_DATABASE_URL and run again"
+    )]
+    async fn on_postgres() {
+        approvers_are_told_of_a_transfer_awaiting_them(Engine::Postgres).await
+    }
+}

@@ -70,6 +70,7 @@ fn demo_is_idempotent_and_prints_credentials() {
     let out = String::from_utf8_lossy(&second.stdout);
     for login in [
         "demo.operator",
+        "demo.checker",
         "demo.admin",
         "demo.user1",
         "demo.user2",

@@ -23,14 +23,14 @@ fn free_port() -> u16 {
 }
 
 /// aiosmtpd writing every mail it receives into a Maildir.
-struct Smtp {
+pub(crate) struct Smtp {
     child: Child,
     port: u16,
     maildir: tempfile::TempDir,
 }
 
 impl Smtp {
-    fn start() -> Smtp {
+    pub(crate) fn start() -> Smtp {
         let port = free_port();
         let maildir = tempfile::tempdir().unwrap();
         let child = Command::new("python3")
@@ -55,7 +55,7 @@ impl Smtp {
 
     /// Each mail received, read by Python's email package: (To, X-Webfb-Event,
     /// Message-ID, the decoded text).
-    fn mails(&self) -> Vec<(String, String, String, String)> {
+    pub(crate) fn mails(&self) -> Vec<(String, String, String, String)> {
         let dir = self.maildir.path().join("box").join("new");
         let Ok(entries) = std::fs::read_dir(dir) else {
             return vec![];
@@ -88,7 +88,7 @@ impl Drop for Smtp {
 }
 
 /// Waits (a minute at most, so nothing hangs) until `done` holds.
-async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
+pub(crate) async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
     for _ in 0..3000 {
         if let Some(found) = probe().await {
             return found;
@@ -98,7 +98,7 @@ async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) ->
     panic!("not within a minute: {what}");
 }
 
-async fn with_mail(engine: Engine, smtp: &Smtp) -> TestApp {
+pub(crate) async fn with_mail(engine: Engine, smtp: &Smtp) -> TestApp {
     let url = format!("smtp://127.0.0.1:{}", smtp.port);
     spawn_app_full(
         engine,
