@@ -84,6 +84,7 @@ async fn http(database: Database, label: &str, background: bool) {
     let settings = Settings {
         database: database.clone(),
         bind: "127.0.0.1:0".into(),
+        metrics_bind: None,
         data_dir: dir.path().to_path_buf(),
         jwt_secret: SecretString::from(base64::engine::general_purpose::STANDARD.encode(key)),
         master_key: SecretBox::new(Box::new(key)),

@@ -10,6 +10,7 @@ pub mod error;
 pub mod http;
 pub mod otp;
 pub mod pki;
+pub mod request_context;
 pub mod service;
 pub mod startup;
 pub mod tls;

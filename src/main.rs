@@ -102,12 +102,7 @@ enum OperatorCommand {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logs();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -286,4 +281,27 @@ fn open() -> anyhow::Result<(webfb::db::DbConn, Services)> {
     let services =
         Services::new(&settings, Arc::new(SystemClock)).map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok((conn, services))
+}
+
+/// Logs on stderr: `WEBFB_LOG_FORMAT=json` gives one JSON object a line (an access line per
+/// request among them); `text`, the default, has colour only on a terminal.
+fn init_logs() {
+    use std::io::IsTerminal;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match std::env::var("WEBFB_LOG_FORMAT").as_deref() {
+        Ok("json") => logs
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+        Ok("text") | Err(_) => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        Ok(other) => {
+            logs.with_ansi(false).init();
+            tracing::warn!("WEBFB_LOG_FORMAT={other:?} is not json or text: writing text");
+        }
+    }
 }

@@ -9,7 +9,7 @@ use actix_web::dev::Server;
 use actix_web::dev::Service;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{App, HttpResponse, HttpServer, web};
-use tracing_actix_web::TracingLogger;
+use tracing::Instrument;
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
@@ -18,14 +18,18 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{AppError, ErrorCode};
+use crate::http::access;
 use crate::http::json::BODY_LIMIT;
 use crate::http::metrics::Metrics;
 use crate::http::{ApiDoc, AppState, configure};
+use crate::request_context;
 use crate::service::{Services, notify};
 
 pub struct Application {
     port: u16,
     server: Server,
+    /// `/metrics` on a listener of its own, and its port.
+    metrics: Option<(u16, Server)>,
 }
 
 impl Application {
@@ -55,6 +59,7 @@ impl Application {
             services,
             trusted_proxies: settings.trusted_proxies.clone(),
             client_cert_header: settings.tls.client_cert_header.clone(),
+            metrics_elsewhere: settings.metrics_bind.is_some(),
         });
         let tls = match &settings.tls.server {
             None => None,
@@ -91,25 +96,32 @@ impl Application {
         }
         let metrics = web::Data::new(Metrics::default());
         let origins = settings.cors_origins.clone();
+        let (served_state, served_metrics) = (state.clone(), metrics.clone());
         let server = HttpServer::new(move || {
+            let (state, metrics) = (&served_state, &served_metrics);
             App::new()
                 .wrap(cors(&origins))
                 .wrap_fn({
                     let metrics = metrics.clone();
-                    move |req, srv| {
+                    move |mut req, srv| {
                         let docs = req.path().starts_with("/docs");
-                        let started = std::time::Instant::now();
+                        let started = access::start(&mut req);
                         let metrics = metrics.clone();
-                        let response = srv.call(req);
+                        let id = started.request_id.clone();
+                        let span = tracing::info_span!("request", request_id = %id);
+                        let response = request_context::entering(id.clone(), || srv.call(req));
                         async move {
-                            let mut res = response.await?;
+                            let mut res = request_context::serving(id, response)
+                                .instrument(span)
+                                .await?;
                             security_headers(res.headers_mut(), docs, hsts);
-                            metrics.observe(res.status().as_u16(), started.elapsed());
+                            let elapsed = access::finish(&started, &mut res);
+                            let (method, status) = (started.method.as_str(), res.status());
+                            metrics.observe(&started.route, method, status.as_u16(), elapsed);
                             Ok(res)
                         }
                     }
                 })
-                .wrap(TracingLogger::<crate::http::access::RequestSpan>::new())
                 .app_data(state.clone())
                 .app_data(metrics.clone())
                 .app_data(web::PayloadConfig::new(BODY_LIMIT))
@@ -147,17 +159,58 @@ impl Application {
             None => server.listen(listener)?,
         }
         .run();
-        Ok(Application { port, server })
+        let metrics = match &settings.metrics_bind {
+            Some(addr) => Some(metrics_server(addr, state.clone(), metrics.clone())?),
+            None => None,
+        };
+        Ok(Application {
+            port,
+            server,
+            metrics,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
+    /// The port `/metrics` is served on, when it has a listener of its own.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
+    }
+
     /// Serves until SIGTERM or ctrl-c, then finishes the requests in flight.
     pub async fn run(self) -> std::io::Result<()> {
-        self.server.await
+        match self.metrics {
+            Some((_, metrics)) => futures_util::future::try_join(self.server, metrics)
+                .await
+                .map(drop),
+            None => self.server.await,
+        }
     }
+}
+
+/// `/metrics` alone on `addr` (`WEBFB_METRICS_BIND`), e.g. an address only the monitoring
+/// network reaches.
+fn metrics_server(
+    addr: &str,
+    state: web::Data<AppState>,
+    metrics: web::Data<Metrics>,
+) -> anyhow::Result<(u16, Server)> {
+    let listener = TcpListener::bind(addr)
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (WEBFB_METRICS_BIND): {e}"))?;
+    let port = listener.local_addr()?.port();
+    tracing::info!(addr = %listener.local_addr()?, "metrics listening");
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(metrics.clone())
+            .route("/metrics", web::get().to(crate::http::ops::metrics_text))
+    })
+    .workers(1)
+    .listen(listener)?
+    .run();
+    Ok((port, server))
 }
 
 /// Runs `job` every `every` on a thread of its own (requests and argon2 never wait for

@@ -26,6 +26,8 @@ pub use policy::Policy;
 pub struct Settings {
     pub database: Database,
     pub bind: String,
+    /// Where `/metrics` is served instead of on `bind`, so it need not be public.
+    pub metrics_bind: Option<String>,
     pub data_dir: PathBuf,
     pub jwt_secret: SecretString,
     pub master_key: SecretBox<[u8; 32]>,
@@ -97,6 +99,7 @@ pub enum ConfigError {
 struct FileSettings {
     database_url: Option<String>,
     bind: Option<String>,
+    metrics_bind: Option<String>,
     data_dir: Option<String>,
     jwt_secret: Option<String>,
     master_key: Option<String>,
@@ -430,6 +433,7 @@ impl Settings {
             bind: src
                 .string("WEBFB_BIND", &f.bind)
                 .unwrap_or_else(|| "127.0.0.1:8080".into()),
+            metrics_bind: src.string("WEBFB_METRICS_BIND", &f.metrics_bind),
             data_dir,
             jwt_secret: SecretString::from(jwt_secret),
             master_key: SecretBox::new(Box::new(master_key)),

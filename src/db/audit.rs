@@ -53,6 +53,7 @@ pub fn insert(conn: &mut DbConn, e: AuditEvent, mac: RowMac) -> QueryResult<()> 
             flagged: e.flagged,
             client_addr: e.client_addr,
             detail: e.detail,
+            request_id: e.request_id,
         })
         .execute(conn)?;
     Ok(())

@@ -243,9 +243,10 @@ impl<'a> Db<'a> {
     }
 }
 
-/// The database answers.
-pub fn ping(db: &mut Db) -> Result<(), DbError> {
-    Ok(db.conn()?.batch_execute("SELECT 1")?)
+/// The database answers, within `limit` either way: a readiness probe must not wait for
+/// the pool's own checkout timeout.
+pub fn ping(pool: &DbPool, limit: Duration) -> Result<(), DbError> {
+    Ok(pool.get_timeout(limit)?.batch_execute("SELECT 1")?)
 }
 
 /// An insert that a unique index may refuse.

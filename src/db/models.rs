@@ -209,6 +209,7 @@ pub(crate) struct NewAuditEvent {
     pub(crate) flagged: bool,
     pub(crate) client_addr: Option<String>,
     pub(crate) detail: Option<String>,
+    pub(crate) request_id: Option<String>,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable)]
@@ -229,6 +230,7 @@ pub(crate) struct AuditEventRow {
     pub(crate) uid: Option<String>,
     pub(crate) mac: Option<String>,
     pub(crate) mac_key_id: Option<String>,
+    pub(crate) request_id: Option<String>,
 }
 
 /// A stored text that names a domain value; the columns' CHECK constraints and the code
@@ -374,6 +376,7 @@ impl From<AuditEventRow> for AuditEvent {
             flagged: r.flagged,
             client_addr: r.client_addr,
             detail: r.detail,
+            request_id: r.request_id,
         }
     }
 }

@@ -251,6 +251,7 @@ diesel::table! {
         uid -> Nullable<Text>,
         mac -> Nullable<Text>,
         mac_key_id -> Nullable<Text>,
+        request_id -> Nullable<Text>,
     }
 }
 

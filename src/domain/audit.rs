@@ -209,6 +209,8 @@ pub struct AuditEvent {
     pub client_addr: Option<String>,
     /// JSON text.
     pub detail: Option<String>,
+    /// The HTTP request it was written in (`X-Request-Id`), if any.
+    pub request_id: Option<String>,
 }
 
 impl AuditEvent {
@@ -232,13 +234,14 @@ impl AuditEvent {
             flagged: event.flagged,
             client_addr: event.client_addr,
             detail: event.detail.map(|d| d.to_string()),
+            request_id: None,
         }
     }
 
     /// The content an event's MAC covers: every stored field but the id and position,
     /// which the database and the sealer assign, with the event's unique `uid`.
     pub fn canonical(&self, uid: &str) -> String {
-        serde_json::json!([
+        let mut fields = serde_json::json!([
             uid,
             self.occurred_at
                 .format("%Y-%m-%dT%H:%M:%S%.6fZ")
@@ -253,7 +256,11 @@ impl AuditEvent {
             self.flagged,
             self.client_addr,
             self.detail,
-        ])
-        .to_string()
+        ]);
+        // Appended only when present, so events written before it verify as they were.
+        if let (Some(id), Some(list)) = (&self.request_id, fields.as_array_mut()) {
+            list.push(id.as_str().into());
+        }
+        fields.to_string()
     }
 }

@@ -35,6 +35,8 @@ pub struct AuditEventView {
     /// Marked for a security officer's attention (a replayed code, a tampered seed).
     pub flagged: bool,
     pub client_addr: Option<String>,
+    /// The `X-Request-Id` of the request it was written in.
+    pub request_id: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub detail: Option<serde_json::Value>,
 }
@@ -63,6 +65,7 @@ impl From<AuditEvent> for AuditEventView {
             outcome: r.outcome,
             flagged: r.flagged,
             client_addr: r.client_addr,
+            request_id: r.request_id,
             detail: r.detail.and_then(|d| serde_json::from_str(&d).ok()),
         }
     }

@@ -213,6 +213,22 @@ impl BankResetRequest {
     }
 }
 
+/// A PSKC (RFC 6030) `KeyContainer` document, as the vendor shipped it: sent as the body's
+/// bytes, so generated clients upload a file.
+pub struct PskcDocument;
+
+impl utoipa::PartialSchema for PskcDocument {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .into()
+    }
+}
+
+impl ToSchema for PskcDocument {}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ImportResult {
     pub imported: usize,
@@ -361,7 +377,7 @@ pub(super) async fn unlock_approval(
     tag = "bank",
     security(("bearer" = [])),
     params(ImportQuery),
-    request_body(content = String, content_type = "application/pskc+xml", description = "A PSKC KeyContainer"),
+    request_body(content = PskcDocument, content_type = "application/pskc+xml", description = "A PSKC KeyContainer"),
     responses((status = 201, body = ImportResult))
 )]
 #[post("/bank/tokens/import")]

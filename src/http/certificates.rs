@@ -24,7 +24,11 @@ pub struct CertificateView {
     #[schema(format = Uuid)]
     pub person_id: String,
     /// SHA-256 of the DER certificate, lower-case hex.
-    #[schema(example = "3f7a…", min_length = 64, max_length = 64)]
+    #[schema(
+        example = "3f7a9c1e5b2d4f6a8c0e2b4d6f8a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b1d3f5a",
+        min_length = 64,
+        max_length = 64
+    )]
     pub fingerprint: String,
     /// The serial number, lower-case hex.
     pub serial: String,

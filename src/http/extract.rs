@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 use ipnet::IpNet;
 use rustls_pki_types::CertificateDer;
@@ -13,6 +13,7 @@ use crate::error::{AppError, ErrorCode};
 use crate::service::{self, Operator, Person, Services};
 use crate::tls::PresentedChain;
 
+use super::access::Actor;
 use super::{AppState, blocking};
 
 /// A signed-in company person (administrator or user).
@@ -134,7 +135,16 @@ impl FromRequest for SignedIn {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let person = authenticate(req, service::sessions::authenticate_person);
-        Box::pin(async move { Ok(SignedIn(person.await?)) })
+        let req = req.clone();
+        Box::pin(async move {
+            let person = person.await?;
+            let actor = Actor {
+                kind: "person",
+                id: person.user_id.clone(),
+            };
+            req.extensions_mut().insert(actor);
+            Ok(SignedIn(person))
+        })
     }
 }
 
@@ -144,7 +154,16 @@ impl FromRequest for BankOperator {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let operator = authenticate(req, service::sessions::authenticate_operator);
-        Box::pin(async move { Ok(BankOperator(operator.await?)) })
+        let req = req.clone();
+        Box::pin(async move {
+            let operator = operator.await?;
+            let actor = Actor {
+                kind: "operator",
+                id: operator.operator_id.clone(),
+            };
+            req.extensions_mut().insert(actor);
+            Ok(BankOperator(operator))
+        })
     }
 }
 

@@ -11,7 +11,7 @@ pub mod json;
 pub mod metrics;
 mod notifications;
 pub mod openapi;
-mod ops;
+pub mod ops;
 mod otp;
 mod people;
 mod personal;
@@ -38,6 +38,8 @@ pub struct AppState {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// The header in which a trusted proxy passes a verified client certificate.
     pub client_cert_header: Option<String>,
+    /// `/metrics` is served on its own listener (`WEBFB_METRICS_BIND`), not on this one.
+    pub metrics_elsewhere: bool,
 }
 
 type State = web::Data<AppState>;
@@ -125,7 +127,12 @@ where
     T: Send + 'static,
 {
     let state = state.clone();
-    web::block(move || f(&mut Db::pooled(&state.pool), &state.services))
-        .await
-        .map_err(|e| AppError::Internal(format!("blocking task: {e}")))?
+    let request = crate::request_context::request_id();
+    web::block(move || {
+        crate::request_context::carrying(request, || {
+            f(&mut Db::pooled(&state.pool), &state.services)
+        })
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("blocking task: {e}")))?
 }

@@ -5,7 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use utoipa::openapi::path::{Operation, ParameterIn};
-use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, Ref, Type};
+use utoipa::openapi::schema::{
+    AllOfBuilder, Discriminator, ObjectBuilder, OneOfBuilder, Ref, Type,
+};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{Content, RefOr, Response};
 use utoipa::{Modify, OpenApi};
@@ -17,8 +19,10 @@ use crate::error::ErrorCode::{self, *};
     info(
         title = "webfb",
         description = "WEB-FB corporate internet banking: software tokens (OTP) and the authorisation of one-off transfers.\n\nEvery error is RFC 9457 `application/problem+json` with a stable `code`; each operation lists the codes it can return. Validation errors add `errors: [{field, code, message}]`; wrong codes and passwords add `remaining_attempts`.",
-        license(name = "Proprietary")
+        license(name = "Proprietary", identifier = "LicenseRef-webfb-proprietary"),
+        contact(name = "The internet banking team of the bank that runs webfb")
     ),
+    servers((url = "/", description = "The server that serves this document")),
     modifiers(&BearerAuth),
     components(schemas(super::problem::Problem, crate::error::FieldError, crate::error::ErrorCode)),
     tags(
@@ -68,7 +72,9 @@ const NEW_TOKEN: &[ErrorCode] = &[TokenIdMistyped, TokenUnknown, TokenExpired, T
 /// (see `common_codes`). A test fails when an operation is missing here.
 pub fn operation_codes(operation_id: &str) -> Option<Vec<ErrorCode>> {
     let own: &[&[ErrorCode]] = match operation_id {
-        "health" | "getOpenApi" | "ready" | "metrics" => &[],
+        "health" | "getOpenApi" | "ready" => &[],
+        // Not here when `WEBFB_METRICS_BIND` serves it elsewhere.
+        "metrics" => &[&[NotFound]],
         "listAuditEvents" => &[&[Forbidden, NotFound]],
         "listBankAuditEvents" => &[&[Forbidden]],
         "importTokens" => &[&[Forbidden, TokenInUse, NotFound]],
@@ -254,7 +260,7 @@ pub fn operation_codes(operation_id: &str) -> Option<Vec<ErrorCode>> {
 /// What any operation of this shape can answer.
 fn common_codes(op: &Operation) -> Vec<ErrorCode> {
     let mut codes = vec![InternalError, ServiceUnavailable];
-    if op.security.is_some() {
+    if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
         codes.extend([Unauthenticated, SessionExpired]);
     }
     if op.request_body.is_some() {
@@ -280,7 +286,8 @@ fn statuses(code: ErrorCode) -> Vec<u16> {
     }
 }
 
-fn add_error_responses(op: &mut Operation) {
+/// Adds the operation's error answers; returns the codes it can answer.
+fn add_error_responses(op: &mut Operation) -> BTreeSet<&'static str> {
     let id = op.operation_id.clone().unwrap_or_default();
     let mut codes = common_codes(op);
     codes.extend(operation_codes(&id).unwrap_or_default());
@@ -290,36 +297,112 @@ fn add_error_responses(op: &mut Operation) {
             by_status.entry(status).or_default().insert(code.as_str());
         }
     }
+    let answered = by_status.values().flatten().copied().collect();
     for (status, codes) in by_status {
         let listed: Vec<String> = codes.iter().map(|c| format!("`{c}`")).collect();
-        let schema = AllOfBuilder::new()
-            .item(Ref::from_schema_name("Problem"))
-            .item(
-                ObjectBuilder::new()
-                    .schema_type(Type::Object)
-                    .property(
-                        "status",
-                        ObjectBuilder::new()
-                            .schema_type(Type::Integer)
-                            .enum_values(Some([status])),
-                    )
-                    .property(
-                        "code",
-                        ObjectBuilder::new()
-                            .schema_type(Type::String)
-                            .enum_values(Some(codes.iter().copied())),
-                    )
-                    .required("status")
-                    .required("code"),
-            );
+        let members: Vec<&'static str> = codes.into_iter().collect();
+        let content = Content::new(Some(one_of_problems(&members)));
         let response = Response::builder()
             .description(format!("Problem: {}", listed.join(", ")))
-            .content("application/problem+json", Content::new(Some(schema)))
+            .content("application/problem+json", content)
             .build();
         op.responses
             .responses
             .insert(status.to_string(), RefOr::T(response));
     }
+    answered
+}
+
+/// The name of the problem schema of one code: `otp_replayed` → `OtpReplayedProblem`.
+fn problem_schema_name(code: &str) -> String {
+    let mut name: String = code
+        .split('_')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_ascii_uppercase().to_string() + chars.as_str()
+            })
+        })
+        .collect();
+    name.push_str("Problem");
+    name
+}
+
+/// The family every error answer shares: `Problem`, and one member per code that fixes
+/// its `code` and `status`. A generated client gets one model per code, not one per
+/// operation and status, and TypeScript still narrows `code` by `status`.
+fn problem_family(
+    answered: &BTreeSet<&'static str>,
+) -> Vec<(String, RefOr<utoipa::openapi::Schema>)> {
+    ErrorCode::ALL
+        .iter()
+        .filter(|code| answered.contains(code.as_str()))
+        .map(|code| {
+            let schema = AllOfBuilder::new()
+                .description(Some(format!("`{}`: {}.", code.as_str(), code.title())))
+                .item(Ref::from_schema_name("Problem"))
+                .item(
+                    ObjectBuilder::new()
+                        .schema_type(Type::Object)
+                        .property(
+                            "status",
+                            ObjectBuilder::new()
+                                .schema_type(Type::Integer)
+                                .enum_values(Some(statuses(*code))),
+                        )
+                        .property(
+                            "code",
+                            ObjectBuilder::new()
+                                .schema_type(Type::String)
+                                .enum_values(Some([code.as_str()])),
+                        )
+                        .required("status")
+                        .required("code"),
+                );
+            (problem_schema_name(code.as_str()), schema.into())
+        })
+        .collect()
+}
+
+/// One answer's problems: the member of the one code, or any member of several, told
+/// apart by `code`.
+fn one_of_problems(codes: &[&str]) -> RefOr<utoipa::openapi::Schema> {
+    let reference = |code: &str| format!("#/components/schemas/{}", problem_schema_name(code));
+    if let [only] = codes {
+        return Ref::new(reference(only)).into();
+    }
+    let mut discriminator = Discriminator::new("code");
+    discriminator.mapping = codes
+        .iter()
+        .map(|code| (code.to_string(), reference(code)))
+        .collect();
+    codes
+        .iter()
+        .fold(OneOfBuilder::new(), |one_of, code| {
+            one_of.item(Ref::new(reference(code)))
+        })
+        .discriminator(Some(discriminator))
+        .into()
+}
+
+/// The doc comment is the operation's description; its first sentence, on one line, its
+/// summary (utoipa puts a one-paragraph comment wholly in the summary).
+fn summarise(op: &mut Operation) {
+    let Some(text) = op.summary.take() else {
+        return;
+    };
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let first = match text.find(". ") {
+        Some(end) => &text[..=end],
+        None => text.as_str(),
+    };
+    op.summary = Some(first.trim_end_matches('.').to_owned());
+    let description = op.description.take().unwrap_or_default();
+    op.description = Some(if description.is_empty() {
+        text.clone()
+    } else {
+        format!("{text}\n\n{description}")
+    });
 }
 
 /// The document, built once per process for the server's own use (`/openapi.json`, the
@@ -337,6 +420,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .openapi(ApiDoc::openapi())
         .configure(super::configure)
         .split_for_parts();
+    let mut answered = BTreeSet::new();
     for item in api.paths.paths.values_mut() {
         for op in [
             &mut item.get,
@@ -348,7 +432,10 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .into_iter()
         .flatten()
         {
-            add_error_responses(op);
+            // Public operations say so: no security requirement at all.
+            op.security.get_or_insert_with(Vec::new);
+            answered.extend(add_error_responses(op));
+            summarise(op);
             for (status, response) in op.responses.responses.iter_mut() {
                 if let RefOr::T(r) = response
                     && r.description.is_empty()
@@ -360,6 +447,10 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
                 }
             }
         }
+    }
+    let components = api.components.get_or_insert_with(Default::default);
+    for (name, schema) in problem_family(&answered) {
+        components.schemas.insert(name, schema);
     }
     api
 }

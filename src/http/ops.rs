@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 
 use super::{State, blocking};
 
@@ -31,7 +31,18 @@ pub(super) async fn health() -> web::Json<HealthView> {
 )]
 #[get("/ready")]
 pub(super) async fn ready(state: State) -> Result<web::Json<HealthView>, AppError> {
-    blocking(&state, |db, _| Ok(crate::db::ping(db)?)).await?;
+    let pool = state.pool.clone();
+    let limit = std::time::Duration::from_millis(800);
+    web::block(move || crate::db::ping(&pool, limit))
+        .await
+        .map_err(|e| AppError::Internal(format!("blocking task: {e}")))?
+        .map_err(|e| {
+            tracing::warn!(error = %e, "not ready: the database does not answer");
+            AppError::new(
+                ErrorCode::ServiceUnavailable,
+                "the database does not answer",
+            )
+        })?;
     Ok(web::Json(HealthView {
         status: "ready".into(),
     }))
@@ -51,7 +62,8 @@ pub(super) async fn openapi_json() -> HttpResponse {
         .body(doc)
 }
 
-/// Prometheus metrics of this instance.
+/// Prometheus metrics of this instance (404 here when `WEBFB_METRICS_BIND` serves them on
+/// a listener of their own).
 #[utoipa::path(
     operation_id = "metrics",
     tag = "operations",
@@ -61,20 +73,24 @@ pub(super) async fn openapi_json() -> HttpResponse {
 pub(super) async fn metrics(
     state: State,
     metrics: web::Data<crate::http::metrics::Metrics>,
-) -> HttpResponse {
-    let mut text = metrics.render(
-        state.pool.state(),
-        state.pool.max_size(),
-        state
-            .services
-            .tampered_transfers
-            .load(std::sync::atomic::Ordering::Relaxed),
-    );
-    // The outbox is the database's: without it, the rest is still worth answering.
-    if let Ok(backlog) = blocking(&state, |db, _| crate::service::notify::backlog(db)).await {
-        let svc = &state.services;
-        crate::http::metrics::outbox(&mut text, &backlog, &svc.deliveries, svc.now());
+) -> Result<HttpResponse, AppError> {
+    if state.metrics_elsewhere {
+        return Err(AppError::not_found("resource"));
     }
+    Ok(metrics_text(state, metrics).await)
+}
+
+/// The metrics as Prometheus scrapes them, wherever they are served.
+pub async fn metrics_text(
+    state: State,
+    registry: web::Data<crate::http::metrics::Metrics>,
+) -> HttpResponse {
+    // The outbox is the database's: without it, the rest is still worth answering.
+    let backlog = blocking(&state, |db, _| crate::service::notify::backlog(db))
+        .await
+        .ok();
+    let pool = (state.pool.state(), state.pool.max_size());
+    let text = registry.render(pool, &state.services, backlog);
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(text)

@@ -31,6 +31,9 @@ pub struct Problem {
     /// Wrong attempts left before a lock (OTP and password failures).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remaining_attempts: Option<i32>,
+    /// The request's id, also in the `X-Request-Id` header: quote it to the bank's support.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 impl Problem {
@@ -58,6 +61,7 @@ impl Problem {
             code,
             errors,
             remaining_attempts,
+            request_id: crate::request_context::request_id(),
         }
     }
 }

@@ -17,7 +17,8 @@ use super::{Person, Services, hmac_sha256, new_id};
 
 pub fn record(conn: &mut DbConn, svc: &Services, event: Event) -> Result<(), AppError> {
     let typed = event.told().then(|| event.clone());
-    let event = AuditEvent::written(event, svc.now());
+    let mut event = AuditEvent::written(event, svc.now());
+    event.request_id = crate::request_context::request_id();
     if let Some(typed) = &typed {
         super::notify::enqueue(conn, svc, typed, &event)?;
     }

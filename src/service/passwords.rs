@@ -22,6 +22,7 @@ pub struct Passwords {
     memory: Mutex<Areas>,
     freed: Condvar,
     queue: usize,
+    workers: usize,
 }
 
 /// Memory areas not in use, and how many callers wait for one.
@@ -59,9 +60,16 @@ impl Passwords {
             memory: Mutex::new(Areas { free, waiting: 0 }),
             freed: Condvar::new(),
             queue,
+            workers: workers.max(1),
         };
         passwords.dummy_hash = passwords.hash("dummy password for unknown login IDs")?;
         Ok(passwords)
+    }
+
+    /// Hashes being computed now, and callers waiting for a worker.
+    pub fn load(&self) -> (usize, usize) {
+        let areas = self.lock();
+        (self.workers - areas.free.len(), areas.waiting)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Areas> {

@@ -209,25 +209,78 @@ async fn an_unusable_pskc_file_imports_nothing(app: TestApp) {
     assert_eq!(app.audit_count("token_imported", "success").await, 0);
 }
 
-#[engine_test]
-async fn metrics_count_answers_by_status_class(app: TestApp) {
-    app.get("/health", None).await;
-    app.get("/api/v1/me", None).await;
-    let res = app.get("/metrics", None).await;
+async fn metrics_on_a_listener_of_their_own_are_not_served_publicly(engine: Engine) {
+    let app = spawn_app_with(engine, |s| s.metrics_bind = Some("127.0.0.1:0".into())).await;
+    problem(app.get("/metrics", None).await, 404, "not_found").await;
+    let elsewhere = app.metrics_address.clone().expect("a metrics listener");
+    let res = app
+        .client
+        .get(format!("{elsewhere}/metrics"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let text = res.text().await.unwrap();
     assert!(
-        text.contains("webfb_http_requests_total{class=\"2xx\"}"),
+        text.contains(r#"webfb_http_requests_total{method="GET",route="/metrics",status="404"} 1"#),
         "{text}"
     );
-    let four: u64 = text
-        .lines()
-        .find_map(|l| l.strip_prefix("webfb_http_requests_total{class=\"4xx\"} "))
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(four >= 1);
-    assert!(text.contains("webfb_db_pool_connections{state=\"max\"} 8"));
+}
+
+mod metrics_on_a_listener_of_their_own_are_not_served_publicly {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn on_sqlite() {
+        metrics_on_a_listener_of_their_own_are_not_served_publicly(Engine::Sqlite).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(
+        not(webfb_postgres_tests),
+        ignore = "PostgreSQL: set TEST_DATABASE_URL=postgres://… and run again"
+    )]
+    async fn on_postgres() {
+        metrics_on_a_listener_of_their_own_are_not_served_publicly(Engine::Postgres).await
+    }
+}
+
+#[engine_test]
+async fn metrics_count_answers_by_route_method_and_status_and_show_the_process(app: TestApp) {
+    app.get("/health", None).await;
+    app.get("/api/v1/me", None).await;
+    let unknown = format!("/scanner/{}", uuid::Uuid::new_v4());
+    app.get(&unknown, None).await;
+    let res = app.get("/metrics", None).await;
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.unwrap();
+    let value = |series: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{series} in {text}"))
+    };
+    assert_eq!(
+        value(r#"webfb_http_requests_total{method="GET",route="/health",status="200"}"#),
+        1.0
+    );
+    assert_eq!(
+        value(r#"webfb_http_requests_total{method="GET",route="/api/v1/me",status="401"}"#),
+        1.0
+    );
+    // A path no route has is counted as one route: a scanner cannot grow the series.
+    assert!(!text.contains("/scanner/"), "{text}");
+    assert_eq!(
+        value(r#"webfb_http_requests_total{method="GET",route="unmatched",status="404"}"#),
+        1.0
+    );
+    assert!(
+        value(r#"webfb_http_request_duration_seconds_count{method="GET",route="/health"}"#) >= 1.0
+    );
+    assert_eq!(value("webfb_db_pool_max_connections"), 8.0);
+    assert!(!text.contains(r#"state="max""#), "{text}");
+    assert!(value("process_resident_memory_bytes") > 0.0);
+    assert!(value("process_open_fds") > 0.0);
+    assert!(text.contains(r#"webfb_argon2_hashes{state="waiting"}"#));
 }
 
 #[engine_test]

@@ -110,7 +110,7 @@ async fn the_registered_certificate_and_the_password_sign_in_and_nothing_else_do
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{what}");
         let mut b = body(res).await;
         assert_eq!(b["code"], "invalid_credentials", "{what}");
-        b.as_object_mut().unwrap().remove("instance");
+        b.as_object_mut().unwrap().remove("request_id");
         bodies.push(b);
     }
     assert!(
@@ -119,7 +119,7 @@ async fn the_registered_certificate_and_the_password_sign_in_and_nothing_else_do
     );
     let unknown = login_with(&app, Some(&pki.alice), "nobody.here", PASSWORD).await;
     let mut unknown = body(unknown).await;
-    unknown.as_object_mut().unwrap().remove("instance");
+    unknown.as_object_mut().unwrap().remove("request_id");
     assert_eq!(unknown, bodies[0], "an unknown login ID reads alike too");
 
     // The user signs in with their own certificate; revoked by the bank, it no longer does.

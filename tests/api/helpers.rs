@@ -28,6 +28,8 @@ pub enum Engine {
 
 pub struct TestApp {
     pub address: String,
+    /// Where `/metrics` is served when it has a listener of its own.
+    pub metrics_address: Option<String>,
     pub client: reqwest::Client,
     pub clock: Arc<ManualClock>,
     pub database: Database,
@@ -79,6 +81,7 @@ fn settings_with_key(database: Database, dir: &std::path::Path, key: [u8; 32]) -
     Settings {
         database,
         bind: "127.0.0.1:0".into(),
+        metrics_bind: None,
         data_dir: dir.to_path_buf(),
         jwt_secret: SecretString::from(base64::engine::general_purpose::STANDARD.encode(key)),
         master_key: SecretBox::new(Box::new(key)),
@@ -162,9 +165,13 @@ pub async fn spawn_app_full(
         .await
         .expect("the server starts");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let metrics_address = app
+        .metrics_port()
+        .map(|port| format!("http://127.0.0.1:{port}"));
     tokio::spawn(app.run());
     TestApp {
         address,
+        metrics_address,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -635,13 +642,19 @@ pub async fn body(res: Response) -> Value {
 }
 
 /// Asserts a problem+json answer with this status and code; returns the body.
+/// A problem answer of this status and code, without its request id (which it must carry,
+/// as its `X-Request-Id` header does), so that two answers compare alike.
 pub async fn problem(res: Response, status: u16, code: &str) -> Value {
     assert_eq!(res.status().as_u16(), status, "status");
     let content_type = res
         .headers()
         .get("content-type")
         .map(|v| v.to_str().unwrap().to_owned());
-    let b = body(res).await;
+    let request_id = res
+        .headers()
+        .get("x-request-id")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let mut b = body(res).await;
     assert_eq!(
         content_type.as_deref(),
         Some("application/problem+json"),
@@ -649,6 +662,13 @@ pub async fn problem(res: Response, status: u16, code: &str) -> Value {
     );
     assert_eq!(b["code"], code, "{b}");
     assert_eq!(b["status"], status, "{b}");
+    let echoed = b.as_object_mut().unwrap().remove("request_id");
+    assert!(request_id.is_some(), "every answer names its request: {b}");
+    assert_eq!(
+        echoed.as_ref().and_then(Value::as_str),
+        request_id.as_deref(),
+        "{b}"
+    );
     b
 }
 
