@@ -89,6 +89,10 @@ error_codes! {
     CertificateAlreadyRegistered = "certificate_already_registered", 409, "The person has an active certificate";
     CertificateInUse = "certificate_in_use", 409, "The certificate was registered before";
     NotificationNotDead = "notification_not_dead", 409, "Only a dead message is delivered again";
+    PskcKeyRequired = "pskc_key_required", 422, "The file is encrypted: send its key or password";
+    PskcKeyWrong = "pskc_key_wrong", 422, "The file does not open with that key, or it was changed";
+    PskcNothingImportable = "pskc_nothing_importable", 422, "No key of the file can be imported";
+    TokenOutOfSync = "token_out_of_sync", 422, "The two codes are not consecutive codes of the token";
     InternalError = "internal_error", 500, "Internal error";
     ServiceUnavailable = "service_unavailable", 503, "Service unavailable";
 }

@@ -112,6 +112,8 @@ struct FileSettings {
     transfer_password_lockout_threshold: Option<i32>,
     otp_lockout_threshold: Option<i32>,
     otp_window: Option<u32>,
+    hotp_look_ahead: Option<u32>,
+    resync_search: Option<u32>,
     otp_issuer: Option<String>,
     unregistered_token_ttl_secs: Option<i64>,
     transfer_ttl_secs: Option<i64>,
@@ -293,6 +295,12 @@ impl Settings {
                 d.otp_lockout_threshold,
             )?,
             otp_window: src.number("WEBFB_OTP_WINDOW", f.otp_window, d.otp_window)?,
+            hotp_look_ahead: src.number(
+                "WEBFB_HOTP_LOOK_AHEAD",
+                f.hotp_look_ahead,
+                d.hotp_look_ahead,
+            )?,
+            resync_search: src.number("WEBFB_RESYNC_SEARCH", f.resync_search, d.resync_search)?,
             otp_issuer: src
                 .string("WEBFB_OTP_ISSUER", &f.otp_issuer)
                 .unwrap_or(d.otp_issuer),

@@ -13,6 +13,11 @@ pub struct Policy {
     pub otp_lockout_threshold: i32,
     /// Steps accepted either side of the current one.
     pub otp_window: u32,
+    /// HOTP: counter values a code may be ahead of the last one accepted.
+    pub hotp_look_ahead: u32,
+    /// Resynchronisation: steps (TOTP) either side, or counter values (HOTP) ahead,
+    /// searched for two consecutive codes.
+    pub resync_search: u32,
     pub otp_issuer: String,
     pub unregistered_token_ttl_secs: i64,
     pub transfer_ttl_secs: i64,
@@ -54,6 +59,9 @@ impl Default for Policy {
             transfer_password_lockout_threshold: 5,
             otp_lockout_threshold: 5,
             otp_window: 1,
+            hotp_look_ahead: 10,
+            // A day of 30-second steps either way; a thousand presses of an HOTP button.
+            resync_search: 2880,
             otp_issuer: "webfb".to_owned(),
             unregistered_token_ttl_secs: 7 * 24 * 60 * 60,
             transfer_ttl_secs: 10 * 60,
@@ -135,6 +143,18 @@ impl Policy {
             return Err(ConfigError::Invalid {
                 name: "WEBFB_OTP_WINDOW",
                 reason: "at most 10 steps".into(),
+            });
+        }
+        if !(1..=100).contains(&self.hotp_look_ahead) {
+            return Err(ConfigError::Invalid {
+                name: "WEBFB_HOTP_LOOK_AHEAD",
+                reason: "1 to 100 counter values".into(),
+            });
+        }
+        if !(1..=100_000).contains(&self.resync_search) {
+            return Err(ConfigError::Invalid {
+                name: "WEBFB_RESYNC_SEARCH",
+                reason: "1 to 100000".into(),
             });
         }
         Ok(())

@@ -146,6 +146,8 @@ pub(crate) struct SoftTokenRow {
     pub(crate) failed_attempts: i32,
     pub(crate) locked_at: Option<NaiveDateTime>,
     pub(crate) suspended_at: Option<NaiveDateTime>,
+    pub(crate) otp_kind: String,
+    pub(crate) time_drift: i64,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]

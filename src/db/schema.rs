@@ -147,6 +147,8 @@ diesel::table! {
         failed_attempts -> Integer,
         locked_at -> Nullable<Timestamp>,
         suspended_at -> Nullable<Timestamp>,
+        otp_kind -> Text,
+        time_drift -> BigInt,
     }
 }
 

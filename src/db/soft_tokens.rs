@@ -20,6 +20,24 @@ pub struct StoredSeed {
     pub period: i32,
     pub key_id: String,
     pub sealed: Vec<u8>,
+    /// `totp` or `hotp`.
+    pub kind: String,
+    /// TOTP: how many steps the token's clock is ahead of the server's.
+    pub time_drift: i64,
+}
+
+impl From<&SoftTokenRow> for StoredSeed {
+    fn from(row: &SoftTokenRow) -> StoredSeed {
+        StoredSeed {
+            algorithm: row.algorithm.clone(),
+            digits: row.digits,
+            period: row.period,
+            key_id: row.key_id.clone(),
+            sealed: row.sealed_secret.clone(),
+            kind: row.otp_kind.clone(),
+            time_drift: row.time_drift,
+        }
+    }
 }
 
 /// One accepted code, for the ledger.
@@ -33,6 +51,37 @@ pub struct StepUse<'a> {
     pub at: DateTime<Utc>,
 }
 
+fn row(
+    t: &SoftToken,
+    seed: StoredSeed,
+    issued_by: &str,
+    issued_at: DateTime<Utc>,
+    last_used_step: i64,
+) -> SoftTokenRow {
+    SoftTokenRow {
+        id: t.id.clone(),
+        token_id: t.token_id.clone(),
+        company_id: t.company_id.clone(),
+        source: t.source.as_str().to_owned(),
+        algorithm: seed.algorithm,
+        digits: seed.digits,
+        period: seed.period,
+        key_id: seed.key_id,
+        sealed_secret: seed.sealed,
+        issued_by: Some(issued_by.to_owned()),
+        issued_at: issued_at.naive_utc(),
+        expires_at: t.expires_at.map(|at| at.naive_utc()),
+        holder_id: t.holder_id.clone(),
+        registered_at: t.registered_at.map(|at| at.naive_utc()),
+        last_used_step,
+        failed_attempts: 0,
+        locked_at: None,
+        suspended_at: None,
+        otp_kind: seed.kind,
+        time_drift: seed.time_drift,
+    }
+}
+
 pub fn insert(
     conn: &mut DbConn,
     t: &SoftToken,
@@ -42,28 +91,72 @@ pub fn insert(
 ) -> QueryResult<Insert> {
     inserted(
         diesel::insert_into(soft_tokens::table)
-            .values(SoftTokenRow {
-                id: t.id.clone(),
-                token_id: t.token_id.clone(),
-                company_id: t.company_id.clone(),
-                source: t.source.as_str().to_owned(),
-                algorithm: seed.algorithm,
-                digits: seed.digits,
-                period: seed.period,
-                key_id: seed.key_id,
-                sealed_secret: seed.sealed,
-                issued_by: Some(issued_by.to_owned()),
-                issued_at: issued_at.naive_utc(),
-                expires_at: t.expires_at.map(|at| at.naive_utc()),
-                holder_id: t.holder_id.clone(),
-                registered_at: t.registered_at.map(|at| at.naive_utc()),
-                last_used_step: -1,
-                failed_attempts: 0,
-                locked_at: None,
-                suspended_at: None,
-            })
+            .values(row(t, seed, issued_by, issued_at, -1))
             .execute(conn),
     )
+}
+
+/// Inserts many tokens, a few hundred a statement; `last_used_step` is the step (HOTP:
+/// counter) before the first one the token may use.
+pub fn insert_many(
+    conn: &mut DbConn,
+    tokens: Vec<(SoftToken, StoredSeed, i64)>,
+    issued_by: &str,
+    issued_at: DateTime<Utc>,
+) -> QueryResult<()> {
+    let rows: Vec<SoftTokenRow> = tokens
+        .into_iter()
+        .map(|(t, seed, last)| row(&t, seed, issued_by, issued_at, last))
+        .collect();
+    for chunk in rows.chunks(200) {
+        match conn {
+            DbConn::Postgres(pg) => {
+                diesel::insert_into(soft_tokens::table)
+                    .values(chunk)
+                    .execute(pg)?;
+            }
+            DbConn::Sqlite(lite) => {
+                diesel::insert_into(soft_tokens::table)
+                    .values(chunk)
+                    .execute(lite)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Which of `serials` are taken already.
+pub fn serials_taken(conn: &mut DbConn, serials: &[&str]) -> QueryResult<Vec<String>> {
+    let mut taken = Vec::new();
+    for chunk in serials.chunks(500) {
+        taken.extend(
+            soft_tokens::table
+                .filter(soft_tokens::token_id.eq_any(chunk))
+                .select(soft_tokens::token_id)
+                .load::<String>(conn)?,
+        );
+    }
+    Ok(taken)
+}
+
+/// A token's drift and the step it was last used at, set by a resynchronisation.
+pub fn resynchronise(
+    conn: &mut DbConn,
+    id: &str,
+    time_drift: i64,
+    last_used_step: i64,
+) -> QueryResult<bool> {
+    let changed = diesel::update(
+        soft_tokens::table
+            .find(id)
+            .filter(soft_tokens::last_used_step.lt(last_used_step)),
+    )
+    .set((
+        soft_tokens::time_drift.eq(time_drift),
+        soft_tokens::last_used_step.eq(last_used_step),
+    ))
+    .execute(conn)?;
+    Ok(changed == 1)
 }
 
 pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<SoftToken> {
@@ -143,27 +236,11 @@ pub fn serial_taken(conn: &mut DbConn, token_id: &str) -> QueryResult<bool> {
 
 /// The sealed seed of a token and the last step it accepted.
 pub fn seed(conn: &mut DbConn, id: &str) -> QueryResult<(StoredSeed, i64)> {
-    let (algorithm, digits, period, key_id, sealed, last_used_step) = soft_tokens::table
+    let row: SoftTokenRow = soft_tokens::table
         .find(id)
-        .select((
-            soft_tokens::algorithm,
-            soft_tokens::digits,
-            soft_tokens::period,
-            soft_tokens::key_id,
-            soft_tokens::sealed_secret,
-            soft_tokens::last_used_step,
-        ))
+        .select(SoftTokenRow::as_select())
         .first(conn)?;
-    Ok((
-        StoredSeed {
-            algorithm,
-            digits,
-            period,
-            key_id,
-            sealed,
-        },
-        last_used_step,
-    ))
+    Ok((StoredSeed::from(&row), row.last_used_step))
 }
 
 /// How a binding ended.
@@ -286,16 +363,7 @@ pub fn one_seed_per_key(conn: &mut DbConn) -> QueryResult<Vec<(String, StoredSee
             .filter(soft_tokens::key_id.eq(&key_id))
             .select(SoftTokenRow::as_select())
             .first(conn)?;
-        samples.push((
-            row.token_id,
-            StoredSeed {
-                algorithm: row.algorithm,
-                digits: row.digits,
-                period: row.period,
-                key_id: row.key_id,
-                sealed: row.sealed_secret,
-            },
-        ));
+        samples.push((row.token_id.clone(), StoredSeed::from(&row)));
     }
     Ok(samples)
 }
@@ -314,13 +382,7 @@ pub fn sealed_under_other_keys(
         .load(conn)?
         .into_iter()
         .map(|row: SoftTokenRow| {
-            let seed = StoredSeed {
-                algorithm: row.algorithm,
-                digits: row.digits,
-                period: row.period,
-                key_id: row.key_id,
-                sealed: row.sealed_secret,
-            };
+            let seed = StoredSeed::from(&row);
             (row.id, row.token_id, seed)
         })
         .collect())

@@ -36,6 +36,8 @@ text_enum!(
         OtpReplayed = "otp_replayed",
         TokenIssued = "token_issued",
         TokenImported = "token_imported",
+        TokensImported = "tokens_imported",
+        TokenResynchronised = "token_resynchronised",
         TokenRegistered = "token_registered",
         TokenUnregistered = "token_unregistered",
         TokenExchanged = "token_exchanged",

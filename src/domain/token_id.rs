@@ -1,9 +1,10 @@
 //! Token IDs: the serial number printed on a hardware token or shown for a software token.
 //!
-//! A token ID is four capital ASCII letters followed by eight ASCII digits. IDs that this bank
-//! issues itself carry the prefix [`ISSUED_PREFIX`] and end in a Luhn check digit over the seven
-//! digits before it, so that a typo is told apart from an unknown token. Serials imported from
-//! token vendors (for example `VSST12345678`) keep their own numbering and have no check digit.
+//! IDs that this bank issues itself are [`ISSUED_PREFIX`] and eight digits, the last a Luhn
+//! check digit over the seven before it, so that a typo is told apart from an unknown token.
+//! Tokens imported from vendors keep the vendor's serial as printed on the device (for example
+//! `VSST12345678`, `FTCN00012345`, `1234567890123`, `YK-0001-A`): capital letters, digits and
+//! inner hyphens, at most 40 characters, with no check digit.
 
 use std::fmt;
 
@@ -13,18 +14,22 @@ use rand::rngs::OsRng;
 /// Prefix of the token IDs that this bank issues; only these carry a check digit.
 pub const ISSUED_PREFIX: &str = "WFBS";
 
-/// Number of letters at the start of a token ID.
+/// Number of letters at the start of an issued ID.
 const LETTERS: usize = 4;
 /// Number of digits after the letters.
 const DIGITS: usize = 8;
+/// The longest vendor serial kept.
+pub const MAX_LEN: usize = 40;
 /// Exclusive upper bound of the random part of an issued ID (seven digits).
 const ISSUED_SERIAL_BOUND: u32 = 10_000_000;
 
 /// Why a string is not an acceptable token ID.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TokenIdError {
-    /// Not four letters followed by eight digits.
-    #[error("a token ID is four capital letters followed by eight digits")]
+    /// Neither an issued ID nor a vendor's serial.
+    #[error(
+        "a token ID is WFBS and eight digits, or a vendor's serial: letters, digits and inner hyphens, at most 40"
+    )]
     Malformed,
     /// Well formed, but the check digit of a bank-issued ID does not match: most likely a typo.
     #[error("this token ID's check digit does not match: please check it for a typo")]
@@ -48,31 +53,31 @@ impl TokenId {
     pub fn parse(s: &str) -> Result<TokenId, TokenIdError> {
         let canonical = s.trim().to_ascii_uppercase();
         let bytes = canonical.as_bytes();
-        if bytes.len() != LETTERS + DIGITS {
-            return Err(TokenIdError::Malformed);
-        }
-        let (letters, digits) = bytes.split_at(LETTERS);
-        if !letters.iter().all(u8::is_ascii_uppercase) || !digits.iter().all(u8::is_ascii_digit) {
-            return Err(TokenIdError::Malformed);
-        }
-        if letters == ISSUED_PREFIX.as_bytes() {
+        if canonical.starts_with(ISSUED_PREFIX) && bytes[LETTERS..].iter().all(u8::is_ascii_digit) {
+            // The bank's own: exactly eight digits, the last one checking the others.
+            let digits = &bytes[LETTERS..];
+            if digits.len() != DIGITS {
+                return Err(TokenIdError::Malformed);
+            }
             let (payload, check) = digits.split_at(DIGITS - 1);
             if check != [luhn_check_digit(payload)] {
                 return Err(TokenIdError::Mistyped);
             }
+            return Ok(TokenId(canonical));
+        }
+        let inner = |b: &u8| b.is_ascii_uppercase() || b.is_ascii_digit();
+        let shaped = (1..=MAX_LEN).contains(&bytes.len())
+            && bytes.iter().all(|b| inner(b) || *b == b'-')
+            && bytes.first().is_some_and(inner)
+            && bytes.last().is_some_and(inner)
+            && !canonical.contains("--");
+        if !shaped {
+            return Err(TokenIdError::Malformed);
         }
         Ok(TokenId(canonical))
     }
 
-    /// Generates a fresh bank-issued ID: [`ISSUED_PREFIX`], seven random digits, one Luhn digit.
-    ///
-    /// Uniqueness is not guaranteed (there are ten million IDs): the caller must insert under a
-    /// unique constraint and retry on conflict.
-    ///
-    /// # Panics
-    ///
-    /// Only if the operating system's random number generator fails, which leaves the process
-    /// unable to do any cryptography at all.
+    /// Creates a new bank-issued ID with a random serial and its check digit.
     pub fn generate_issued() -> TokenId {
         let serial = OsRng.gen_range(0..ISSUED_SERIAL_BOUND);
         let payload = format!("{serial:07}");
@@ -87,11 +92,14 @@ impl TokenId {
 
     /// The ID with its middle hidden, for logs and screens: `WFBS****5674`.
     pub fn masked(&self) -> String {
-        // Invariant: the ID is 12 ASCII characters, so both slices are in bounds and on
-        // character boundaries.
-        let letters = &self.0[..LETTERS];
-        let last_four = &self.0[self.0.len() - 4..];
-        format!("{letters}****{last_four}")
+        // Every ID is ASCII, so any byte index is a character boundary.
+        let id = &self.0;
+        let shown = match id.len() {
+            0..=4 => return "****".into(),
+            5..=9 => 2,
+            _ => 4,
+        };
+        format!("{}****{}", &id[..shown], &id[id.len() - shown..])
     }
 }
 
@@ -142,11 +150,28 @@ mod tests {
     }
 
     #[test]
-    fn vendor_serials_need_no_check_digit() {
+    fn vendor_serials_keep_their_own_shape_and_need_no_check_digit() {
+        for serial in [
+            "VSST12345678",
+            "FTCN00012345",
+            "1234567890123",
+            "YK-0001-A",
+            "X",
+        ] {
+            assert_eq!(TokenId::parse(serial).unwrap().as_str(), serial);
+        }
+        assert_eq!(TokenId::parse("ftcn0001").unwrap().as_str(), "FTCN0001");
+        assert_eq!(TokenId::parse(&"A".repeat(40)).unwrap().as_str().len(), 40);
+    }
+
+    #[test]
+    fn short_and_long_serials_are_masked_alike() {
         assert_eq!(
-            TokenId::parse("VSST12345678").unwrap().as_str(),
-            "VSST12345678"
+            TokenId::parse("1234567890123").unwrap().masked(),
+            "1234****0123"
         );
+        assert_eq!(TokenId::parse("YK-01-A").unwrap().masked(), "YK****-A");
+        assert_eq!(TokenId::parse("ABC").unwrap().masked(), "****");
     }
 
     #[test]
@@ -162,13 +187,15 @@ mod tests {
             "",
             "WFBS1234567",
             "WFBS123456745",
-            "WFB112345674",
-            "WFBS1234567A",
             "WF BS1234567",
             "WFBS 12345674",
             "ÄFBS12345674",
             "WFBS１2345674",
-            "12345674WFBS",
+            "-FTCN1",
+            "FTCN1-",
+            "YK--0001",
+            "FTCN_0001",
+            &"A".repeat(41),
         ] {
             assert_eq!(TokenId::parse(bad), Err(TokenIdError::Malformed), "{bad:?}");
         }
@@ -201,7 +228,7 @@ mod tests {
     fn error_messages_speak_to_the_api_user() {
         assert_eq!(
             TokenIdError::Malformed.to_string(),
-            "a token ID is four capital letters followed by eight digits"
+            "a token ID is WFBS and eight digits, or a vendor's serial: letters, digits and inner hyphens, at most 40"
         );
         assert_eq!(
             TokenIdError::Mistyped.to_string(),

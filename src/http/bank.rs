@@ -1,6 +1,6 @@
 //! The bank's back office: companies, their administrators, bank procedures, token import.
 
-use actix_web::{HttpMessage, HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -8,9 +8,8 @@ use utoipa::ToSchema;
 use crate::domain::{
     self, CompanyName, ContractKind, DebitAccount, LoginId, NewPassword, PersonName, TransferLimit,
 };
-use crate::error::{AppError, ErrorCode, Fields};
+use crate::error::{AppError, Fields};
 use crate::service::bank::{self, ContractFile, NewAdmin, NewCompany};
-use crate::service::tokens;
 
 use super::extract::BankOperator;
 use super::json::Json;
@@ -213,37 +212,6 @@ impl BankResetRequest {
     }
 }
 
-/// A PSKC (RFC 6030) `KeyContainer` document, as the vendor shipped it: sent as the body's
-/// bytes, so generated clients upload a file.
-pub struct PskcDocument;
-
-impl utoipa::PartialSchema for PskcDocument {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
-            .into()
-    }
-}
-
-impl ToSchema for PskcDocument {}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ImportResult {
-    pub imported: usize,
-    #[schema(example = json!(["VSST12345678"]))]
-    pub token_ids: Vec<String>,
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ImportQuery {
-    /// Reserve the imported tokens for this company (recommended): no other company can
-    /// register them, or spend their wrong-code tries.
-    pub company_id: Option<uuid::Uuid>,
-}
-
 /// Opens a company contract with its administrator and debit accounts.
 #[utoipa::path(
     operation_id = "createCompany",
@@ -367,67 +335,6 @@ pub(super) async fn unlock_approval(
     })
     .await?;
     Ok(web::Json(view.into()))
-}
-
-/// Imports vendor software tokens from an RFC 6030 (PSKC) file with plain-value TOTP
-/// seeds, all or none. They keep their serials and await registration: by the company
-/// named in `company_id`, or else by the company that registers one first.
-#[utoipa::path(
-    operation_id = "importTokens",
-    tag = "bank",
-    security(("bearer" = [])),
-    params(ImportQuery),
-    request_body(content = PskcDocument, content_type = "application/pskc+xml", description = "A PSKC KeyContainer"),
-    responses((status = 201, body = ImportResult))
-)]
-#[post("/bank/tokens/import")]
-pub(super) async fn import_tokens(
-    state: State,
-    who: BankOperator,
-    req: HttpRequest,
-    query: web::Query<ImportQuery>,
-    body: web::Payload,
-) -> Result<HttpResponse, AppError> {
-    let file = pskc_text(&req, body).await?;
-    let ids = blocking(&state, move |db, svc| {
-        let company = query.company_id.map(|id| id.to_string());
-        tokens::import(db, svc, &who.0, &file, company.as_deref())
-    })
-    .await?;
-    Ok(HttpResponse::Created().json(ImportResult {
-        imported: ids.len(),
-        token_ids: ids.iter().map(|id| id.as_str().to_owned()).collect(),
-    }))
-}
-
-/// Largest PSKC file: a vendor's delivery of tens of thousands of keys.
-const PSKC_LIMIT: usize = 32 * 1024 * 1024;
-
-/// The body of an import: XML, in UTF-8, read up to [`PSKC_LIMIT`].
-async fn pskc_text(req: &HttpRequest, mut body: web::Payload) -> Result<String, AppError> {
-    use futures_util::StreamExt;
-    let xml = matches!(req.mime_type(), Ok(Some(m)) if m.subtype() == "xml" || m.suffix().is_some_and(|s| s == "xml"));
-    if !xml {
-        return Err(AppError::malformed(
-            "Content-Type",
-            "unsupported_media_type",
-            "send the file as application/pskc+xml",
-        ));
-    }
-    let mut bytes = web::BytesMut::new();
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk
-            .map_err(|_| AppError::malformed("body", "unreadable", "the file could not be read"))?;
-        if bytes.len() + chunk.len() > PSKC_LIMIT {
-            return Err(AppError::new(
-                ErrorCode::PayloadTooLarge,
-                format!("a PSKC file must be at most {PSKC_LIMIT} bytes"),
-            ));
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    String::from_utf8(bytes.to_vec())
-        .map_err(|_| AppError::malformed("body", "encoding", "the file must be UTF-8"))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

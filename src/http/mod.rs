@@ -17,8 +17,10 @@ mod people;
 mod personal;
 pub mod problem;
 mod procedures;
+mod resync;
 mod self_service;
 mod sessions;
+mod token_import;
 mod transfers;
 mod wire;
 
@@ -98,7 +100,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(procedures::reject_procedure)
                 .service(audit::list_audit_events)
                 .service(audit::list_bank_audit_events)
-                .service(bank::import_tokens)
+                .service(token_import::import_tokens)
+                .service(resync::resync_my_token)
+                .service(resync::resync_person_token)
                 .service(bank::list_operators)
                 .service(personal::open_personal_contract)
                 .service(personal::list_personal_contracts)

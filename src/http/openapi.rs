@@ -77,7 +77,13 @@ pub fn operation_codes(operation_id: &str) -> Option<Vec<ErrorCode>> {
         "metrics" => &[&[NotFound]],
         "listAuditEvents" => &[&[Forbidden, NotFound]],
         "listBankAuditEvents" => &[&[Forbidden]],
-        "importTokens" => &[&[Forbidden, TokenInUse, NotFound]],
+        "importTokens" => &[&[
+            Forbidden,
+            NotFound,
+            PskcKeyRequired,
+            PskcKeyWrong,
+            PskcNothingImportable,
+        ]],
         "login" => &[&[
             InvalidCredentials,
             AccountDisabled,
@@ -109,6 +115,15 @@ pub fn operation_codes(operation_id: &str) -> Option<Vec<ErrorCode>> {
             &[&[Forbidden]]
         }
         "unlockPersonToken" => &[&[Forbidden, TokenNotRegistered]],
+        "resyncMyToken" | "resyncPersonToken" => &[&[
+            Forbidden,
+            TokenNotRegistered,
+            TokenOutOfSync,
+            OtpReplayed,
+            TokenLocked,
+            TokenSuspended,
+            InternalError,
+        ]],
         "requestProcedure" => &[&[Forbidden, NotFound]],
         "listProcedures" | "getProcedure" => &[&[Forbidden]],
         "approveProcedure" => &[&[

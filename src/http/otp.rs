@@ -58,7 +58,11 @@ impl From<&SoftToken> for TokenView {
 /// authenticator app; the secret is never shown again.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct IssuedTokenView {
-    #[schema(example = "WFBS12345674", pattern = r"^[A-Z]{4}[0-9]{8}$")]
+    #[schema(
+        example = "WFBS12345674",
+        pattern = "^[A-Za-z0-9](?:-?[A-Za-z0-9])*$",
+        max_length = 40
+    )]
     pub token_id: String,
     #[schema(
         example = "otpauth://totp/webfb:WFBS12345674?secret=JBSWY3DPEHPK3PXP&issuer=webfb&algorithm=SHA1&digits=6&period=30"
@@ -125,7 +129,11 @@ impl SetModeRequest {
 
 #[derive(Deserialize, ToSchema)]
 pub struct RegisterTokenRequest {
-    #[schema(example = "WFBS12345674", pattern = "^[A-Z]{4}[0-9]{8}$")]
+    #[schema(
+        example = "WFBS12345674",
+        pattern = "^[A-Za-z0-9](?:-?[A-Za-z0-9])*$",
+        max_length = 40
+    )]
     pub token_id: String,
     /// The code the token shows now: proof of possession.
     #[schema(example = "123456", pattern = "^[0-9]{6,8}$")]
@@ -223,7 +231,11 @@ pub struct ExchangeRequest {
     /// A current code of the token being replaced.
     #[schema(example = "123456", pattern = "^[0-9]{6,8}$")]
     pub current_otp: String,
-    #[schema(example = "WFBS12345674", pattern = "^[A-Z]{4}[0-9]{8}$")]
+    #[schema(
+        example = "WFBS12345674",
+        pattern = "^[A-Za-z0-9](?:-?[A-Za-z0-9])*$",
+        max_length = 40
+    )]
     pub new_token_id: String,
     /// A current code of the new token.
     #[schema(example = "654321", pattern = "^[0-9]{6,8}$")]

@@ -74,7 +74,11 @@ pub struct SelfRegisterRequest {
     #[schema(min_length = 1, max_length = 128, format = Password)]
     pub password: String,
     /// The token ID (serial) the token shows.
-    #[schema(example = "WFBS12345674", pattern = "^[A-Z]{4}[0-9]{8}$")]
+    #[schema(
+        example = "WFBS12345674",
+        pattern = "^[A-Za-z0-9](?:-?[A-Za-z0-9])*$",
+        max_length = 40
+    )]
     pub token_id: String,
     /// A current code of that token.
     #[schema(example = "123456", pattern = "^[0-9]{6,8}$")]
@@ -101,7 +105,11 @@ pub struct SelfExchangeRequest {
     /// A current code of the old token (keep the old app until this succeeds).
     #[schema(example = "123456", pattern = "^[0-9]{6,8}$")]
     pub current_otp: String,
-    #[schema(example = "WFBS12345674", pattern = "^[A-Z]{4}[0-9]{8}$")]
+    #[schema(
+        example = "WFBS12345674",
+        pattern = "^[A-Za-z0-9](?:-?[A-Za-z0-9])*$",
+        max_length = 40
+    )]
     pub new_token_id: String,
     /// A current code of the new token.
     #[schema(example = "654321", pattern = "^[0-9]{6,8}$")]

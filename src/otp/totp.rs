@@ -25,6 +25,9 @@ pub const MAX_DIGITS: u32 = 8;
 /// Guards against a configuration mistake turning each verification into millions of HMACs.
 pub const MAX_WINDOW: u32 = 10;
 
+/// The most counter values an HOTP check looks ahead.
+pub const MAX_LOOK_AHEAD: u32 = 100;
+
 /// Why TOTP parameters or a TOTP operation were refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TotpError {
@@ -261,6 +264,58 @@ pub fn verify(
         found |= is_match;
     }
     bool::from(found).then_some(matched)
+}
+
+/// Checks an RFC 4226 (HOTP) `code` against the `look_ahead` counter values after
+/// `last_used`, in constant time as [`verify`] does. Returns the lowest matching counter:
+/// the token's presses since its last accepted code, which the caller then spends.
+pub fn verify_counter(
+    secret: &[u8],
+    params: &TotpParams,
+    code: &str,
+    last_used: i64,
+    look_ahead: u32,
+) -> Option<i64> {
+    params.validate().ok()?;
+    let length_ok = usize::try_from(params.digits).is_ok_and(|d| d == code.len());
+    if look_ahead > MAX_LOOK_AHEAD || !length_ok || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let generator = Generator::new(secret, params.algorithm, params.digits)?;
+    let mut found = Choice::from(0);
+    let mut matched = 0_i64;
+    // Descending plus overwrite-on-match keeps the lowest matching counter.
+    for ahead in (1..=i64::from(look_ahead)).rev() {
+        let Some(counter) = last_used.checked_add(ahead) else {
+            continue;
+        };
+        let Ok(c) = u64::try_from(counter) else {
+            continue;
+        };
+        let is_match = generator.code(c).as_bytes().ct_eq(code.as_bytes());
+        matched = i64::conditional_select(&matched, &counter, is_match);
+        found |= is_match;
+    }
+    bool::from(found).then_some(matched)
+}
+
+/// The step (or counter) among `candidates` at which the token showed `first` and then
+/// `second`: two consecutive codes, as a resynchronisation asks. The first such step.
+pub fn consecutive(
+    secret: &[u8],
+    params: &TotpParams,
+    (first, second): (&str, &str),
+    candidates: impl Iterator<Item = i64>,
+) -> Option<i64> {
+    params.validate().ok()?;
+    let generator = Generator::new(secret, params.algorithm, params.digits)?;
+    let shows = |step: i64, code: &str| {
+        u64::try_from(step)
+            .is_ok_and(|c| bool::from(generator.code(c).as_bytes().ct_eq(code.as_bytes())))
+    };
+    candidates
+        .filter(|s| *s < i64::MAX)
+        .find(|s| shows(*s, first) && shows(*s + 1, second))
 }
 
 /// Percent-encodes everything except RFC 3986 unreserved characters.

@@ -15,9 +15,11 @@ pub mod otp_management;
 pub mod passwords;
 pub mod people;
 pub mod procedures;
+pub mod resync;
 pub mod self_service;
 pub mod sessions;
 pub mod throttle;
+pub mod token_import;
 pub mod tokens;
 pub mod transfers;
 

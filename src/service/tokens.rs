@@ -17,13 +17,13 @@ use crate::domain::audit::{AuditAction, Event, Outcome};
 use crate::domain::otp_code::OtpCode;
 use crate::domain::soft_token::{Purpose, TokenSource};
 use crate::domain::token_id::TokenId;
-use crate::domain::{Invalid, Secret, SoftToken};
+use crate::domain::{Secret, SoftToken};
 use crate::error::{AppError, ErrorCode};
-use crate::otp::pskc;
+use crate::otp::pskc::OtpKind;
 use crate::otp::seal::Sealed;
 use crate::otp::totp::{self, Algorithm, TotpParams};
 
-use super::{Operator, Person, Refusable, Services, audit, new_id, unless_duplicate};
+use super::{Person, Refusable, Services, audit, new_id};
 
 /// A token just issued: the only moment its secret leaves the server.
 pub struct IssuedToken {
@@ -93,7 +93,7 @@ pub fn issue(db: &mut Db, svc: &Services, who: &Person) -> Result<IssuedToken, A
 }
 
 /// Seals a seed under the current master key, bound to its token ID.
-fn sealed(
+pub(super) fn sealed(
     svc: &Services,
     token_id: &str,
     seed: &[u8],
@@ -109,6 +109,8 @@ fn sealed(
         period: params.period as i32,
         key_id: sealed.key_id,
         sealed: sealed.ciphertext,
+        kind: OtpKind::Totp.as_str().to_owned(),
+        time_drift: 0,
     })
 }
 
@@ -166,71 +168,6 @@ pub fn bind(
             "this person already has a token",
         )),
     }
-}
-
-/// Imports vendor tokens from a PSKC file, all or none. With `company_id` they are
-/// reserved for that company at once; without, they await registration by the company the
-/// bank hands them to (until then any company that knows a serial could spend its tries).
-pub fn import(
-    db: &mut Db,
-    svc: &Services,
-    who: &Operator,
-    file: &str,
-    company_id: Option<&str>,
-) -> Result<Vec<TokenId>, AppError> {
-    let keys = pskc::parse(file).map_err(|e| AppError::malformed("body", "pskc", e.to_string()))?;
-    let mut tokens = Vec::with_capacity(keys.len());
-    let mut ids: Vec<TokenId> = Vec::with_capacity(keys.len());
-    for (i, key) in keys.iter().enumerate() {
-        let token_id = TokenId::parse(&key.serial).map_err(|e| {
-            AppError::field(
-                format!("KeyPackage[{}].SerialNo", i + 1),
-                Invalid::new("format", e.to_string()),
-            )
-        })?;
-        if ids.contains(&token_id) {
-            return Err(AppError::new(
-                ErrorCode::TokenInUse,
-                format!("serial {token_id} appears twice in the file"),
-            ));
-        }
-        let token = SoftToken {
-            id: new_id(),
-            token_id: token_id.as_str().to_owned(),
-            company_id: company_id.map(str::to_owned),
-            source: TokenSource::Imported,
-            holder_id: None,
-            registered_at: None,
-            expires_at: None,
-            locked: false,
-            suspended: false,
-        };
-        let seed = sealed(svc, &token.token_id, &key.seed, &key.params)?;
-        tokens.push((token, seed));
-        ids.push(token_id);
-    }
-    write_tx(db.conn()?, |conn| {
-        if let Some(company) = company_id {
-            db::companies::find(conn, company)?.ok_or_else(|| AppError::not_found("company"))?;
-        }
-        for (token, seed) in tokens {
-            let taken = format!("a token with serial {} exists already", token.token_id);
-            if db::soft_tokens::serial_taken(conn, &token.token_id)? {
-                return Err(AppError::new(ErrorCode::TokenInUse, taken));
-            }
-            let inserted =
-                db::soft_tokens::insert(conn, &token, seed, &who.operator_id, svc.now())?;
-            unless_duplicate(inserted, ErrorCode::TokenInUse, &taken)?;
-            audit::record(
-                conn,
-                svc,
-                who.event(AuditAction::TokenImported, Outcome::Success)
-                    .target("token", &token.id),
-            )?;
-        }
-        Ok(())
-    })?;
-    Ok(ids)
 }
 
 /// A code to be checked against a token, and what it is for.
@@ -294,6 +231,7 @@ pub fn check_code(
         return Ok(Err(token_locked()));
     }
     let (stored, last_used_step) = db::soft_tokens::seed(conn, &token.id)?;
+    let (kind, drift) = (stored_kind(&stored)?, stored.time_drift);
     let sealed = Sealed {
         key_id: stored.key_id,
         ciphertext: stored.sealed,
@@ -317,18 +255,49 @@ pub fn check_code(
         digits: stored.digits as u32,
         period: stored.period as u64,
     };
-    let matched = totp::verify(
-        seed.expose_secret(),
-        &params,
-        used.code.as_str(),
-        svc.now().timestamp(),
-        svc.policy.otp_window,
-    );
+    let matched = match kind {
+        // The token's clock, as far as it is known to drift.
+        OtpKind::Totp => totp::verify(
+            seed.expose_secret(),
+            &params,
+            used.code.as_str(),
+            token_time(svc, drift, &params),
+            svc.policy.otp_window,
+        ),
+        // Counters after the last one spent; a code of the last few spent is a replay.
+        OtpKind::Hotp => {
+            let look_ahead = svc.policy.hotp_look_ahead;
+            let check = |after: i64| {
+                totp::verify_counter(
+                    seed.expose_secret(),
+                    &params,
+                    used.code.as_str(),
+                    after,
+                    look_ahead,
+                )
+            };
+            check(last_used_step).or_else(|| {
+                check(last_used_step.saturating_sub(i64::from(look_ahead)))
+                    .filter(|c| *c <= last_used_step)
+            })
+        }
+    };
     match matched {
         Some(step) if step > last_used_step => Ok(Ok(step)),
         Some(_) => replayed(conn, svc, who, used),
         None => wrong_code(conn, svc, who, used),
     }
+}
+
+fn stored_kind(stored: &StoredSeed) -> Result<OtpKind, AppError> {
+    OtpKind::parse(&stored.kind)
+        .ok_or_else(|| AppError::Internal(format!("stored token kind {:?}", stored.kind)))
+}
+
+/// Now as the token's clock shows it: the server's time moved by the token's drift.
+fn token_time(svc: &Services, drift: i64, params: &TotpParams) -> i64 {
+    let period = i64::try_from(params.period).unwrap_or(30);
+    svc.now().timestamp() + drift.saturating_mul(period)
 }
 
 /// Spends a checked step: the conditional update decides between racing requests.
@@ -392,11 +361,21 @@ fn wrong_code(
     who: &Person,
     used: &CodeUse<'_>,
 ) -> Refusable<i64> {
-    let policy = svc.lock_policy(Secret::TokenCode);
-    let counted =
-        db::lockout::count_failure(conn, Secret::TokenCode, &used.token.id, policy, svc.now())?;
     let event = |action, outcome| used.event(who, action, outcome);
-    Ok(Err(match counted {
+    Ok(Err(count_wrong(conn, svc, &used.token.id, &event)?))
+}
+
+/// Counts a wrong code against the token, audits it (and a lock it causes) with `event`,
+/// and gives the answer.
+pub(super) fn count_wrong(
+    conn: &mut DbConn,
+    svc: &Services,
+    token_id: &str,
+    event: &dyn Fn(AuditAction, Outcome) -> Event,
+) -> Result<AppError, AppError> {
+    let policy = svc.lock_policy(Secret::TokenCode);
+    let counted = db::lockout::count_failure(conn, Secret::TokenCode, token_id, policy, svc.now())?;
+    Ok(match counted {
         Counted::Remaining(left) => {
             audit::record(conn, svc, event(AuditAction::OtpFailed, Outcome::Failure))?;
             AppError::new(ErrorCode::OtpInvalid, "the one-time code is not correct")
@@ -412,7 +391,43 @@ fn wrong_code(
             audit::record(conn, svc, event(AuditAction::OtpRefused, Outcome::Denied))?;
             token_locked()
         }
-    }))
+    })
+}
+
+/// A token's seed opened, with how its codes are made: what a resynchronisation searches.
+pub(super) struct OpenSeed {
+    pub seed: secrecy::SecretBox<Vec<u8>>,
+    pub params: TotpParams,
+    pub kind: OtpKind,
+    pub last_used_step: i64,
+}
+
+pub(super) fn open_seed(
+    conn: &mut DbConn,
+    svc: &Services,
+    token: &SoftToken,
+) -> Result<OpenSeed, AppError> {
+    let (stored, last_used_step) = db::soft_tokens::seed(conn, &token.id)?;
+    let kind = stored_kind(&stored)?;
+    let params = TotpParams {
+        algorithm: Algorithm::parse(&stored.algorithm)
+            .map_err(|e| AppError::Internal(e.to_string()))?,
+        digits: stored.digits as u32,
+        period: stored.period as u64,
+    };
+    let sealed = Sealed {
+        key_id: stored.key_id,
+        ciphertext: stored.sealed,
+    };
+    let seed = svc.keyring.open(&token.token_id, &sealed).map_err(|e| {
+        AppError::Internal(format!("cannot open the seed of token {}: {e}", token.id))
+    })?;
+    Ok(OpenSeed {
+        seed,
+        params,
+        kind,
+        last_used_step,
+    })
 }
 
 pub(crate) fn token_locked() -> AppError {

@@ -137,17 +137,26 @@ async fn an_imported_vendor_token_keeps_its_serial_and_registers_with_its_code(a
     let company = app.company("acme").await;
     let res = import(&app, &company.operator_token, "application/pskc+xml", PSKC).await;
     assert_eq!(res.status(), 201);
+    let report = body(res).await;
     assert_eq!(
-        body(res).await,
-        json!({"imported": 1, "token_ids": ["VSST12345678"]})
+        (
+            &report["imported"],
+            &report["keys"][0]["token_id"],
+            &report["keys"][0]["kind"]
+        ),
+        (&json!(1), &json!("VSST12345678"), &json!("totp")),
+        "{report}"
     );
-    assert_eq!(app.audit_count("token_imported", "success").await, 1);
-    problem(
+    assert_eq!(app.audit_count("tokens_imported", "success").await, 1);
+    // The same delivery again: every key exists already, so nothing can be imported.
+    let p = problem(
         import(&app, &company.operator_token, "application/pskc+xml", PSKC).await,
-        409,
-        "token_in_use",
+        422,
+        "pskc_nothing_importable",
     )
     .await;
+    assert_eq!(p["errors"][0]["field"], "KeyPackage[1]");
+    assert_eq!(p["errors"][0]["code"], "skipped");
 
     app.set_mode(&company, "per_user").await;
     let vendor = Token {
@@ -183,11 +192,11 @@ async fn an_unusable_pskc_file_imports_nothing(app: TestApp) {
         ("application/pskc+xml", "<KeyContainer/>".to_owned()),
         (
             "application/pskc+xml",
-            PSKC.replace("pskc:totp", "pskc:hotp"),
+            PSKC.replace("Version=\"1.0\"", "Version=\"2.0\""),
         ),
         (
             "application/pskc+xml",
-            PSKC.replace("VSST12345678", "bad serial"),
+            PSKC.replace("keyprov:pskc\">", "keyprov:pskc-wrong\">"),
         ),
         ("application/json", PSKC.to_owned()),
     ] {
@@ -198,15 +207,16 @@ async fn an_unusable_pskc_file_imports_nothing(app: TestApp) {
         );
         assert_eq!(body(res).await["code"], "validation_failed");
     }
-    let two = PSKC.replace("</KeyContainer>", "").to_owned()
-        + &PSKC[PSKC.find("<KeyPackage>").unwrap()..];
-    problem(
-        import(&app, &op, "application/pskc+xml", &two).await,
-        409,
-        "token_in_use",
+    // Every key refused or skipped: one answer naming each one's reason.
+    let refused = PSKC.replace("VSST12345678", "bad serial");
+    let p = problem(
+        import(&app, &op, "application/pskc+xml", &refused).await,
+        422,
+        "pskc_nothing_importable",
     )
     .await;
-    assert_eq!(app.audit_count("token_imported", "success").await, 0);
+    assert_eq!(p["errors"][0]["code"], "refused", "{p}");
+    assert_eq!(app.audit_count("tokens_imported", "success").await, 0);
 }
 
 async fn metrics_on_a_listener_of_their_own_are_not_served_publicly(engine: Engine) {

@@ -22,6 +22,7 @@ mod openapi;
 mod otp_management;
 mod personal;
 mod procedures;
+mod pskc_import;
 mod roles;
 mod sessions;
 mod startup;

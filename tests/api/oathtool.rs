@@ -376,3 +376,119 @@ mod codes_from_oathtool_confirm_and_approve_a_transfer_under_four_eyes {
         maker_checker(spawn_wide_window(Engine::Postgres).await).await
     }
 }
+
+/// oathtool's code for a hex secret: `--totp` at `at`, or `--hotp` at a counter.
+fn oathtool_hex(args: &[&str], secret_hex: &str) -> String {
+    let out = Command::new("oathtool")
+        .args(args)
+        .arg(secret_hex)
+        .output()
+        .expect("run oathtool");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// Seeds python-pskc wrote, imported as vendors ship them, each proven by oathtool: a TOTP
+/// key registered and confirming a transfer, an HOTP key (`--hotp`) the same.
+async fn imported_seeds(app: TestApp) {
+    let company = app.company("acme").await;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/pskc/vendor/");
+    let file = std::fs::read_to_string(format!("{dir}mixed_totp_hotp.pskcxml")).unwrap();
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{dir}expected.json")).unwrap())
+            .unwrap();
+    let keys = expected["mixed_totp_hotp.pskcxml"]["keys"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let res = app
+        .client
+        .post(app.url(&format!(
+            "/api/v1/bank/tokens/import?company_id={}",
+            company.id
+        )))
+        .bearer_auth(&company.operator_token)
+        .header("content-type", "application/pskc+xml")
+        .body(file)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok(res, 201).await["imported"], 4);
+    let totp = keys
+        .iter()
+        .find(|k| k["algorithm"].as_str().unwrap().ends_with("totp") && k["digits"] == 6)
+        .unwrap();
+    let hotp = keys.iter().find(|k| k["counter"] == 42).unwrap();
+    let secret = |k: &serde_json::Value| k["secret_hex"].as_str().unwrap().to_owned();
+    assert_eq!(app.set_mode(&company, "per_user").await.status(), 200);
+
+    let now = Utc::now();
+    let at = |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
+    let (current, next) = (at(now), at(now + Duration::seconds(30)));
+    let t_secret = secret(totp);
+    let register = json!({"token_id": totp["serial"], "approval_password": APPROVAL,
+        "otp": oathtool_hex(&["--totp", "--now", &current], &t_secret)});
+    let res = app
+        .send(
+            Method::PUT,
+            "/api/v1/otp/admin-token",
+            Some(&register),
+            Some(&company.admin_token),
+        )
+        .await;
+    ok(res, 200).await;
+    let id = crate::transfers::create(&app, &company, &company.admin_token).await;
+    let code = oathtool_hex(&["--totp", "--now", &next], &t_secret);
+    let res = app
+        .post(
+            &format!("/api/v1/transfers/{id}/confirm"),
+            &json!({"otp": code}),
+            Some(&company.admin_token),
+        )
+        .await;
+    assert_eq!(ok(res, 200).await["status"], "confirmed");
+
+    let user = app.user(&company, "user.one").await;
+    let h_secret = secret(hotp);
+    let register = json!({"token_id": hotp["serial"], "approval_password": APPROVAL,
+        "otp": oathtool_hex(&["--hotp", "-c", "42"], &h_secret)});
+    let res = app
+        .send(
+            Method::PUT,
+            &format!("/api/v1/otp/users/{user}/token"),
+            Some(&register),
+            Some(&company.admin_token),
+        )
+        .await;
+    ok(res, 200).await;
+    let session = app.token("user.one", PASSWORD).await;
+    let id = crate::transfers::create(&app, &company, &session).await;
+    let code = oathtool_hex(&["--hotp", "-c", "43"], &h_secret);
+    let path = format!("/api/v1/transfers/{id}/confirm");
+    let res = app.post(&path, &json!({"otp": code}), Some(&session)).await;
+    assert_eq!(ok(res, 200).await["status"], "confirmed");
+}
+
+/// Imported TOTP and HOTP seeds register and confirm with codes from oathtool.
+mod codes_from_oathtool_prove_imported_totp_and_hotp_seeds {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(not(webfb_oathtool), ignore = "install oathtool and run again")]
+    async fn on_sqlite() {
+        imported_seeds(spawn_wide_window(Engine::Sqlite).await).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(
+        not(all(webfb_oathtool, webfb_postgres_tests)),
+        ignore = "install oathtool, set TEST_DATABASE_URL and run again"
+    )]
+    async fn on_postgres() {
+        imported_seeds(spawn_wide_window(Engine::Postgres).await).await
+    }
+}

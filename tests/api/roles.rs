@@ -138,7 +138,7 @@ async fn every_field_of_the_otp_bodies_is_checked(app: TestApp) {
         (
             Method::PUT,
             "/api/v1/otp/admin-token",
-            json!({"token_id": "ABC", "otp": "123456", "approval_password": APPROVAL}),
+            json!({"token_id": "AB C!", "otp": "123456", "approval_password": APPROVAL}),
             "token_id",
         ),
         (

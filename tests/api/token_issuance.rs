@@ -153,7 +153,7 @@ async fn a_mistyped_token_id_is_answered_token_id_mistyped(app: TestApp) {
     assert_eq!(fields(&b), ["token_id"], "{b}");
 
     let malformed = Token {
-        token_id: "ABC".into(),
+        token_id: "AB C!".into(),
         seed: token.seed.clone(),
     };
     let b = problem(
