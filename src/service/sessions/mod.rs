@@ -5,9 +5,6 @@
 //! every instance.
 
 use chrono::Duration;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
 
 use rustls_pki_types::CertificateDer;
 use sha2::Digest;
@@ -25,58 +22,10 @@ use super::lockout::{Proven, check_password, still_open};
 use super::tokens::{self, CodeUse};
 use super::{Operator, Person, Services, audit, confirming_token, new_id};
 
-const ISSUER: &str = "webfb";
+mod keys;
 
-/// Which door a session was opened at.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SessionKind {
-    Person,
-    Operator,
-}
-
-impl SessionKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            SessionKind::Person => "person",
-            SessionKind::Operator => "operator",
-        }
-    }
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct Claims {
-    iss: String,
-    sub: String,
-    sid: String,
-    kind: SessionKind,
-    iat: i64,
-    exp: i64,
-}
-
-pub struct SessionKeys {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-    validation: Validation,
-}
-
-impl SessionKeys {
-    pub fn new(secret: &SecretString) -> SessionKeys {
-        let bytes = secret.expose_secret().as_bytes();
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_issuer(&[ISSUER]);
-        validation.set_required_spec_claims(&["iss", "sub", "exp"]);
-        // The session row decides by the service's clock; the token's own expiry is
-        // checked too, with a minute's leeway for clocks that differ across instances.
-        validation.validate_exp = true;
-        validation.leeway = 60;
-        SessionKeys {
-            encoding: EncodingKey::from_secret(bytes),
-            decoding: DecodingKey::from_secret(bytes),
-            validation,
-        }
-    }
-}
+use keys::Claims;
+pub use keys::{SessionKeys, SessionKind};
 
 /// A new session: what the client keeps.
 #[derive(Debug)]
@@ -479,20 +428,8 @@ fn open_session(
     let expires_at = now + Duration::seconds(svc.policy.session_absolute_secs);
     let id = new_id();
     db::sessions::open(conn, &id, kind.as_str(), subject_id, now, expires_at)?;
-    let claims = Claims {
-        iss: ISSUER.to_owned(),
-        sub: subject_id.to_owned(),
-        sid: id,
-        kind,
-        iat: now.timestamp(),
-        exp: expires_at.timestamp(),
-    };
-    let access_token = jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        &claims,
-        &svc.sessions.encoding,
-    )
-    .map_err(|e| AppError::Internal(format!("jwt: {e}")))?;
+    let claims = Claims::new(subject_id, id, kind, (now, expires_at));
+    let access_token = svc.sessions.sign(&claims)?;
     Ok(Login {
         access_token,
         expires_in: svc.policy.session_absolute_secs,
@@ -504,12 +441,7 @@ fn open_session(
 /// Checks a bearer token and keeps its session alive: one conditional update decides
 /// whether the session is still open, within its idle time and its absolute lifetime.
 fn touch_session(conn: &mut DbConn, svc: &Services, bearer: &str) -> Result<Claims, AppError> {
-    let claims =
-        jsonwebtoken::decode::<Claims>(bearer, &svc.sessions.decoding, &svc.sessions.validation)
-            .map_err(|_| {
-                AppError::new(ErrorCode::Unauthenticated, "the access token is not valid")
-            })?
-            .claims;
+    let claims = svc.sessions.read(bearer)?;
     let now = svc.now();
     let idle = svc.policy.session_idle_secs;
     // Seen within the last quarter of the idle time: nothing to write.
