@@ -116,7 +116,8 @@ impl Application {
                                 .await?;
                             security_headers(res.headers_mut(), docs, hsts);
                             let elapsed = access::finish(&started, &mut res);
-                            let (method, status) = (started.method.as_str(), res.status());
+                            let (method, status) =
+                                (access::method_label(&started.method), res.status());
                             metrics.observe(&started.route, method, status.as_u16(), elapsed);
                             Ok(res)
                         }

@@ -60,8 +60,9 @@ impl Default for Policy {
             otp_lockout_threshold: 5,
             otp_window: 1,
             hotp_look_ahead: 10,
-            // A day of 30-second steps either way; a thousand presses of an HOTP button.
-            resync_search: 2880,
+            // An hour of 30-second steps either way (codes older than that never come back
+            // to life through a resynchronisation); 120 presses of an HOTP button.
+            resync_search: 120,
             otp_issuer: "webfb".to_owned(),
             unregistered_token_ttl_secs: 7 * 24 * 60 * 60,
             transfer_ttl_secs: 10 * 60,

@@ -97,32 +97,32 @@ pub fn insert(
 }
 
 /// Inserts many tokens, a few hundred a statement; `last_used_step` is the step (HOTP:
-/// counter) before the first one the token may use.
+/// counter) before the first one the token may use. `Duplicate`: a serial was taken
+/// meanwhile (the caller rolls back).
 pub fn insert_many(
     conn: &mut DbConn,
     tokens: Vec<(SoftToken, StoredSeed, i64)>,
     issued_by: &str,
     issued_at: DateTime<Utc>,
-) -> QueryResult<()> {
+) -> QueryResult<Insert> {
     let rows: Vec<SoftTokenRow> = tokens
         .into_iter()
         .map(|(t, seed, last)| row(&t, seed, issued_by, issued_at, last))
         .collect();
     for chunk in rows.chunks(200) {
-        match conn {
-            DbConn::Postgres(pg) => {
-                diesel::insert_into(soft_tokens::table)
-                    .values(chunk)
-                    .execute(pg)?;
-            }
-            DbConn::Sqlite(lite) => {
-                diesel::insert_into(soft_tokens::table)
-                    .values(chunk)
-                    .execute(lite)?;
-            }
+        let done = match conn {
+            DbConn::Postgres(pg) => diesel::insert_into(soft_tokens::table)
+                .values(chunk)
+                .execute(pg),
+            DbConn::Sqlite(lite) => diesel::insert_into(soft_tokens::table)
+                .values(chunk)
+                .execute(lite),
+        };
+        if inserted(done)? == Insert::Duplicate {
+            return Ok(Insert::Duplicate);
         }
     }
-    Ok(())
+    Ok(Insert::Done)
 }
 
 /// Which of `serials` are taken already.
@@ -139,21 +139,22 @@ pub fn serials_taken(conn: &mut DbConn, serials: &[&str]) -> QueryResult<Vec<Str
     Ok(taken)
 }
 
-/// A token's drift and the step it was last used at, set by a resynchronisation.
+/// A token's drift and the step it was last used at, set by a resynchronisation whose two
+/// codes are `steps`: only while the first of them is still unspent.
 pub fn resynchronise(
     conn: &mut DbConn,
     id: &str,
     time_drift: i64,
-    last_used_step: i64,
+    (first, last): (i64, i64),
 ) -> QueryResult<bool> {
     let changed = diesel::update(
         soft_tokens::table
             .find(id)
-            .filter(soft_tokens::last_used_step.lt(last_used_step)),
+            .filter(soft_tokens::last_used_step.lt(first)),
     )
     .set((
         soft_tokens::time_drift.eq(time_drift),
-        soft_tokens::last_used_step.eq(last_used_step),
+        soft_tokens::last_used_step.eq(last),
     ))
     .execute(conn)?;
     Ok(changed == 1)

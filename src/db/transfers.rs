@@ -237,16 +237,28 @@ pub fn confirm(
     Ok(changed == 1)
 }
 
-/// Counts one approval of a transfer waiting for `required` approvals, by a person who
-/// did not create it and may approve now, all judged by the one statement. `None`: not
-/// counted (decided, expired, or the approver may not); else whether it is now confirmed.
+/// Counts one approval of a transfer waiting for approvals — `required` in all, as the
+/// policy stands now — by a person who did not create it and may approve now, while its
+/// creator may still transfer: all judged by the one statement. `None`: not counted
+/// (decided, expired, or the rules no longer allow it); else whether it is now confirmed.
 pub fn approve(
     conn: &mut DbConn,
-    id: &str,
+    t: &Transfer,
     approver: &str,
     required: i32,
     now: DateTime<Utc>,
 ) -> QueryResult<Option<bool>> {
+    let id = t.id.as_str();
+    let creator_may_transfer = exists(
+        users::table
+            .filter(users::id.eq(&t.created_by))
+            .filter(users::disabled.eq(false))
+            .filter(
+                users::role
+                    .ne(Role::User.as_str())
+                    .or(users::can_transfer.eq(true)),
+            ),
+    );
     // User::may_approve, as a condition of the statement itself.
     let approver_may = exists(
         users::table
@@ -264,8 +276,8 @@ pub fn approve(
             .filter(transfers::status.eq(PENDING_APPROVAL))
             .filter(transfers::expires_at.gt(now.naive_utc()))
             .filter(transfers::created_by.ne(approver))
-            .filter(transfers::approvals_given.lt(required))
-            .filter(approver_may),
+            .filter(approver_may)
+            .filter(creator_may_transfer),
     )
     .set((
         transfers::approvals_given.eq(transfers::approvals_given + 1),
@@ -275,7 +287,8 @@ pub fn approve(
     if counted == 0 {
         return Ok(None);
     }
-    // The row is this transaction's until it commits: the last approval confirms.
+    // The row is this transaction's until it commits: the approval that reaches what the
+    // policy asks now confirms (a policy lowered meanwhile leaves nothing stuck).
     let confirmed = diesel::update(
         transfers::table
             .find(id)

@@ -52,6 +52,21 @@ fn request_id(req: &ServiceRequest) -> String {
     }
 }
 
+/// The method as a metrics label: the standard ones, else `other` (anyone may send any
+/// method name, and each would be a new series).
+pub fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 /// Before routing: the request's id, and HEAD routed as GET (the server sends no body for
 /// a HEAD, with the headers GET would have).
 pub fn start(req: &mut ServiceRequest) -> Started {

@@ -80,6 +80,7 @@ pub fn operation_codes(operation_id: &str) -> Option<Vec<ErrorCode>> {
         "importTokens" => &[&[
             Forbidden,
             NotFound,
+            TokenInUse,
             PskcKeyRequired,
             PskcKeyWrong,
             PskcNothingImportable,

@@ -214,8 +214,12 @@ pub fn approve(
             )?;
             write_tx(db.conn()?, |conn| {
                 still_open(conn, svc, Secret::TransferPassword, &who.user_id)?;
-                // The policy as it stands in the approval's own transaction.
-                let (company, _) = approver(conn, who)?;
+                // The rules as they stand in the approval's own transaction: the OTP status
+                // may have changed while the password was hashed.
+                let (company, user) = approver(conn, who)?;
+                if let Err((reason, problem)) = judge(svc, &company, &user, method) {
+                    return Ok(Err(refuse(conn, reason, problem)?));
+                }
                 count_approval(conn, svc, who, (&transfer, &company), method, None)
             })
         }
@@ -246,8 +250,7 @@ fn count_approval(
         return Err(already_decided());
     }
     let needed = approvals_needed(company.approval_policy, transfer.amount);
-    let Some(confirmed) = db::transfers::approve(conn, &transfer.id, &who.user_id, needed, now)?
-    else {
+    let Some(confirmed) = db::transfers::approve(conn, transfer, &who.user_id, needed, now)? else {
         return Err(lost());
     };
     let event = who
@@ -290,6 +293,12 @@ fn finish(
                 return Err(no_permission());
             }
             awaiting(&visible(conn, who, &transfer.id)?)?;
+            // Still waiting: its creator lost the transfer permission meanwhile.
+            if !in_company(conn, &who.company_id, &transfer.created_by)?.may_transfer() {
+                return Err(AppError::forbidden(
+                    "the transfer's creator no longer holds the one-off transfer permission",
+                ));
+            }
             Err(e)
         }
         Err(e) => Err(e),

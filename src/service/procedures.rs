@@ -119,14 +119,18 @@ fn expire_due(conn: &mut DbConn, svc: &Services) -> Result<(), AppError> {
     })
 }
 
-fn found(conn: &mut DbConn, id: &str) -> Result<BankProcedure, AppError> {
-    db::procedures::find(conn, id)?.ok_or_else(|| AppError::not_found("procedure"))
+/// A procedure as it stands now: one past its time reads as expired even before the
+/// expiry is written.
+fn found(conn: &mut DbConn, svc: &Services, id: &str) -> Result<BankProcedure, AppError> {
+    let procedure =
+        db::procedures::find(conn, id)?.ok_or_else(|| AppError::not_found("procedure"))?;
+    Ok(procedure.as_of(svc.now()))
 }
 
 pub fn get(db: &mut Db, svc: &Services, id: &str) -> Result<BankProcedure, AppError> {
     let conn = db.conn()?;
     expire_due(conn, svc)?;
-    found(conn, id)
+    found(conn, svc, id)
 }
 
 /// A page of procedures, newest first, and the cursor naming the last one shown.
@@ -182,7 +186,7 @@ fn decide(
 ) -> Result<BankProcedure, AppError> {
     let conn = db.conn()?;
     expire_due(conn, svc)?;
-    let procedure = found(conn, id)?;
+    let procedure = found(conn, svc, id)?;
     if let Some(refused) = undecidable(&procedure, who) {
         return Err(refused);
     }
@@ -212,7 +216,7 @@ fn decide(
         audit::record(conn, svc, event)?;
         Ok::<_, AppError>(true)
     })?;
-    let now = found(conn, id)?;
+    let now = found(conn, svc, id)?;
     match (decided, undecidable(&now, who)) {
         (false, Some(refused)) => Err(refused),
         _ => Ok(now),

@@ -17,14 +17,17 @@ use crate::otp::totp;
 use super::tokens::{self, count_wrong, open_seed};
 use super::{Operator, Person, Refusable, Services, audit};
 
-/// The drift and the last step the two codes give, if they are consecutive codes of the
-/// token within the search.
+/// What a resynchronisation found: the token's drift, and the steps of the two codes.
+type Found = (i64, (i64, i64));
+
+/// The drift and the steps of the two codes, if they are consecutive codes of the token
+/// within the search.
 fn search(
     conn: &mut DbConn,
     svc: &Services,
     token: &SoftToken,
     codes: (&OtpCode, &OtpCode),
-) -> Result<Option<(i64, i64)>, AppError> {
+) -> Result<Option<Found>, AppError> {
     let open = open_seed(conn, svc, token)?;
     let bound = i64::from(svc.policy.resync_search);
     let pair = (codes.0.as_str(), codes.1.as_str());
@@ -32,15 +35,18 @@ fn search(
     Ok(match open.kind {
         OtpKind::Totp => {
             let now = totp::step_at(&open.params, svc.now().timestamp());
-            // Only steps after the last one spent: a resynchronisation replays nothing.
-            let from = (now - bound).max(open.last_used_step + 1);
-            totp::consecutive(seed, &open.params, pair, from..=now + bound)
-                .map(|step| (step + 1 - now, step + 1))
+            // Around where the token's clock was last known to be; only steps after the
+            // last one spent: a resynchronisation replays nothing.
+            let expected = now.saturating_add(open.time_drift);
+            let from = expected.saturating_sub(bound).max(open.last_used_step + 1);
+            let to = expected.saturating_add(bound);
+            totp::consecutive(seed, &open.params, pair, from..=to)
+                .map(|step| (step + 1 - now, (step, step + 1)))
         }
         OtpKind::Hotp => {
-            let from = open.last_used_step + 1;
-            totp::consecutive(seed, &open.params, pair, from..=from + bound)
-                .map(|counter| (0, counter + 1))
+            let from = open.last_used_step.saturating_add(1);
+            totp::consecutive(seed, &open.params, pair, from..=from.saturating_add(bound))
+                .map(|counter| (0, (counter, counter + 1)))
         }
     })
 }
@@ -59,7 +65,7 @@ fn resynchronise(
     if token.locked {
         return Ok(Err(tokens::token_locked()));
     }
-    let Some((drift, last)) = search(conn, svc, token, codes)? else {
+    let Some((drift, steps)) = search(conn, svc, token, codes)? else {
         let refused = count_wrong(conn, svc, &token.id, event)?;
         return Ok(Err(match refused.code() {
             ErrorCode::OtpInvalid => AppError::new(
@@ -70,7 +76,7 @@ fn resynchronise(
         }));
     };
     // Conditional on the last step still being before the pair: racing requests move it once.
-    if !db::soft_tokens::resynchronise(conn, &token.id, drift, last)? {
+    if !db::soft_tokens::resynchronise(conn, &token.id, drift, steps)? {
         return Err(AppError::new(
             ErrorCode::OtpReplayed,
             "these codes were used meanwhile: wait for the token's next codes",

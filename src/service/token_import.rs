@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use sha2::{Digest, Sha256};
 
-use crate::db::{self, Db, write_tx};
+use crate::db::{self, Db, Insert, write_tx};
 use crate::domain::SoftToken;
 use crate::domain::audit::{AuditAction, Outcome};
 use crate::domain::soft_token::TokenSource;
@@ -165,7 +165,12 @@ pub fn import(
     let digest = Sha256::digest(req.file.as_bytes());
     let file_sha256: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     write_tx(db.conn()?, |conn| {
-        db::soft_tokens::insert_many(conn, rows, &who.operator_id, now)?;
+        if db::soft_tokens::insert_many(conn, rows, &who.operator_id, now)? == Insert::Duplicate {
+            return Err(AppError::new(
+                ErrorCode::TokenInUse,
+                "a token of this file was imported meanwhile: import the file again for a new report",
+            ));
+        }
         let mut event = who
             .event(AuditAction::TokensImported, Outcome::Success)
             .target("pskc_file", &file_sha256)

@@ -400,6 +400,8 @@ pub(super) struct OpenSeed {
     pub params: TotpParams,
     pub kind: OtpKind,
     pub last_used_step: i64,
+    /// TOTP: steps the token's clock was last known to be ahead.
+    pub time_drift: i64,
 }
 
 pub(super) fn open_seed(
@@ -408,7 +410,7 @@ pub(super) fn open_seed(
     token: &SoftToken,
 ) -> Result<OpenSeed, AppError> {
     let (stored, last_used_step) = db::soft_tokens::seed(conn, &token.id)?;
-    let kind = stored_kind(&stored)?;
+    let (kind, time_drift) = (stored_kind(&stored)?, stored.time_drift);
     let params = TotpParams {
         algorithm: Algorithm::parse(&stored.algorithm)
             .map_err(|e| AppError::Internal(e.to_string()))?,
@@ -427,6 +429,7 @@ pub(super) fn open_seed(
         params,
         kind,
         last_used_step,
+        time_drift,
     })
 }
 

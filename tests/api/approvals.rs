@@ -290,6 +290,53 @@ async fn two_approvals_come_from_two_people_neither_of_them_the_creator(app: Tes
 }
 
 #[engine_test]
+async fn a_waiting_transfer_follows_the_policy_as_it_stands_and_its_creator_s_permission(
+    app: TestApp,
+) {
+    let d = desk(&app).await;
+    ok(set_policy(&app, &d.company, 0, 2).await).await;
+    let t = confirmed_by_creator(&app, &d, 10_000).await;
+    let id = t["id"].as_str().unwrap();
+    let code = d.checker.2.code(&app, 0);
+    ok(act(&app, &d.checker.1, id, "approve", json!({"otp": code})).await).await;
+    // Lowered to one approval: the one given is enough once another approval comes.
+    ok(set_policy(&app, &d.company, 0, 1).await).await;
+    let admin = d.admin.code(&app, 0);
+    let done = ok(act(
+        &app,
+        &d.company.admin_token,
+        id,
+        "approve",
+        json!({"otp": admin}),
+    )
+    .await)
+    .await;
+    assert_eq!(done["status"], "confirmed");
+
+    // A creator stripped of the transfer permission: the last approval does not confirm.
+    app.next_step();
+    let t = confirmed_by_creator(&app, &d, 20_000).await;
+    let id = t["id"].as_str().unwrap();
+    let path = format!("/api/v1/users/{}", d.creator.0);
+    let revoke = json!({"can_transfer": false});
+    ok(app
+        .patch(&path, &revoke, Some(&d.company.admin_token))
+        .await)
+    .await;
+    let code = d.checker.2.code(&app, 0);
+    let res = act(&app, &d.checker.1, id, "approve", json!({"otp": code})).await;
+    problem(res, 403, "forbidden").await;
+    let still = ok(app
+        .get(
+            &format!("/api/v1/transfers/{id}"),
+            Some(&d.company.admin_token),
+        )
+        .await)
+    .await;
+    assert_eq!(still["status"], "pending_approval");
+}
+
+#[engine_test]
 async fn an_approver_rejects_with_a_reason_and_the_rejection_is_final(app: TestApp) {
     let d = desk(&app).await;
     ok(set_policy(&app, &d.company, 0, 1).await).await;
@@ -358,8 +405,10 @@ async fn a_revoked_approver_permission_is_refused_when_the_approval_is_given(app
     let id2 = id.to_owned();
     let counted = app
         .with_db(move |conn, svc| {
-            let _ = &company_id;
-            webfb::db::transfers::approve(conn, &id2, &checker, 1, svc.now()).unwrap()
+            let t = webfb::db::transfers::visible(conn, &company_id, &id2, None)
+                .unwrap()
+                .unwrap();
+            webfb::db::transfers::approve(conn, &t, &checker, 1, svc.now()).unwrap()
         })
         .await;
     assert_eq!(counted, None);

@@ -116,30 +116,31 @@ fn text<'a>(node: Option<roxmltree::Node<'a, 'a>>) -> Option<&'a str> {
 const MAX_DEPTH: usize = 32;
 
 fn check_depth(xml: &str) -> Result<(), PskcError> {
-    let (mut depth, mut deepest) = (0usize, 0usize);
     let bytes = xml.as_bytes();
-    for (i, b) in bytes.iter().enumerate() {
-        if *b != b'<' {
+    let (mut depth, mut i) = (0usize, 0usize);
+    // One pass: each tag is read to its `>` and the scan goes on from there.
+    while i < bytes.len() {
+        if bytes[i] != b'<' {
+            i += 1;
             continue;
         }
+        let end = bytes[i..]
+            .iter()
+            .position(|b| *b == b'>')
+            .map_or(bytes.len(), |e| i + e);
         match bytes.get(i + 1) {
             Some(b'/') => depth = depth.saturating_sub(1),
-            Some(b'?' | b'!') => {}
-            Some(_) => {
-                // A self-closing element opens nothing.
-                let end = xml[i..].find('>').map_or(bytes.len(), |e| i + e);
-                if !xml[i..end].ends_with('/') {
-                    depth += 1;
-                    deepest = deepest.max(depth);
-                }
-            }
-            None => {}
+            Some(b'?' | b'!') | None => {}
+            // A self-closing element opens nothing.
+            Some(_) if bytes[..end].ends_with(b"/") => {}
+            Some(_) => depth += 1,
         }
-        if deepest > MAX_DEPTH {
+        if depth > MAX_DEPTH {
             return Err(PskcError::Xml(format!(
                 "elements are nested more than {MAX_DEPTH} deep"
             )));
         }
+        i = end + 1;
     }
     Ok(())
 }
@@ -305,8 +306,11 @@ fn encryption_key(
         .ok_or_else(|| PskcError::NotPskc("PBKDF2 Salt/Specified is missing".into()))?;
     let number = |name: &str| text(child(params, name)).and_then(|v| v.parse::<u32>().ok());
     let rounds = number("IterationCount")
-        .filter(|n| (1..=10_000_000).contains(n))
-        .ok_or_else(|| PskcError::NotPskc("PBKDF2 IterationCount is missing".into()))?;
+        // A vendor uses thousands; a file asking millions would hold a thread for seconds.
+        .filter(|n| (1..=1_000_000).contains(n))
+        .ok_or_else(|| {
+            PskcError::NotPskc("PBKDF2 IterationCount is missing or above 1,000,000".into())
+        })?;
     let length = number("KeyLength")
         .filter(|n| [16, 24, 32].contains(n))
         .ok_or_else(|| PskcError::NotPskc("PBKDF2 KeyLength must be 16, 24 or 32".into()))?;
@@ -525,7 +529,10 @@ fn read_key(
     let period = number(data, "TimeInterval", keys)?.unwrap_or(30);
     let time_drift = number(data, "TimeDrift", keys)?.unwrap_or(0);
     let counter = number(data, "Counter", keys)?.unwrap_or(0);
-    if !(1..=600).contains(&period) || counter < 0 || time_drift.abs() > 100_000 {
+    if !(1..=600).contains(&period)
+        || !(0..1 << 48).contains(&counter)
+        || time_drift.abs() > 100_000
+    {
         return Ok(Outcome::Refused(
             "TimeInterval, Counter or TimeDrift is out of range".into(),
         ));
