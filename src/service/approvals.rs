@@ -9,20 +9,18 @@
 //! the code's step. Racing approvers on a transfer one approval short: one wins; the
 //! others' transactions roll back, their steps with them, and they are told it is decided.
 
-use crate::db::lockout::Subject;
 use crate::db::{self, Db, DbConn, Insert, write_tx};
 use crate::domain::approval::{Approval, ApprovalPolicy, Decision, approvals_needed};
 use crate::domain::audit::{AuditAction, Event, Outcome};
 use crate::domain::soft_token::Purpose;
 use crate::domain::transfer::{ConfirmationMethod, Transfer, TransferStatus};
-use crate::domain::{Company, ContractKind, PasswordAttempt, Secret, User};
+use crate::domain::{Company, ContractKind, PasswordAttempt, User};
 use crate::error::{AppError, ErrorCode};
 
-use super::lockout::{check_password, still_open};
 use super::otp_management::{approved, check_approval};
 use super::transfers::{
-    Proof, TransferWithConfirmation, ensure_intact, expire_due, method_applies, shown, spend_code,
-    visible,
+    Proof, TransferWithConfirmation, ensure_intact, expire_due, method_applies, prove_then,
+    refused, shown, visible,
 };
 use super::{Person, Refusable, Services, audit, in_company, new_id};
 
@@ -85,11 +83,10 @@ fn decidable(
 ) -> Result<Transfer, AppError> {
     let transfer = db::transfers::visible(conn, &who.company_id, id, None)?
         .ok_or_else(|| AppError::not_found("transfer"))?;
+    let event = failed(who, &transfer);
     let refuse = |conn: &mut DbConn, problem: AppError| {
         let reason = problem.code().as_str();
-        let event = failed(who, &transfer).detail(serde_json::json!({ "reason": reason }));
-        audit::record(conn, svc, event)?;
-        Ok::<_, AppError>(problem)
+        refused(conn, svc, &event, reason, problem)
     };
     if transfer.created_by == who.user_id {
         let problem = AppError::new(
@@ -177,53 +174,17 @@ pub fn approve(
     let conn = db.conn()?;
     expire_due(conn, svc, &who.company_id)?;
     let transfer = decidable(conn, svc, who, id)?;
-    let refuse = |conn: &mut DbConn, reason: &str, problem: AppError| {
-        let event = failed(who, &transfer).detail(serde_json::json!({ "reason": reason }));
-        audit::record(conn, svc, event)?;
-        Ok::<_, AppError>(problem)
-    };
-    let outcome = match proof {
-        Proof::Otp(code) => write_tx(conn, |conn| {
-            let (company, user) = approver(conn, who)?;
-            let method = ConfirmationMethod::Otp;
-            if let Err((reason, problem)) = judge(svc, &company, &user, method) {
-                return Ok(Err(refuse(conn, reason, problem)?));
-            }
-            let used = (&code, Purpose::TransferApproval, transfer.id.as_str());
-            let step = match spend_code(conn, svc, who, (&company, &user), used, &refuse)? {
-                Ok(step) => step,
-                Err(refused) => return Ok(Err(refused)),
-            };
-            count_approval(conn, svc, who, (&transfer, &company), method, Some(step))
-        }),
-        Proof::TransferPassword(password) => {
-            let (company, user) = approver(conn, who)?;
-            let method = ConfirmationMethod::TransferPassword;
-            if let Err((reason, problem)) = judge(svc, &company, &user, method) {
-                return Err(refuse(conn, reason, problem)?);
-            }
-            let audited = failed(who, &transfer);
-            let subject = Subject::Id(&who.user_id);
-            check_password(
-                db,
-                svc,
-                Secret::TransferPassword,
-                subject,
-                &password,
-                &audited,
-            )?;
-            write_tx(db.conn()?, |conn| {
-                still_open(conn, svc, Secret::TransferPassword, &who.user_id)?;
-                // The rules as they stand in the approval's own transaction: the OTP status
-                // may have changed while the password was hashed.
-                let (company, user) = approver(conn, who)?;
-                if let Err((reason, problem)) = judge(svc, &company, &user, method) {
-                    return Ok(Err(refuse(conn, reason, problem)?));
-                }
-                count_approval(conn, svc, who, (&transfer, &company), method, None)
-            })
-        }
-    };
+    let rules = |company: &Company, user: &User, method| judge(svc, company, user, method);
+    let outcome = prove_then(
+        db,
+        svc,
+        who,
+        (&transfer, proof, Purpose::TransferApproval),
+        (&rules, &failed(who, &transfer)),
+        |conn, company, method, step| {
+            count_approval(conn, svc, who, (&transfer, company), method, step)
+        },
+    );
     finish(db.conn()?, svc, who, &transfer, outcome)
 }
 
@@ -320,10 +281,9 @@ pub fn reject(
     let outcome = write_tx(conn, |conn| {
         let (_, user) = approver(conn, who)?;
         if !user.may_approve() {
-            let event = failed(who, &transfer)
-                .detail(serde_json::json!({ "reason": "no_approver_permission" }));
-            audit::record(conn, svc, event)?;
-            return Ok(Err(no_permission()));
+            let event = failed(who, &transfer);
+            let reason = "no_approver_permission";
+            return Ok(Err(refused(conn, svc, &event, reason, no_permission())?));
         }
         let now = svc.now();
         let rejection = Approval {

@@ -14,7 +14,7 @@ use crate::db::lockout::Subject;
 use crate::db::transfers::Then;
 use crate::db::{self, Db, DbConn, Insert, write_tx};
 use crate::domain::approval::Approval;
-use crate::domain::audit::{AuditAction, Outcome};
+use crate::domain::audit::{AuditAction, Event, Outcome};
 use crate::domain::otp_code::OtpCode;
 use crate::domain::soft_token::Purpose;
 use crate::domain::transfer::{ConfirmationMethod, Draft, DraftInput, Transfer, TransferStatus};
@@ -39,6 +39,95 @@ pub(super) use reading::{expire_due, shown, visible};
 pub enum Proof {
     Otp(OtpCode),
     TransferPassword(PasswordAttempt),
+}
+
+impl Proof {
+    pub fn method(&self) -> ConfirmationMethod {
+        match self {
+            Proof::Otp(_) => ConfirmationMethod::Otp,
+            Proof::TransferPassword(_) => ConfirmationMethod::TransferPassword,
+        }
+    }
+}
+
+/// The rules a person's proof on a transfer is judged by, as their company and they stand.
+pub(super) type Rules<'a> =
+    dyn Fn(&Company, &User, ConfirmationMethod) -> Result<(), (&'static str, AppError)> + 'a;
+
+/// Audits a refused proof (`failed`, with the reason) and gives the answer.
+pub(super) fn refused(
+    conn: &mut DbConn,
+    svc: &Services,
+    failed: &Event,
+    reason: &str,
+    problem: AppError,
+) -> Result<AppError, AppError> {
+    let event = failed
+        .clone()
+        .detail(serde_json::json!({ "reason": reason }));
+    audit::record(conn, svc, event)?;
+    Ok(problem)
+}
+
+/// Proves a person's say on `transfer` — a code of the token that proves their
+/// transactions (spent for `purpose`), or their transfer password, hashed before any
+/// transaction — and then runs `act` in the transaction that judges `rules` again, so that
+/// nothing judged can change before it acts. Refusals are audited as `failed`.
+pub(super) fn prove_then(
+    db: &mut Db,
+    svc: &Services,
+    who: &Person,
+    (transfer, proof, purpose): (&Transfer, Proof, Purpose),
+    (rules, failed): (&Rules<'_>, &Event),
+    act: impl Fn(&mut DbConn, &Company, ConfirmationMethod, Option<i64>) -> Refusable<()>,
+) -> Refusable<()> {
+    let method = proof.method();
+    let refuse =
+        |conn: &mut DbConn, reason: &str, problem| refused(conn, svc, failed, reason, problem);
+    let judged = |conn: &mut DbConn| -> Refusable<(Company, User)> {
+        let company = db::companies::get(conn, &who.company_id)?;
+        let user = in_company(conn, &who.company_id, &who.user_id)?;
+        Ok(match rules(&company, &user, method) {
+            Ok(()) => Ok((company, user)),
+            Err((reason, problem)) => Err(refuse(conn, reason, problem)?),
+        })
+    };
+    match proof {
+        Proof::Otp(code) => write_tx(db.conn()?, |conn| {
+            let (company, user) = match judged(conn)? {
+                Ok(judged) => judged,
+                Err(refused) => return Ok(Err(refused)),
+            };
+            let used = (&code, purpose, transfer.id.as_str());
+            let step = match spend_code(conn, svc, who, (&company, &user), used, &refuse)? {
+                Ok(step) => step,
+                Err(refused) => return Ok(Err(refused)),
+            };
+            act(conn, &company, method, Some(step))
+        }),
+        Proof::TransferPassword(password) => {
+            if let Err(refused) = judged(db.conn()?)? {
+                return Ok(Err(refused));
+            }
+            let subject = Subject::Id(&who.user_id);
+            check_password(
+                db,
+                svc,
+                Secret::TransferPassword,
+                subject,
+                &password,
+                failed,
+            )?;
+            write_tx(db.conn()?, |conn| {
+                still_open(conn, svc, Secret::TransferPassword, &who.user_id)?;
+                // The rules may have changed while the password was hashed.
+                match judged(conn)? {
+                    Ok((company, _)) => act(conn, &company, method, None),
+                    Err(refused) => Ok(Err(refused)),
+                }
+            })
+        }
+    }
 }
 
 /// A transfer with how its confirmation stands now.
@@ -249,13 +338,8 @@ pub fn confirm(
     let failed = who
         .event(AuditAction::TransferConfirmationFailed, Outcome::Failure)
         .target("transfer", &transfer.id);
-    let refuse = |conn: &mut DbConn, reason: &str, problem: AppError| {
-        let event = failed
-            .clone()
-            .detail(serde_json::json!({ "reason": reason }));
-        audit::record(conn, svc, event)?;
-        Ok::<_, AppError>(problem)
-    };
+    let refuse =
+        |conn: &mut DbConn, reason: &str, problem| refused(conn, svc, &failed, reason, problem);
     if transfer.created_by != who.user_id {
         let problem = AppError::forbidden("only the person who created a transfer confirms it");
         return Err(refuse(conn, "not_creator", problem)?);
@@ -264,43 +348,20 @@ pub fn confirm(
         return Err(refuse(conn, e.code().as_str(), e)?);
     }
     ensure_intact(conn, svc, who, &transfer)?;
-    let method = match proof {
-        Proof::Otp(_) => ConfirmationMethod::Otp,
-        Proof::TransferPassword(_) => ConfirmationMethod::TransferPassword,
+    let method = proof.method();
+    let rules = |company: &Company, user: &User, method| {
+        judge(svc.transaction_status(company), user, method)
     };
-    let outcome = match proof {
-        Proof::Otp(code) => write_tx(conn, |conn| {
-            let (company, user) = creator(conn, who)?;
-            if let Err((reason, problem)) = judge(svc.transaction_status(&company), &user, method) {
-                return Ok(Err(refuse(conn, reason, problem)?));
-            }
-            let used = (&code, Purpose::TransferConfirmation, transfer.id.as_str());
-            let step = match spend_code(conn, svc, who, (&company, &user), used, &refuse)? {
-                Ok(step) => step,
-                Err(refused) => return Ok(Err(refused)),
-            };
-            mark_confirmed(conn, svc, who, (&transfer, &company), method, Some(step))
-        }),
-        Proof::TransferPassword(password) => {
-            let (company, user) = creator(conn, who)?;
-            if let Err((reason, problem)) = judge(svc.transaction_status(&company), &user, method) {
-                return Err(refuse(conn, reason, problem)?);
-            }
-            let subject = Subject::Id(&who.user_id);
-            check_password(
-                db,
-                svc,
-                Secret::TransferPassword,
-                subject,
-                &password,
-                &failed,
-            )?;
-            write_tx(db.conn()?, |conn| {
-                still_open(conn, svc, Secret::TransferPassword, &who.user_id)?;
-                mark_confirmed(conn, svc, who, (&transfer, &company), method, None)
-            })
-        }
-    };
+    let outcome = prove_then(
+        db,
+        svc,
+        who,
+        (&transfer, proof, Purpose::TransferConfirmation),
+        (&rules, &failed),
+        |conn, company, method, step| {
+            mark_confirmed(conn, svc, who, (&transfer, company), method, step)
+        },
+    );
     finish(db.conn()?, svc, who, &transfer, method, outcome)
 }
 
@@ -310,7 +371,7 @@ pub(super) type Refuse<'a> = dyn Fn(&mut DbConn, &str, AppError) -> Result<AppEr
 /// Checks and spends a code of the token that proves `user`'s transaction on a transfer
 /// (their own, or the shared one), inside the caller's transaction. Refusals are audited
 /// through `refuse` and answered after the commit.
-pub(super) fn spend_code(
+fn spend_code(
     conn: &mut DbConn,
     svc: &Services,
     who: &Person,

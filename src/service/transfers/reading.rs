@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use crate::db::transfers::PageQuery;
 use crate::db::{self, DbConn, write_tx};
+use crate::domain::approval::Approval;
 use crate::domain::audit::AuditAction;
 use crate::domain::transfer::{Transfer, TransferStatus};
 use crate::domain::{Company, Role, TransferConfirmation};
@@ -42,6 +43,8 @@ pub(super) struct Shown<'a> {
     svc: &'a Services,
     company: &'a Company,
     by_creator: HashMap<String, TransferConfirmation>,
+    /// Decisions read ahead for a page, by transfer (one query for the whole page).
+    decisions: Option<HashMap<String, Vec<Approval>>>,
 }
 
 impl<'a> Shown<'a> {
@@ -50,7 +53,23 @@ impl<'a> Shown<'a> {
             svc,
             company,
             by_creator: HashMap::new(),
+            decisions: None,
         }
+    }
+
+    /// Reads the decisions on every transfer of `page` that asks for approvals at once.
+    fn reading_ahead(mut self, conn: &mut DbConn, page: &[Transfer]) -> Result<Self, AppError> {
+        let ids: Vec<&str> = page
+            .iter()
+            .filter(|t| t.approvals_required > 0)
+            .map(|t| t.id.as_str())
+            .collect();
+        let mut decisions: HashMap<String, Vec<Approval>> = HashMap::new();
+        for a in db::approvals::of_transfers(conn, &ids)? {
+            decisions.entry(a.transfer_id.clone()).or_default().push(a);
+        }
+        self.decisions = Some(decisions);
+        Ok(self)
     }
 
     pub(super) fn show(
@@ -68,10 +87,10 @@ impl<'a> Shown<'a> {
                 c
             }
         };
-        let approvals = if transfer.approvals_required > 0 {
-            db::approvals::of_transfers(conn, &[&transfer.id])?
-        } else {
-            Vec::new()
+        let approvals = match (&mut self.decisions, transfer.approvals_required > 0) {
+            (_, false) => Vec::new(),
+            (Some(read), true) => read.remove(&transfer.id).unwrap_or_default(),
+            (None, true) => db::approvals::of_transfers(conn, &[&transfer.id])?,
         };
         Ok(TransferWithConfirmation {
             transfer,
@@ -168,7 +187,7 @@ pub fn list(
         None
     };
     let company = db::companies::get(conn, &who.company_id)?;
-    let mut shown = Shown::new(svc, &company);
+    let mut shown = Shown::new(svc, &company).reading_ahead(conn, &page)?;
     let items = page
         .into_iter()
         .map(|t| shown.show(conn, t))
