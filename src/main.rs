@@ -102,6 +102,7 @@ enum OperatorCommand {
 }
 
 fn main() -> ExitCode {
+    return_large_allocations();
     init_logs();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
@@ -109,6 +110,17 @@ fn main() -> ExitCode {
             eprintln!("webfb: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Allocations of a megabyte or more (argon2's areas are 19 MiB) mapped and unmapped on
+/// their own: glibc would otherwise raise this threshold after the first such free and
+/// keep every later area in its heap, so memory taken by a sign-in storm stayed taken.
+fn return_large_allocations() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: sets one malloc tunable before any other thread exists; touches no memory.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
     }
 }
 

@@ -1,10 +1,11 @@
 //! Argon2id hashing of every password the service keeps: login, approval and transfer
 //! confirmation passwords of people, and operators' passwords.
 //!
-//! At most `workers` hashes run at once, each in a memory area of its own that is kept and
-//! reused, so a storm of sign-ins neither starves the machine nor leaves hundreds of
-//! megabytes behind; a few more wait their turn, and beyond that the answer is 503 with
-//! `Retry-After` rather than an ever longer queue.
+//! At most `workers` hashes run at once, each in a memory area of its own that passes
+//! from one hash to the next while callers wait and goes back to the system when none do,
+//! so a storm of sign-ins neither starves the machine nor leaves memory behind; a few
+//! more wait their turn, and beyond that the answer is 503 with `Retry-After` rather than
+//! an ever longer queue.
 
 use std::sync::{Condvar, Mutex};
 
@@ -23,15 +24,39 @@ pub struct Passwords {
     freed: Condvar,
     queue: usize,
     workers: usize,
+    /// Only in `webfb-bench`'s provisioning (`reusing_results`): answers remembered.
+    memo: Option<Mutex<Memo>>,
 }
 
-/// Memory areas not in use, and how many callers wait for one.
+/// Hashes by the SHA-256 of their password, and verifications by that of hash and
+/// password: thousands of provisioned people then cost one argon2 run per distinct value.
+#[derive(Default)]
+struct Memo {
+    hashes: std::collections::HashMap<[u8; 32], String>,
+    verified: std::collections::HashMap<[u8; 32], bool>,
+}
+
+fn digest(parts: &[&str]) -> [u8; 32] {
+    use sha2::Digest;
+    let mut d = sha2::Sha256::new();
+    for part in parts {
+        d.update((part.len() as u64).to_be_bytes());
+        d.update(part.as_bytes());
+    }
+    d.finalize().into()
+}
+
+/// Hashes running, callers waiting for a turn, and areas handed from a finished hash to
+/// a waiting one.
 struct Areas {
-    free: Vec<Vec<Block>>,
+    running: usize,
     waiting: usize,
+    handed: Vec<Vec<Block>>,
 }
 
-/// A memory area lent to one hash; it goes back to the pool when dropped.
+/// A memory area lent to one hash. When dropped it goes to a caller waiting for one, or,
+/// with nobody waiting, back to the system (allocations this large are mapped and
+/// unmapped on their own), so a storm leaves nothing behind.
 struct Lent<'a> {
     passwords: &'a Passwords,
     area: Option<Vec<Block>>,
@@ -39,11 +64,18 @@ struct Lent<'a> {
 
 impl Drop for Lent<'_> {
     fn drop(&mut self) {
-        if let Some(area) = self.area.take() {
-            let mut areas = self.passwords.lock();
-            areas.free.push(area);
-            self.passwords.freed.notify_one();
-        }
+        let mut areas = self.passwords.lock();
+        areas.running -= 1;
+        let freed = match areas.waiting {
+            0 => std::mem::take(&mut areas.handed),
+            _ => {
+                areas.handed.extend(self.area.take());
+                self.passwords.freed.notify_one();
+                vec![]
+            }
+        };
+        drop(areas);
+        drop(freed);
     }
 }
 
@@ -51,35 +83,65 @@ impl Passwords {
     pub fn new(p: Argon2Params, workers: usize, queue: usize) -> Result<Passwords, AppError> {
         let params = Params::new(p.memory_kib, p.iterations, p.parallelism, None)
             .map_err(|e| AppError::Internal(format!("argon2 parameters: {e}")))?;
-        let free = (0..workers.max(1))
-            .map(|_| vec![Block::new(); params.block_count()])
-            .collect();
         let mut passwords = Passwords {
             params,
             dummy_hash: String::new(),
-            memory: Mutex::new(Areas { free, waiting: 0 }),
+            memory: Mutex::new(Areas {
+                running: 0,
+                waiting: 0,
+                handed: vec![],
+            }),
             freed: Condvar::new(),
             queue,
             workers: workers.max(1),
+            memo: None,
         };
         passwords.dummy_hash = passwords.hash("dummy password for unknown login IDs")?;
         Ok(passwords)
     }
 
+    /// For the load tool's provisioning only, never for serving: each distinct password
+    /// is hashed once (so the people provisioned share its salt) and each distinct
+    /// verification computed once. Real argon2id hashes, reused.
+    pub fn reusing_results(self) -> Passwords {
+        Passwords {
+            memo: Some(Mutex::new(Memo::default())),
+            ..self
+        }
+    }
+
+    fn remembered<T: Clone>(
+        &self,
+        pick: impl Fn(&mut Memo) -> &mut std::collections::HashMap<[u8; 32], T>,
+        key: [u8; 32],
+        compute: impl FnOnce() -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        let Some(memo) = &self.memo else {
+            return compute();
+        };
+        let lock = || memo.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = pick(&mut lock()).get(&key) {
+            return Ok(found.clone());
+        }
+        let value = compute()?;
+        pick(&mut lock()).insert(key, value.clone());
+        Ok(value)
+    }
+
     /// Hashes being computed now, and callers waiting for a worker.
     pub fn load(&self) -> (usize, usize) {
         let areas = self.lock();
-        (self.workers - areas.free.len(), areas.waiting)
+        (areas.running, areas.waiting)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Areas> {
         self.memory.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A free memory area, after waiting in a short queue; a full queue is 503.
+    /// A turn and a memory area, after waiting in a short queue; a full queue is 503.
     fn lend(&self) -> Result<Lent<'_>, AppError> {
         let mut areas = self.lock();
-        if areas.free.is_empty() && areas.waiting >= self.queue {
+        if areas.running >= self.workers && areas.waiting >= self.queue {
             return Err(AppError::new(
                 ErrorCode::ServiceUnavailable,
                 "too many sign-ins at once; try again in a moment",
@@ -87,13 +149,16 @@ impl Passwords {
             .with_retry_after(1));
         }
         areas.waiting += 1;
-        while areas.free.is_empty() {
+        while areas.running >= self.workers {
             areas = self.freed.wait(areas).unwrap_or_else(|e| e.into_inner());
         }
         areas.waiting -= 1;
+        areas.running += 1;
+        let handed = areas.handed.pop();
+        drop(areas);
         Ok(Lent {
             passwords: self,
-            area: areas.free.pop(),
+            area: Some(handed.unwrap_or_else(|| vec![Block::new(); self.params.block_count()])),
         })
     }
 
@@ -120,6 +185,14 @@ impl Passwords {
     }
 
     pub fn hash(&self, password: &str) -> Result<String, AppError> {
+        self.remembered(
+            |m| &mut m.hashes,
+            digest(&[password]),
+            || self.hash_anew(password),
+        )
+    }
+
+    fn hash_anew(&self, password: &str) -> Result<String, AppError> {
         let salt = SaltString::generate(&mut rand::rngs::OsRng);
         let mut bytes = [0u8; 64];
         let salt_bytes = salt
@@ -140,6 +213,14 @@ impl Passwords {
     /// Constant-time verification; a stored hash that cannot be read never matches. Err
     /// only when too many hashes are waiting already (503).
     pub fn verify(&self, hash: &str, password: &str) -> Result<bool, AppError> {
+        self.remembered(
+            |m| &mut m.verified,
+            digest(&[hash, password]),
+            || self.verify_anew(hash, password),
+        )
+    }
+
+    fn verify_anew(&self, hash: &str, password: &str) -> Result<bool, AppError> {
         let Ok(parsed) = PasswordHash::new(hash) else {
             return self.verify_dummy(password).map(|_| false);
         };
@@ -219,6 +300,25 @@ mod tests {
         .unwrap();
         let h = other.hash("Sakura-2026-spring").unwrap();
         assert!(passwords().verify(&h, "Sakura-2026-spring").unwrap());
+    }
+
+    #[test]
+    fn reusing_results_hashes_a_password_once_and_still_tells_a_wrong_one() {
+        let p = passwords().reusing_results();
+        let h = p.hash("Sakura-2026-spring").unwrap();
+        assert_eq!(p.hash("Sakura-2026-spring").unwrap(), h);
+        assert_ne!(p.hash("Momiji-2026-autumn").unwrap(), h);
+        assert!(p.verify(&h, "Sakura-2026-spring").unwrap());
+        assert!(!p.verify(&h, "sakura-2026-spring").unwrap());
+        assert_ne!(passwords().hash("Sakura-2026-spring").unwrap(), h, "salted anew");
+    }
+
+    #[test]
+    fn with_nobody_waiting_a_finished_hash_keeps_no_memory_area() {
+        let p = passwords();
+        p.hash("Sakura-2026-spring").unwrap();
+        assert_eq!(p.load(), (0, 0));
+        assert!(p.lock().handed.is_empty());
     }
 
     #[test]
