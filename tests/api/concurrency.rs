@@ -183,3 +183,49 @@ async fn wrong_codes_counted_concurrently_still_lock_at_five(app: TestApp) {
     let s = body(app.get("/api/v1/otp", Some(&company.admin_token)).await).await;
     assert_eq!(s["status"], "active");
 }
+
+#[engine_test]
+async fn racing_confirmations_of_one_transfer_leave_what_the_load_tool_checks_counted_once(
+    app: TestApp,
+) {
+    let company = app.company("acme").await;
+    let token = app.activate(&company, "per_user").await;
+    let today = (webfb::clock::Clock::now(&*app.clock) + chrono::Duration::hours(9)).date_naive();
+    let res = app
+        .client
+        .post(app.url("/api/v1/transfers"))
+        .bearer_auth(&company.admin_token)
+        .header("Idempotency-Key", "race-1")
+        .json(&json!({
+            "debit_account": company.account,
+            "payee": {"bank_code": "0001", "branch_code": "123", "account_type": "ordinary", "account_number": "7654321", "name": "ﾔﾏﾀﾞ"},
+            "amount": 1000,
+            "execution_date": today.to_string(),
+        }))
+        .send()
+        .await
+        .unwrap();
+    let id = body(res).await["id"].as_str().unwrap().to_owned();
+    app.advance(chrono::Duration::seconds(30));
+    let path = format!("/api/v1/transfers/{id}/confirm");
+    let b = json!({"otp": token.code(&app, 0)});
+    let answers = fire(&app, 8, Method::POST, &path, b, &company.admin_token).await;
+
+    no_server_errors(&answers);
+    assert_eq!(count(&answers, 200), 1, "{answers:?}");
+    let prefix = company.admin_login_id.clone();
+    let seen = vec![id, "never-confirmed".to_owned()];
+    let found = app
+        .with_db(move |conn, _| webfb::db::invariants::confirmations(conn, &prefix, &seen))
+        .await
+        .unwrap();
+    let once = webfb::db::invariants::Confirmations {
+        confirmed: 1,
+        seen_and_confirmed: 1,
+        code_uses: 1,
+        transfers_with_code: 1,
+        confirm_events: 1,
+        transfers_with_event: 1,
+    };
+    assert_eq!(found, once);
+}
