@@ -114,11 +114,15 @@ pub fn is_sealed(conn: &mut DbConn, event_id: i64) -> QueryResult<bool> {
     .get_result(conn)
 }
 
-/// The last seal: its position and chain value.
-pub fn head(conn: &mut DbConn) -> QueryResult<Option<(i64, String)>> {
+/// The last seal: its position, chain value and event.
+pub fn head(conn: &mut DbConn) -> QueryResult<Option<(i64, String, i64)>> {
     audit_seals::table
         .order(audit_seals::position.desc())
-        .select((audit_seals::position, audit_seals::chain))
+        .select((
+            audit_seals::position,
+            audit_seals::chain,
+            audit_seals::event_id,
+        ))
         .first(conn)
         .optional()
 }

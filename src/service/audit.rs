@@ -73,6 +73,9 @@ fn link(key: &[u8], previous: &str, position: i64, stored: &StoredEvent) -> Stri
     hex(&hmac_sha256(key, &parts))
 }
 
+/// How many event ids before the last sealed one a round searches for unsealed events.
+const SEAL_LOOK_BACK: i64 = 10_000;
+
 /// Seals the committed events no seal names yet, in one transaction; one sealer at a
 /// time across instances. An event whose MAC does not verify is left unsealed and
 /// reported. Returns how many it sealed.
@@ -89,9 +92,14 @@ pub fn seal(db: &mut Db, svc: &Services) -> Result<usize, AppError> {
             None => db::audit::legacy_until(conn)?,
             Some(_) => 0,
         };
-        let (mut position, mut chain) = head.unwrap_or((0, String::new()));
+        let (mut position, mut chain, last_sealed) = head.unwrap_or((0, String::new(), 0));
         let (key_id, key) = &svc.audit_keys.current;
-        let (mut sealed, mut after) = (0, 0);
+        // PostgreSQL numbers an event before it commits, so one can commit after a later
+        // one was sealed: looking back this far covers the transactions still in flight,
+        // instead of searching the whole trail every round (5 ms a round at 40,000 events,
+        // growing with the trail). One committed later still is named by `audit verify`.
+        let mut after = (last_sealed - SEAL_LOOK_BACK).max(0);
+        let mut sealed = 0;
         loop {
             let batch = db::audit::unsealed(conn, after, 1000)?;
             let Some(last) = batch.last() else {

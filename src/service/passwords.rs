@@ -310,7 +310,11 @@ mod tests {
         assert_ne!(p.hash("Momiji-2026-autumn").unwrap(), h);
         assert!(p.verify(&h, "Sakura-2026-spring").unwrap());
         assert!(!p.verify(&h, "sakura-2026-spring").unwrap());
-        assert_ne!(passwords().hash("Sakura-2026-spring").unwrap(), h, "salted anew");
+        assert_ne!(
+            passwords().hash("Sakura-2026-spring").unwrap(),
+            h,
+            "salted anew"
+        );
     }
 
     #[test]

@@ -440,26 +440,30 @@ fn open_session(
 
 /// Checks a bearer token and keeps its session alive: one conditional update decides
 /// whether the session is still open, within its idle time and its absolute lifetime.
-fn touch_session(conn: &mut DbConn, svc: &Services, bearer: &str) -> Result<Claims, AppError> {
-    let claims = svc.sessions.read(bearer)?;
+/// Now, and the window a session must have been seen in: within the idle time, and
+/// within its last quarter for nothing to be written.
+fn freshness(
+    svc: &Services,
+) -> (
+    chrono::DateTime<chrono::Utc>,
+    (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>),
+) {
     let now = svc.now();
     let idle = svc.policy.session_idle_secs;
-    // Seen within the last quarter of the idle time: nothing to write.
     let window = (
         now - Duration::seconds(idle),
         now - Duration::seconds(idle / 4),
     );
-    if !db::sessions::touch(
-        conn,
-        &claims.sid,
-        claims.kind.as_str(),
-        &claims.sub,
-        now,
-        window,
-    )? {
-        return Err(session_ended());
+    (now, window)
+}
+
+fn touch_session(conn: &mut DbConn, svc: &Services, claims: &Claims) -> Result<(), AppError> {
+    let (now, window) = freshness(svc);
+    let kind = claims.kind.as_str();
+    match db::sessions::touch(conn, &claims.sid, kind, &claims.sub, now, window)? {
+        true => Ok(()),
+        false => Err(session_ended()),
     }
-    Ok(claims)
 }
 
 /// The company person behind a bearer token.
@@ -470,13 +474,16 @@ pub fn authenticate_person(
     client_addr: Option<String>,
 ) -> Result<Person, AppError> {
     let conn = db.conn()?;
-    let claims = touch_session(conn, svc, bearer)?;
+    let claims = svc.sessions.read(bearer)?;
     if claims.kind != SessionKind::Person {
+        // An ended session is 401 whatever it was for.
+        touch_session(conn, svc, &claims)?;
         return Err(AppError::forbidden(
             "this endpoint is for company users; a bank operator session cannot use it",
         ));
     }
-    match db::users::find(conn, &claims.sub)? {
+    let (now, window) = freshness(svc);
+    match db::sessions::touch_person(conn, &claims.sid, &claims.sub, now, window)? {
         Some(u) if !u.disabled => Ok(Person::acting(&u, Some(claims.sid), client_addr)),
         _ => Err(session_ended()),
     }
@@ -489,7 +496,8 @@ pub fn authenticate_operator(
     bearer: &str,
     client_addr: Option<String>,
 ) -> Result<Operator, AppError> {
-    let claims = touch_session(db.conn()?, svc, bearer)?;
+    let claims = svc.sessions.read(bearer)?;
+    touch_session(db.conn()?, svc, &claims)?;
     if claims.kind != SessionKind::Operator {
         return Err(AppError::forbidden("this endpoint is for bank operators"));
     }

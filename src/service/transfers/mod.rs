@@ -235,9 +235,8 @@ pub fn create(
     // Refused at creation what could not be confirmed: the screen tells the person before
     // they type a code.
     let token = confirming_token(conn, &company, &user)?;
-    if let TransferConfirmation::Blocked(reason) =
-        confirmation(svc, &company, &user, token.as_ref())
-    {
+    let confirmed_by = confirmation(svc, &company, &user, token.as_ref());
+    if let TransferConfirmation::Blocked(reason) = confirmed_by {
         return Err(blocked(reason));
     }
     // Another company's account gets the same answer as a mistyped one: nothing about
@@ -300,7 +299,9 @@ pub fn create(
             })?;
         return replay(conn, svc, existing, request_hash);
     }
-    let shown = Shown::new(svc, &company).show(conn, transfer)?;
+    let shown = Shown::new(svc, &company)
+        .knowing(&user.id, confirmed_by)
+        .show(conn, transfer)?;
     Ok((shown, true))
 }
 

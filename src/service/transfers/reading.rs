@@ -57,6 +57,12 @@ impl<'a> Shown<'a> {
         }
     }
 
+    /// How `creator` confirms now, judged already by the caller.
+    pub(super) fn knowing(mut self, creator: &str, confirmation: TransferConfirmation) -> Self {
+        self.by_creator.insert(creator.to_owned(), confirmation);
+        self
+    }
+
     /// Reads the decisions on every transfer of `page` that asks for approvals at once.
     fn reading_ahead(mut self, conn: &mut DbConn, page: &[Transfer]) -> Result<Self, AppError> {
         let ids: Vec<&str> = page
