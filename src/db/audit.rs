@@ -136,8 +136,12 @@ pub fn legacy_until(conn: &mut DbConn) -> QueryResult<i64> {
 
 /// Committed events no seal names yet with an id above `after`, oldest id first.
 pub fn unsealed(conn: &mut DbConn, after: i64, limit: i64) -> QueryResult<Vec<StoredEvent>> {
+    // Both sides bounded: PostgreSQL otherwise scans every seal for its anti-join.
+    let seal = audit_seals::event_id
+        .eq(audit_events::id)
+        .and(audit_seals::event_id.gt(after));
     Ok(audit_events::table
-        .left_join(audit_seals::table)
+        .left_join(audit_seals::table.on(seal))
         .filter(audit_seals::position.is_null())
         .filter(audit_events::id.gt(after))
         .select(AuditEventRow::as_select())

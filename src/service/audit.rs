@@ -73,13 +73,20 @@ fn link(key: &[u8], previous: &str, position: i64, stored: &StoredEvent) -> Stri
     hex(&hmac_sha256(key, &parts))
 }
 
-/// How many event ids before the last sealed one a round searches for unsealed events.
-const SEAL_LOOK_BACK: i64 = 10_000;
+/// How many event ids before the last sealed one a searching round looks at.
+pub const SEAL_LOOK_BACK: i64 = 10_000;
 
 /// Seals the committed events no seal names yet, in one transaction; one sealer at a
 /// time across instances. An event whose MAC does not verify is left unsealed and
 /// reported. Returns how many it sealed.
 pub fn seal(db: &mut Db, svc: &Services) -> Result<usize, AppError> {
+    seal_looking_back(db, svc, SEAL_LOOK_BACK)
+}
+
+/// `seal`, searching only `look_back` event ids before the last sealed one: 0 seals the
+/// events numbered after it, cheaply, and a searching round now and then seals those
+/// that committed late.
+pub fn seal_looking_back(db: &mut Db, svc: &Services, look_back: i64) -> Result<usize, AppError> {
     write_tx(db.conn()?, |conn| {
         // Another instance is sealing: what it seals is what this one would.
         if !db::audit::lock_sealer(conn)? {
@@ -95,10 +102,10 @@ pub fn seal(db: &mut Db, svc: &Services) -> Result<usize, AppError> {
         let (mut position, mut chain, last_sealed) = head.unwrap_or((0, String::new(), 0));
         let (key_id, key) = &svc.audit_keys.current;
         // PostgreSQL numbers an event before it commits, so one can commit after a later
-        // one was sealed: looking back this far covers the transactions still in flight,
-        // instead of searching the whole trail every round (5 ms a round at 40,000 events,
-        // growing with the trail). One committed later still is named by `audit verify`.
-        let mut after = (last_sealed - SEAL_LOOK_BACK).max(0);
+        // one was sealed: looking back covers the transactions still in flight, instead
+        // of searching the whole trail (5 ms a round at 40,000 events, growing with it).
+        // One committed later still is named by `audit verify`.
+        let mut after = (last_sealed - look_back).max(0);
         let mut sealed = 0;
         loop {
             let batch = db::audit::unsealed(conn, after, 1000)?;

@@ -31,7 +31,7 @@ mod reading;
 use super::{
     Person, Refusable, Services, audit, confirmation, confirming_token, in_company, new_id,
 };
-use reading::Shown;
+use reading::{Shown, shown_own};
 pub use reading::{Listing, get, list};
 pub(super) use reading::{expire_due, shown, visible};
 
@@ -538,7 +538,8 @@ fn finish(
     outcome: Refusable<()>,
 ) -> Result<TransferWithConfirmation, AppError> {
     match outcome {
-        Ok(Ok(())) => shown(conn, svc, who, &transfer.id),
+        // Only its creator confirms a transfer.
+        Ok(Ok(())) => shown_own(conn, svc, who, &transfer.id),
         Ok(Err(refused)) => Err(refused),
         Err(e) if e.code() == ErrorCode::TransferNotPending => {
             expire_due(conn, svc, &who.company_id)?;

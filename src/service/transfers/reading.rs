@@ -140,6 +140,19 @@ pub(in crate::service) fn shown(
     Shown::new(svc, &company).show(conn, transfer)
 }
 
+/// `shown` for a transfer the caller created, theirs to see whatever their permission.
+pub(super) fn shown_own(
+    conn: &mut DbConn,
+    svc: &Services,
+    who: &Person,
+    id: &str,
+) -> Result<TransferWithConfirmation, AppError> {
+    let transfer = db::transfers::visible(conn, &who.company_id, id, Some(&who.user_id))?
+        .ok_or_else(|| AppError::not_found("transfer"))?;
+    let company = db::companies::get(conn, &who.company_id)?;
+    Shown::new(svc, &company).show(conn, transfer)
+}
+
 pub fn get(
     db: &mut Db,
     svc: &Services,
