@@ -15,6 +15,7 @@ mod concurrency;
 mod defences;
 mod hostile;
 mod hotline;
+mod load_tool;
 mod logs;
 mod notifications;
 mod oathtool;

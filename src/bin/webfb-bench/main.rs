@@ -134,7 +134,7 @@ fn run(args: Args) -> anyhow::Result<bool> {
             let run = Run::new(http.clone(), &base, holders, &codes);
             let title = format!("{engine} · {workload:?} · {clients} clients");
             if workload == Workload::Confirms {
-                let budget = clients * args.seconds as usize * 500;
+                let budget = clients * args.seconds as usize * 200;
                 let prepared = runtime.block_on(run.prepare(clients, budget));
                 let made = prepared.latencies.get("create").map_or(0, |h| h.len());
                 println!("\n(confirms: {made} transfers created beforehand, not timed)");

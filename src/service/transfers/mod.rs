@@ -31,8 +31,8 @@ mod reading;
 use super::{
     Person, Refusable, Services, audit, confirmation, confirming_token, in_company, new_id,
 };
-use reading::{Shown, shown_own};
 pub use reading::{Listing, get, list};
+use reading::{Shown, shown_own};
 pub(super) use reading::{expire_due, shown, visible};
 
 /// How the creator proves the confirmation.
