@@ -190,22 +190,7 @@ async fn racing_confirmations_of_one_transfer_leave_what_the_load_tool_checks_co
 ) {
     let company = app.company("acme").await;
     let token = app.activate(&company, "per_user").await;
-    let today = (webfb::clock::Clock::now(&*app.clock) + chrono::Duration::hours(9)).date_naive();
-    let res = app
-        .client
-        .post(app.url("/api/v1/transfers"))
-        .bearer_auth(&company.admin_token)
-        .header("Idempotency-Key", "race-1")
-        .json(&json!({
-            "debit_account": company.account,
-            "payee": {"bank_code": "0001", "branch_code": "123", "account_type": "ordinary", "account_number": "7654321", "name": "ﾔﾏﾀﾞ"},
-            "amount": 1000,
-            "execution_date": today.to_string(),
-        }))
-        .send()
-        .await
-        .unwrap();
-    let id = body(res).await["id"].as_str().unwrap().to_owned();
+    let id = create_transfer(&app, &company).await;
     app.advance(chrono::Duration::seconds(30));
     let path = format!("/api/v1/transfers/{id}/confirm");
     let b = json!({"otp": token.code(&app, 0)});

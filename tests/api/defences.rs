@@ -433,27 +433,6 @@ async fn an_answer_without_a_valid_session_names_the_bearer_scheme(app: TestApp)
     );
 }
 
-/// A transfer of the administrator's, confirmed with the fixed password while OTP is off.
-async fn create_transfer(app: &TestApp, company: &Company) -> String {
-    let today = (app.clock.now() + Duration::hours(9)).date_naive();
-    let res = app
-        .client
-        .post(app.url("/api/v1/transfers"))
-        .bearer_auth(&company.admin_token)
-        .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
-        .json(&json!({
-            "debit_account": company.account,
-            "payee": {"bank_code": "0001", "branch_code": "123", "account_type": "ordinary", "account_number": "7654321", "name": "ﾔﾏﾀﾞ"},
-            "amount": 1000,
-            "execution_date": today.to_string(),
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    body(res).await["id"].as_str().unwrap().to_owned()
-}
-
 #[engine_test]
 async fn the_statements_that_confirm_judge_permission_method_and_holder_themselves(app: TestApp) {
     use webfb::domain::transfer::ConfirmationMethod;

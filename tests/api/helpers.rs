@@ -711,3 +711,24 @@ pub async fn spawn_app_with_an_hour_to_approve(engine: Engine) -> TestApp {
 pub async fn spawn_app_with_a_minute_for_procedures(engine: Engine) -> TestApp {
     spawn_app_with(engine, |s| s.policy.procedure_ttl_secs = 60).await
 }
+
+/// A transfer of the administrator's, created for today.
+pub async fn create_transfer(app: &TestApp, company: &Company) -> String {
+    let today = (webfb::clock::Clock::now(&*app.clock) + Duration::hours(9)).date_naive();
+    let res = app
+        .client
+        .post(app.url("/api/v1/transfers"))
+        .bearer_auth(&company.admin_token)
+        .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+        .json(&json!({
+            "debit_account": company.account,
+            "payee": {"bank_code": "0001", "branch_code": "123", "account_type": "ordinary", "account_number": "7654321", "name": "ﾔﾏﾀﾞ"},
+            "amount": 1000,
+            "execution_date": today.to_string(),
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    body(res).await["id"].as_str().unwrap().to_owned()
+}
