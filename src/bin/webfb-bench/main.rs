@@ -1,8 +1,8 @@
 //! `webfb-bench`, as pgbench is to PostgreSQL: provisions companies with active tokens in
 //! the server's database (the same environment as `webfb`: `DATABASE_URL` or
 //! `WEBFB_DATA_DIR`, and its keys), then drives the running server over HTTP with K
-//! clients for D seconds, never replaying a code, and checks afterwards in the database
-//! that every transfer it saw confirmed was confirmed exactly once.
+//! clients for D seconds, never replaying a code, and checks in the database after each
+//! workload that confirms that every transfer it saw confirmed was confirmed exactly once.
 
 mod codes;
 mod drive;
@@ -77,7 +77,7 @@ fn bar(len: u64, prefix: String) -> ProgressBar {
     bar
 }
 
-/// `false` when the database check failed.
+/// `false` when a database check failed.
 fn run(args: Args) -> anyhow::Result<bool> {
     let mut settings = Settings::from_env()?;
     // The throttle of this process only: provisioning checks thousands of passwords.
@@ -129,6 +129,7 @@ fn run(args: Args) -> anyhow::Result<bool> {
 
     let codes = codes::Codes::new(holders.iter().map(|h| h.next_step));
     let mut confirmed = Vec::new();
+    let mut all_ok = true;
     for &clients in &args.clients {
         for &workload in &args.workloads {
             let run = Run::new(http.clone(), &base, holders, &codes);
@@ -157,9 +158,12 @@ fn run(args: Args) -> anyhow::Result<bool> {
             if workload == Workload::SignIns {
                 print_rss(&after, "after sign-ins (target ≤ 64 MB)");
             }
+            if matches!(workload, Workload::Pairs | Workload::Confirms) {
+                all_ok &= check(&settings, &provisioned.login_prefix, &confirmed)?;
+            }
         }
     }
-    check(&settings, &provisioned.login_prefix, &confirmed)
+    Ok(all_ok)
 }
 
 /// One workload with `clients` clients for `seconds`, a progress line meanwhile.
@@ -253,7 +257,7 @@ fn check(settings: &Settings, prefix: &str, seen: &[String]) -> anyhow::Result<b
     .iter()
     .all(|&count| count == n);
     println!(
-        "\ndatabase check: {} — {n} confirmations answered 200; the database has {} transfers confirmed ({} of those seen), {} code steps spent on {} transfers, {} audit events on {} transfers",
+        "  database check: {} — {n} confirmations answered 200; the database has {} transfers confirmed ({} of those seen), {} code steps spent on {} transfers, {} audit events on {} transfers",
         if ok {
             "ok, every confirmed transfer confirmed once"
         } else {
