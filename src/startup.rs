@@ -90,13 +90,12 @@ impl Application {
             tracing::warn!("no WEBFB_SMTP_URL: nobody is told of security events by e-mail");
         }
         if let Some(every) = settings.audit_seal_every {
-            let mut round = 0u32;
+            let mut round = 0u64;
             every_while_serving(&state, every, "audit sealer", move |db, svc| {
-                use crate::service::audit::{SEAL_LOOK_BACK, seal_looking_back};
-                // A searching round one in twenty; the others seal what is new.
-                round = round.wrapping_add(1);
-                let look_back = if round % 20 == 1 { SEAL_LOOK_BACK } else { 0 };
-                seal_looking_back(db, svc, look_back).map(drop)
+                use crate::service::audit::{SealSearch, seal_searching};
+                let search = SealSearch::of_round(round);
+                round += 1;
+                seal_searching(db, svc, search).map(drop)
             });
         }
         let metrics = web::Data::new(Metrics::default());

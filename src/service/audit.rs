@@ -73,20 +73,46 @@ fn link(key: &[u8], previous: &str, position: i64, stored: &StoredEvent) -> Stri
     hex(&hmac_sha256(key, &parts))
 }
 
-/// How many event ids before the last sealed one a searching round looks at.
-pub const SEAL_LOOK_BACK: i64 = 10_000;
-
-/// Seals the committed events no seal names yet, in one transaction; one sealer at a
-/// time across instances. An event whose MAC does not verify is left unsealed and
-/// reported. Returns how many it sealed.
-pub fn seal(db: &mut Db, svc: &Services) -> Result<usize, AppError> {
-    seal_looking_back(db, svc, SEAL_LOOK_BACK)
+/// How far back before the last sealed event a round searches for unsealed ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SealSearch {
+    /// Only events numbered after it: cheap, every round.
+    New,
+    /// The last 10,000 ids too: events that committed late, every few seconds.
+    Recent,
+    /// The whole trail: at start-up, every few minutes and from the command line.
+    Whole,
 }
 
-/// `seal`, searching only `look_back` event ids before the last sealed one: 0 seals the
-/// events numbered after it, cheaply, and a searching round now and then seals those
-/// that committed late.
-pub fn seal_looking_back(db: &mut Db, svc: &Services, look_back: i64) -> Result<usize, AppError> {
+impl SealSearch {
+    fn look_back(self) -> i64 {
+        match self {
+            SealSearch::New => 0,
+            SealSearch::Recent => 10_000,
+            SealSearch::Whole => i64::MAX,
+        }
+    }
+
+    /// The search of the sealer's round `round` (counted from 0 at start-up), one round
+    /// every 250 ms by default: the whole trail every 2,400th, recent ids every 20th.
+    pub fn of_round(round: u64) -> SealSearch {
+        match (round % 2_400, round % 20) {
+            (0, _) => SealSearch::Whole,
+            (_, 0) => SealSearch::Recent,
+            _ => SealSearch::New,
+        }
+    }
+}
+
+/// Seals the committed events no seal names yet, searching the whole trail, in one
+/// transaction; one sealer at a time across instances. An event whose MAC does not
+/// verify is left unsealed and reported. Returns how many it sealed.
+pub fn seal(db: &mut Db, svc: &Services) -> Result<usize, AppError> {
+    seal_searching(db, svc, SealSearch::Whole)
+}
+
+/// `seal`, searching as far back as `search` says.
+pub fn seal_searching(db: &mut Db, svc: &Services, search: SealSearch) -> Result<usize, AppError> {
     write_tx(db.conn()?, |conn| {
         // Another instance is sealing: what it seals is what this one would.
         if !db::audit::lock_sealer(conn)? {
@@ -102,10 +128,10 @@ pub fn seal_looking_back(db: &mut Db, svc: &Services, look_back: i64) -> Result<
         let (mut position, mut chain, last_sealed) = head.unwrap_or((0, String::new(), 0));
         let (key_id, key) = &svc.audit_keys.current;
         // PostgreSQL numbers an event before it commits, so one can commit after a later
-        // one was sealed: looking back covers the transactions still in flight, instead
-        // of searching the whole trail (5 ms a round at 40,000 events, growing with it).
-        // One committed later still is named by `audit verify`.
-        let mut after = (last_sealed - look_back).max(0);
+        // one was sealed: a recent search covers the transactions still in flight, and a
+        // whole one anything later, without searching the whole trail every round (25 ms
+        // a round at 70,000 seals, growing with the trail).
+        let mut after = last_sealed.saturating_sub(search.look_back()).max(0);
         let mut sealed = 0;
         loop {
             let batch = db::audit::unsealed(conn, after, 1000)?;
@@ -287,4 +313,19 @@ pub fn bank_log(
         None
     };
     Ok(Page { events, next })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SealSearch;
+
+    #[test]
+    fn the_sealer_searches_the_whole_trail_at_start_up_and_every_2400th_round_recent_ids_every_20th()
+     {
+        assert_eq!(SealSearch::of_round(0), SealSearch::Whole);
+        assert_eq!(SealSearch::of_round(1), SealSearch::New);
+        assert_eq!(SealSearch::of_round(20), SealSearch::Recent);
+        assert_eq!(SealSearch::of_round(2_400), SealSearch::Whole);
+        assert_eq!(SealSearch::of_round(2_419), SealSearch::New);
+    }
 }

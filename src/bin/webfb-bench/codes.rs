@@ -33,11 +33,21 @@ pub struct Codes {
     idle: Mutex<VecDeque<(usize, i64)>>,
 }
 
-/// A holder lent to one request, and the step its code is for.
+/// A holder lent to one request at a time.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Lease {
     pub holder: usize,
-    pub step: i64,
+    /// The first step of its token not used yet.
+    next: i64,
+}
+
+impl Lease {
+    /// The step to send a code of now: the first unused one the server still accepts.
+    /// Judged when the code is sent, so a request made first (a create) takes nothing
+    /// from the margin.
+    pub fn step(&self, unix_secs: i64) -> i64 {
+        self.next.max(earliest(unix_secs))
+    }
 }
 
 impl Codes {
@@ -52,27 +62,27 @@ impl Codes {
         self.idle.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The least recently used idle token with a step still unused within the window at
-    /// `unix_secs`. `None`: every idle token has spent its window (wait for the next
-    /// step), or every token is in use.
-    pub fn lend(&self, unix_secs: i64) -> Option<Lease> {
-        let now_step = step_at(unix_secs);
+    /// The least recently used idle holder that is `wanted` and whose token has a step
+    /// still unused within the window at `unix_secs`. `None`: none has (wait for the next
+    /// step), or every such token is in use.
+    pub fn lend(&self, unix_secs: i64, wanted: impl Fn(usize) -> bool) -> Option<Lease> {
+        let last = step_at(unix_secs) + WINDOW;
         let mut idle = self.idle();
         let ready = idle
             .iter()
-            .position(|&(_, next)| next <= now_step + WINDOW)?;
+            .position(|&(holder, next)| next <= last && wanted(holder))?;
         // Those passed over keep their turn, ahead of the ones given back later.
         idle.rotate_left(ready);
         let (holder, next) = idle.pop_front()?;
-        Some(Lease {
-            holder,
-            step: next.max(earliest(unix_secs)),
-        })
+        Some(Lease { holder, next })
     }
 
-    /// The holder's token is free again; its step is spent whatever the answer was.
-    pub fn give_back(&self, lease: Lease) {
-        self.idle().push_back((lease.holder, lease.step + 1));
+    /// The holder's token is free again, `spent` the step of the code it sent, whatever
+    /// the answer was. A request that got no answer keeps its lease: the server may still
+    /// judge its code, and a later one sent first would make it a replay.
+    pub fn give_back(&self, lease: Lease, spent: Option<i64>) {
+        let next = spent.map_or(lease.next, |step| step + 1);
+        self.idle().push_back((lease.holder, next));
     }
 
     /// Each idle holder with the codes its token can give at `unix_secs` without waiting.
@@ -90,45 +100,68 @@ impl Codes {
 mod tests {
     use super::*;
 
+    fn any(_: usize) -> bool {
+        true
+    }
+
+    /// Lends, sends the step it would send at `at`, gives back: the steps in order.
+    fn drain(codes: &Codes, at: i64) -> Vec<i64> {
+        let mut steps = vec![];
+        while let Some(lease) = codes.lend(at, any) {
+            let step = lease.step(at);
+            steps.push(step);
+            codes.give_back(lease, Some(step));
+        }
+        steps
+    }
+
     #[test]
     fn a_fresh_token_gives_the_previous_current_and_next_step_in_order_then_waits() {
         let codes = Codes::new([0]);
-        let mut steps = vec![];
-        while let Some(lease) = codes.lend(3010) {
-            steps.push(lease.step);
-            codes.give_back(lease);
-        }
-        assert_eq!(steps, [99, 100, 101]);
-        assert_eq!(codes.lend(3040).map(|l| l.step), Some(102));
+        assert_eq!(drain(&codes, 3010), [99, 100, 101]);
+        assert_eq!(drain(&codes, 3040), [102]);
     }
 
     #[test]
     fn the_previous_step_is_not_sent_in_the_last_seconds_before_it_leaves_the_window() {
         let codes = Codes::new([0]);
-        assert_eq!(codes.lend(3026).map(|l| l.step), Some(100));
+        assert_eq!(drain(&codes, 3026), [100, 101]);
+    }
+
+    #[test]
+    fn a_step_is_judged_when_the_code_is_sent_not_when_the_token_is_lent() {
+        let codes = Codes::new([0]);
+        let lease = codes.lend(3010, any).unwrap();
+        assert_eq!(lease.step(3010), 99);
+        assert_eq!(lease.step(3026), 100, "a slow create took the margin");
     }
 
     #[test]
     fn a_token_lent_to_one_request_is_not_lent_to_another() {
         let codes = Codes::new([0, 0]);
-        let a = codes.lend(310).unwrap();
-        let b = codes.lend(310).unwrap();
+        let a = codes.lend(310, any).unwrap();
+        let b = codes.lend(310, any).unwrap();
         assert_ne!(a.holder, b.holder);
-        assert_eq!(codes.lend(310), None);
-        codes.give_back(a);
-        assert_eq!(codes.lend(310).map(|l| (l.holder, l.step)), Some((0, 10)));
+        assert_eq!(codes.lend(310, any), None);
+        codes.give_back(a, Some(9));
+        let again = codes.lend(310, any).unwrap();
+        assert_eq!((again.holder, again.step(310)), (0, 10));
     }
 
     #[test]
-    fn a_token_with_steps_left_is_lent_even_behind_one_without() {
-        let codes = Codes::new([102, 0]);
-        assert_eq!(
-            codes.lend(3010),
-            Some(Lease {
-                holder: 1,
-                step: 99
-            })
-        );
+    fn a_token_not_wanted_or_without_steps_left_is_passed_over_and_keeps_its_turn() {
+        let codes = Codes::new([102, 0, 0]);
+        let lease = codes.lend(3010, |h| h != 1).unwrap();
+        assert_eq!((lease.holder, lease.step(3010)), (2, 99));
+        assert_eq!(codes.lend(3010, any).map(|l| l.holder), Some(1));
+    }
+
+    #[test]
+    fn a_token_given_back_unused_gives_the_same_step_again() {
+        let codes = Codes::new([0]);
+        let lease = codes.lend(3010, any).unwrap();
+        codes.give_back(lease, None);
+        assert_eq!(drain(&codes, 3010), [99, 100, 101]);
     }
 
     #[test]

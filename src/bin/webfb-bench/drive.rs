@@ -55,6 +55,15 @@ impl Tally {
         self.starved += other.starved;
     }
 
+    fn transport_errors(&self) -> u64 {
+        let transport = |code: &String| code.contains(": transport");
+        self.errors
+            .iter()
+            .filter(|(c, _)| transport(c))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
     fn histogram(&mut self, op: &'static str) -> &mut Histogram<u64> {
         // Microseconds, up to a minute, 3 significant digits.
         self.latencies
@@ -102,6 +111,12 @@ impl<'a> Run<'a> {
             pending: holders.iter().map(|_| Mutex::new(Vec::new())).collect(),
             pending_left: AtomicUsize::new(0),
         }
+    }
+
+    fn pending_of(&self, holder: usize) -> std::sync::MutexGuard<'_, Vec<String>> {
+        self.pending[holder]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     fn round_robin(&self) -> &Holder {
@@ -182,23 +197,37 @@ impl<'a> Run<'a> {
         created["id"].as_str().map(str::to_owned)
     }
 
-    async fn confirm(&self, tally: &mut Tally, holder: &Holder, id: &str, step: i64) {
+    /// Confirms with the code of the lease's step now, and gives the token back once answered.
+    async fn confirm(&self, tally: &mut Tally, lease: Lease, id: &str) {
+        let holder = &self.holders[lease.holder];
+        let step = lease.step(unix_now());
         let request = self
             .http
             .post(format!("{}/api/v1/transfers/{id}/confirm", self.base))
             .bearer_auth(&holder.access_token)
             .json(&json!({ "otp": holder.code(step) }));
-        if let Some(answer) = self.call(tally, "confirm", request).await
-            && answer["status"] == "confirmed"
-        {
+        let errors = tally.transport_errors();
+        let answer = self.call(tally, "confirm", request).await;
+        if answer.as_ref().is_some_and(|a| a["status"] == "confirmed") {
             tally.confirmed.push(id.to_owned());
+        }
+        // Unanswered, the code may still be judged: the token is not used again.
+        if tally.transport_errors() == errors {
+            self.codes.give_back(lease, Some(step));
         }
     }
 
-    /// A token with an unused step, waiting for the next step when none has one.
-    async fn lease(&self, tally: &mut Tally, until: Instant, workload: Workload) -> Option<Lease> {
+    /// A token with an unused step, of a holder `wanted`, waiting for the next step when
+    /// none has one.
+    async fn lease(
+        &self,
+        tally: &mut Tally,
+        until: Instant,
+        workload: Workload,
+        wanted: impl Fn(usize) -> bool,
+    ) -> Option<Lease> {
         loop {
-            if let Some(lease) = self.codes.lend(unix_now()) {
+            if let Some(lease) = self.codes.lend(unix_now(), &wanted) {
                 return Some(lease);
             }
             let confirmed_all =
@@ -259,32 +288,26 @@ impl<'a> Run<'a> {
                     self.create(&mut tally, holder).await;
                 }
                 Workload::Pairs => {
-                    let Some(lease) = self.lease(&mut tally, until, workload).await else {
-                        break;
-                    };
-                    let holder = &self.holders[lease.holder];
-                    if let Some(id) = self.create(&mut tally, holder).await {
-                        self.confirm(&mut tally, holder, &id, lease.step).await;
+                    let lease = self.lease(&mut tally, until, workload, |_| true).await;
+                    let Some(lease) = lease else { break };
+                    match self.create(&mut tally, &self.holders[lease.holder]).await {
+                        Some(id) => self.confirm(&mut tally, lease, &id).await,
+                        None => self.codes.give_back(lease, None),
                     }
-                    self.codes.give_back(lease);
                 }
                 Workload::Confirms => {
                     if self.pending_left.load(Ordering::Relaxed) == 0 {
                         break;
                     }
-                    let Some(lease) = self.lease(&mut tally, until, workload).await else {
-                        break;
+                    let waiting = |holder: usize| !self.pending_of(holder).is_empty();
+                    let lease = self.lease(&mut tally, until, workload, waiting).await;
+                    let Some(lease) = lease else { break };
+                    let Some(id) = self.pending_of(lease.holder).pop() else {
+                        self.codes.give_back(lease, None);
+                        continue;
                     };
-                    let pending = self.pending[lease.holder]
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .pop();
-                    // A holder with nothing left to confirm is not lent again.
-                    let Some(id) = pending else { continue };
                     self.pending_left.fetch_sub(1, Ordering::Relaxed);
-                    let holder = &self.holders[lease.holder];
-                    self.confirm(&mut tally, holder, &id, lease.step).await;
-                    self.codes.give_back(lease);
+                    self.confirm(&mut tally, lease, &id).await;
                 }
                 Workload::Reads => {
                     let holder = self.round_robin();
