@@ -22,6 +22,22 @@ pub struct Confirmations {
     pub transfers_with_event: i64,
 }
 
+impl Confirmations {
+    /// Every count equals the confirmations seen: each confirmed once, none unseen.
+    pub fn each_once(&self, seen: i64) -> bool {
+        [
+            self.confirmed,
+            self.seen_and_confirmed,
+            self.code_uses,
+            self.transfers_with_code,
+            self.confirm_events,
+            self.transfers_with_event,
+        ]
+        .iter()
+        .all(|&count| count == seen)
+    }
+}
+
 pub fn confirmations(
     conn: &mut DbConn,
     login_prefix: &str,

@@ -228,13 +228,6 @@ pub fn pending_count(conn: &mut DbConn, company_id: &str, now: DateTime<Utc>) ->
         .get_result(conn)
 }
 
-pub fn serial_taken(conn: &mut DbConn, token_id: &str) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        soft_tokens::table.filter(soft_tokens::token_id.eq(token_id)),
-    ))
-    .get_result(conn)
-}
-
 /// The sealed seed of a token and the last step it accepted.
 pub fn seed(conn: &mut DbConn, id: &str) -> QueryResult<(StoredSeed, i64)> {
     let row: SoftTokenRow = soft_tokens::table

@@ -17,6 +17,23 @@ const PENDING_APPROVAL: &str = "pending_approval";
 /// The states a transfer expires or is cancelled in.
 const OPEN: [&str; 2] = [PENDING, PENDING_APPROVAL];
 
+/// User::may_transfer, as a condition a statement judges itself: the person is not
+/// disabled and holds the transfer permission (administrators and customers always do).
+macro_rules! may_transfer {
+    ($user_id:expr) => {
+        exists(
+            users::table
+                .filter(users::id.eq($user_id))
+                .filter(users::disabled.eq(false))
+                .filter(
+                    users::role
+                        .ne(Role::User.as_str())
+                        .or(users::can_transfer.eq(true)),
+                ),
+        )
+    };
+}
+
 pub fn insert(conn: &mut DbConn, t: &Transfer) -> QueryResult<Insert> {
     inserted(
         diesel::insert_into(transfers::table)
@@ -182,17 +199,7 @@ pub fn confirm(
     } else {
         vec![OtpStatus::Inactive.as_str(), OtpStatus::Active.as_str()]
     };
-    // User::may_transfer, as a condition of the statement itself.
-    let creator_may_transfer = exists(
-        users::table
-            .filter(users::id.eq(&t.created_by))
-            .filter(users::disabled.eq(false))
-            .filter(
-                users::role
-                    .ne(Role::User.as_str())
-                    .or(users::can_transfer.eq(true)),
-            ),
-    );
+    let creator_may_transfer = may_transfer!(&t.created_by);
     // An approval policy of `None` is a NULL threshold.
     let off = policy.is_none();
     let rules_still_apply = exists(
@@ -249,16 +256,7 @@ pub fn approve(
     now: DateTime<Utc>,
 ) -> QueryResult<Option<bool>> {
     let id = t.id.as_str();
-    let creator_may_transfer = exists(
-        users::table
-            .filter(users::id.eq(&t.created_by))
-            .filter(users::disabled.eq(false))
-            .filter(
-                users::role
-                    .ne(Role::User.as_str())
-                    .or(users::can_transfer.eq(true)),
-            ),
-    );
+    let creator_may_transfer = may_transfer!(&t.created_by);
     // User::may_approve, as a condition of the statement itself.
     let approver_may = exists(
         users::table

@@ -36,7 +36,7 @@ fn request_id(req: &ServiceRequest) -> String {
     let trusted = req
         .app_data::<actix_web::web::Data<super::AppState>>()
         .zip(req.peer_addr())
-        .is_some_and(|(state, peer)| state.trusted_proxies.iter().any(|n| n.contains(&peer.ip())));
+        .is_some_and(|(state, peer)| state.trusts_proxy(peer.ip()));
     let given = req
         .headers()
         .get(&REQUEST_ID)

@@ -76,7 +76,7 @@ fn from_trusted_proxy(req: &HttpRequest) -> Option<Vec<CertificateDer<'static>>>
     let state = req.app_data::<web::Data<AppState>>()?;
     let header = state.client_cert_header.as_deref()?;
     let peer = req.peer_addr()?.ip();
-    if !state.trusted_proxies.iter().any(|net| net.contains(&peer)) {
+    if !state.trusts_proxy(peer) {
         return None;
     }
     let value = req.headers().get(header)?.to_str().ok()?;

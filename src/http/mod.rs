@@ -44,6 +44,13 @@ pub struct AppState {
     pub metrics_elsewhere: bool,
 }
 
+impl AppState {
+    /// Whether a connection from `peer` comes through one of the bank's own proxies.
+    pub fn trusts_proxy(&self, peer: std::net::IpAddr) -> bool {
+        self.trusted_proxies.iter().any(|net| net.contains(&peer))
+    }
+}
+
 type State = web::Data<AppState>;
 
 /// Every endpoint, registered through utoipa-actix-web so the document and the router

@@ -245,7 +245,10 @@ fn finish(
     outcome: Refusable<()>,
 ) -> Result<TransferWithConfirmation, AppError> {
     match outcome {
-        Ok(Ok(())) => shown(conn, svc, who, &transfer.id),
+        Ok(Ok(())) => {
+            let transfer = visible(conn, who, &transfer.id)?;
+            shown(conn, svc, who, transfer)
+        }
         Ok(Err(refused)) => Err(refused),
         Err(e) if e.code() == ErrorCode::NotAwaitingApproval => {
             expire_due(conn, svc, &who.company_id)?;

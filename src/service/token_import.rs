@@ -162,8 +162,7 @@ pub fn import(
         };
         rows.push((token, seed, last_used));
     }
-    let digest = Sha256::digest(req.file.as_bytes());
-    let file_sha256: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let file_sha256 = crate::domain::transfer::hex(&Sha256::digest(req.file.as_bytes()));
     write_tx(db.conn()?, |conn| {
         if db::soft_tokens::insert_many(conn, rows, &who.operator_id, now)? == Insert::Duplicate {
             return Err(AppError::new(

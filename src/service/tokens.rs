@@ -230,30 +230,21 @@ pub fn check_code(
         )?;
         return Ok(Err(token_locked()));
     }
-    let (stored, last_used_step) = db::soft_tokens::seed(conn, &token.id)?;
-    let (kind, drift) = (stored_kind(&stored)?, stored.time_drift);
-    let sealed = Sealed {
-        key_id: stored.key_id,
-        ciphertext: stored.sealed,
-    };
-    let seed = match svc.keyring.open(&token.token_id, &sealed) {
-        Ok(seed) => seed,
-        Err(e) => {
+    let OpenSeed {
+        seed,
+        params,
+        kind,
+        last_used_step,
+        time_drift: drift,
+    } = match open_seed(conn, svc, token)? {
+        Ok(open) => open,
+        Err(unreadable) => {
             // A seed that does not open under its own token ID was tampered with or
             // damaged: the audit log must show it, and the answer reveals nothing.
             let event = used.event(who, AuditAction::TokenSeedUnreadable, Outcome::Denied);
             audit::record(conn, svc, event.flagged())?;
-            return Ok(Err(AppError::Internal(format!(
-                "cannot open the seed of token {}: {e}",
-                token.id
-            ))));
+            return Ok(Err(unreadable));
         }
-    };
-    let params = TotpParams {
-        algorithm: Algorithm::parse(&stored.algorithm)
-            .map_err(|e| AppError::Internal(e.to_string()))?,
-        digits: stored.digits as u32,
-        period: stored.period as u64,
     };
     let matched = match kind {
         // The token's clock, as far as it is known to drift.
@@ -404,11 +395,13 @@ pub(super) struct OpenSeed {
     pub time_drift: i64,
 }
 
+/// A token's seed opened, with what verifying its codes needs. The inner `Err`: a seed
+/// that does not open under its own token ID (tampered with or damaged).
 pub(super) fn open_seed(
     conn: &mut DbConn,
     svc: &Services,
     token: &SoftToken,
-) -> Result<OpenSeed, AppError> {
+) -> Result<Result<OpenSeed, AppError>, AppError> {
     let (stored, last_used_step) = db::soft_tokens::seed(conn, &token.id)?;
     let (kind, time_drift) = (stored_kind(&stored)?, stored.time_drift);
     let params = TotpParams {
@@ -421,15 +414,18 @@ pub(super) fn open_seed(
         key_id: stored.key_id,
         ciphertext: stored.sealed,
     };
-    let seed = svc.keyring.open(&token.token_id, &sealed).map_err(|e| {
-        AppError::Internal(format!("cannot open the seed of token {}: {e}", token.id))
-    })?;
-    Ok(OpenSeed {
-        seed,
-        params,
-        kind,
-        last_used_step,
-        time_drift,
+    Ok(match svc.keyring.open(&token.token_id, &sealed) {
+        Ok(seed) => Ok(OpenSeed {
+            seed,
+            params,
+            kind,
+            last_used_step,
+            time_drift,
+        }),
+        Err(e) => Err(AppError::Internal(format!(
+            "cannot open the seed of token {}: {e}",
+            token.id
+        ))),
     })
 }
 

@@ -246,16 +246,7 @@ fn check(settings: &Settings, prefix: &str, seen: &[String]) -> anyhow::Result<b
     let mut conn = settings.database.connect()?;
     let found = webfb::db::invariants::confirmations(&mut conn, prefix, seen)?;
     let n = seen.len() as i64;
-    let ok = [
-        found.confirmed,
-        found.seen_and_confirmed,
-        found.code_uses,
-        found.transfers_with_code,
-        found.confirm_events,
-        found.transfers_with_event,
-    ]
-    .iter()
-    .all(|&count| count == n);
+    let ok = found.each_once(n);
     println!(
         "  database check: {} — {n} confirmations answered 200; the database has {} transfers confirmed ({} of those seen), {} code steps spent on {} transfers, {} audit events on {} transfers",
         if ok {

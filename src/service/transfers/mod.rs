@@ -32,7 +32,7 @@ use super::{
     Person, Refusable, Services, audit, confirmation, confirming_token, in_company, new_id,
 };
 pub use reading::{Listing, get, list};
-use reading::{Shown, shown_own};
+use reading::{Shown, own};
 pub(super) use reading::{expire_due, shown, visible};
 
 /// How the creator proves the confirmation.
@@ -539,7 +539,10 @@ fn finish(
 ) -> Result<TransferWithConfirmation, AppError> {
     match outcome {
         // Only its creator confirms a transfer.
-        Ok(Ok(())) => shown_own(conn, svc, who, &transfer.id),
+        Ok(Ok(())) => {
+            let transfer = own(conn, who, &transfer.id)?;
+            shown(conn, svc, who, transfer)
+        }
         Ok(Err(refused)) => Err(refused),
         Err(e) if e.code() == ErrorCode::TransferNotPending => {
             expire_due(conn, svc, &who.company_id)?;
@@ -582,5 +585,6 @@ pub fn cancel(
                 .target("transfer", &transfer.id),
         )
     })?;
-    shown(conn, svc, who, &transfer.id)
+    let transfer = visible(conn, who, &transfer.id)?;
+    shown(conn, svc, who, transfer)
 }

@@ -115,6 +115,20 @@ pub(in crate::service) fn visible(
     id: &str,
 ) -> Result<Transfer, AppError> {
     let creator = only_own(conn, who)?.then_some(who.user_id.as_str());
+    find(conn, who, id, creator)
+}
+
+/// A transfer the caller created: theirs to see whatever their permission.
+pub(super) fn own(conn: &mut DbConn, who: &Person, id: &str) -> Result<Transfer, AppError> {
+    find(conn, who, id, Some(&who.user_id))
+}
+
+fn find(
+    conn: &mut DbConn,
+    who: &Person,
+    id: &str,
+    creator: Option<&str>,
+) -> Result<Transfer, AppError> {
     db::transfers::visible(conn, &who.company_id, id, creator)?
         .ok_or_else(|| AppError::not_found("transfer"))
 }
@@ -129,26 +143,14 @@ fn only_own(conn: &mut DbConn, who: &Person) -> Result<bool, AppError> {
     })
 }
 
+/// A transfer of the caller's company, found by `visible` or `own`, with how its
+/// confirmation stands.
 pub(in crate::service) fn shown(
     conn: &mut DbConn,
     svc: &Services,
     who: &Person,
-    id: &str,
+    transfer: Transfer,
 ) -> Result<TransferWithConfirmation, AppError> {
-    let transfer = visible(conn, who, id)?;
-    let company = db::companies::get(conn, &who.company_id)?;
-    Shown::new(svc, &company).show(conn, transfer)
-}
-
-/// `shown` for a transfer the caller created, theirs to see whatever their permission.
-pub(super) fn shown_own(
-    conn: &mut DbConn,
-    svc: &Services,
-    who: &Person,
-    id: &str,
-) -> Result<TransferWithConfirmation, AppError> {
-    let transfer = db::transfers::visible(conn, &who.company_id, id, Some(&who.user_id))?
-        .ok_or_else(|| AppError::not_found("transfer"))?;
     let company = db::companies::get(conn, &who.company_id)?;
     Shown::new(svc, &company).show(conn, transfer)
 }
@@ -161,7 +163,8 @@ pub fn get(
 ) -> Result<TransferWithConfirmation, AppError> {
     let conn = db.conn()?;
     expire_due(conn, svc, &who.company_id)?;
-    shown(conn, svc, who, id)
+    let transfer = visible(conn, who, id)?;
+    shown(conn, svc, who, transfer)
 }
 
 /// Which transfers a page is cut from.
