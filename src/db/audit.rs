@@ -115,16 +115,21 @@ pub fn is_sealed(conn: &mut DbConn, event_id: i64) -> QueryResult<bool> {
 }
 
 /// The last seal: its position, chain value and event.
-pub fn head(conn: &mut DbConn) -> QueryResult<Option<(i64, String, i64)>> {
+pub fn head(conn: &mut DbConn) -> QueryResult<Option<(i64, String)>> {
     audit_seals::table
         .order(audit_seals::position.desc())
-        .select((
-            audit_seals::position,
-            audit_seals::chain,
-            audit_seals::event_id,
-        ))
+        .select((audit_seals::position, audit_seals::chain))
         .first(conn)
         .optional()
+}
+
+/// The highest event id any seal names (0 before the first seal): every event above it is
+/// unsealed.
+pub fn newest_sealed(conn: &mut DbConn) -> QueryResult<i64> {
+    audit_seals::table
+        .select(diesel::dsl::max(audit_seals::event_id))
+        .first::<Option<i64>>(conn)
+        .map(Option::unwrap_or_default)
 }
 
 /// Events written before events carried a MAC have ids up to this.
@@ -134,42 +139,63 @@ pub fn legacy_until(conn: &mut DbConn) -> QueryResult<i64> {
         .first(conn)
 }
 
-/// Committed events no seal names yet with an id above `after`, oldest id first.
-pub fn unsealed(conn: &mut DbConn, after: i64, limit: i64) -> QueryResult<Vec<StoredEvent>> {
+/// Committed events no seal names yet with an id above `after` and at most `through`,
+/// oldest id first.
+pub fn unsealed(
+    conn: &mut DbConn,
+    after: i64,
+    through: i64,
+    limit: i64,
+) -> QueryResult<Vec<StoredEvent>> {
     // Both sides bounded: PostgreSQL otherwise scans every seal for its anti-join.
     let seal = audit_seals::event_id
         .eq(audit_events::id)
-        .and(audit_seals::event_id.gt(after));
-    Ok(audit_events::table
+        .and(audit_seals::event_id.gt(after))
+        .and(audit_seals::event_id.le(through));
+    let rows = audit_events::table
         .left_join(audit_seals::table.on(seal))
         .filter(audit_seals::position.is_null())
         .filter(audit_events::id.gt(after))
+        .filter(audit_events::id.le(through))
         .select(AuditEventRow::as_select())
         .order(audit_events::id.asc())
         .limit(limit)
-        .load::<AuditEventRow>(conn)?
-        .into_iter()
-        .map(Into::into)
-        .collect())
+        .load::<AuditEventRow>(conn)?;
+    Ok(rows.into_iter().map(Into::into).collect())
 }
 
-pub fn insert_seal(
+/// A seal to insert: its position, the event it names and the chain value so far.
+pub struct NewSeal {
+    pub position: i64,
+    pub event_id: i64,
+    pub chain: String,
+}
+
+/// Inserts seals in one statement.
+pub fn insert_seals(
     conn: &mut DbConn,
-    position: i64,
-    event_id: i64,
-    chain: &str,
+    seals: &[NewSeal],
     key_id: &str,
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
-    diesel::insert_into(audit_seals::table)
-        .values((
-            audit_seals::position.eq(position),
-            audit_seals::event_id.eq(event_id),
-            audit_seals::chain.eq(chain),
-            audit_seals::key_id.eq(key_id),
-            audit_seals::sealed_at.eq(now.naive_utc()),
-        ))
-        .execute(conn)?;
+    let sealed_at = now.naive_utc();
+    let rows: Vec<_> = seals
+        .iter()
+        .map(|seal| {
+            (
+                audit_seals::position.eq(seal.position),
+                audit_seals::event_id.eq(seal.event_id),
+                audit_seals::chain.eq(&seal.chain),
+                audit_seals::key_id.eq(key_id),
+                audit_seals::sealed_at.eq(sealed_at),
+            )
+        })
+        .collect();
+    let insert = diesel::insert_into(audit_seals::table).values(rows);
+    match conn {
+        DbConn::Postgres(pg) => insert.execute(pg)?,
+        DbConn::Sqlite(lite) => insert.execute(lite)?,
+    };
     Ok(())
 }
 
@@ -215,7 +241,8 @@ pub fn seals(conn: &mut DbConn, after: i64, limit: i64) -> QueryResult<Vec<Seal>
         .collect())
 }
 
-/// Events with an id above `after`, in id order, for checking each one's MAC.
+/// Events with an id above `after`, in id order: for checking each one's MAC, and for
+/// sealing those above the newest sealed one, which no seal can name.
 pub fn events_after(conn: &mut DbConn, after: i64, limit: i64) -> QueryResult<Vec<StoredEvent>> {
     Ok(audit_events::table
         .filter(audit_events::id.gt(after))

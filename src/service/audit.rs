@@ -125,20 +125,30 @@ pub fn seal_searching(db: &mut Db, svc: &Services, search: SealSearch) -> Result
             None => db::audit::legacy_until(conn)?,
             Some(_) => 0,
         };
-        let (mut position, mut chain, last_sealed) = head.unwrap_or((0, String::new(), 0));
+        let (mut position, mut chain) = head.unwrap_or_default();
         let (key_id, key) = &svc.audit_keys.current;
         // PostgreSQL numbers an event before it commits, so one can commit after a later
         // one was sealed: a recent search covers the transactions still in flight, and a
         // whole one anything later, without searching the whole trail every round (25 ms
         // a round at 70,000 seals, growing with the trail).
-        let mut after = last_sealed.saturating_sub(search.look_back()).max(0);
+        let newest = db::audit::newest_sealed(conn)?;
+        let mut after = newest.saturating_sub(search.look_back()).max(0);
         let mut sealed = 0;
         loop {
-            let batch = db::audit::unsealed(conn, after, 1000)?;
-            let Some(last) = batch.last() else {
-                break;
+            let batch = if after < newest {
+                db::audit::unsealed(conn, after, newest, 1000)?
+            } else {
+                db::audit::events_after(conn, after, 1000)?
             };
-            after = last.event.id;
+            match batch.last() {
+                Some(last) => after = last.event.id,
+                None if after < newest => {
+                    after = newest;
+                    continue;
+                }
+                None => break,
+            }
+            let mut seals = Vec::with_capacity(batch.len());
             for stored in batch {
                 if !authentic(svc, &stored, legacy) {
                     tracing::error!(
@@ -149,9 +159,16 @@ pub fn seal_searching(db: &mut Db, svc: &Services, search: SealSearch) -> Result
                 }
                 position += 1;
                 chain = link(key, &chain, position, &stored);
-                db::audit::insert_seal(conn, position, stored.event.id, &chain, key_id, svc.now())?;
-                sealed += 1;
+                seals.push(db::audit::NewSeal {
+                    position,
+                    event_id: stored.event.id,
+                    chain: chain.clone(),
+                });
             }
+            if !seals.is_empty() {
+                db::audit::insert_seals(conn, &seals, key_id, svc.now())?;
+            }
+            sealed += seals.len();
         }
         if sealed > 0 {
             // The head, outside the database: a trail cut short shows against the logs.
