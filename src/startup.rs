@@ -233,7 +233,9 @@ fn every_while_serving(
             let Some(state) = state.upgrade() else {
                 return;
             };
-            if let Err(e) = job(&mut Db::pooled(&state.pool), &state.services) {
+            let mut db = Db::pooled(&state.pool);
+            if let Err(e) = job(&mut db, &state.services) {
+                db.suspect();
                 tracing::warn!(error = %e, job = name, "will try again");
             }
         }

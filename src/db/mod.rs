@@ -21,7 +21,7 @@ pub mod users;
 pub mod webhooks;
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
@@ -40,6 +40,18 @@ pub enum DbConn {
 
 pub type DbPool = Pool<ConnectionManager>;
 pub type PooledConn = PooledConnection<ConnectionManager>;
+
+/// A pooled connection and when the database last answered on it.
+pub struct Pooled {
+    conn: DbConn,
+    /// `None`: to be probed at its next checkout.
+    alive_at: Option<Instant>,
+}
+
+/// A connection the database answered on this recently is lent without a `SELECT 1`
+/// first: under load a probe per checkout costs as much as a query. One whose use case
+/// failed is probed at its next checkout (`Db::suspect`).
+const ALIVE_BYPASS: Duration = Duration::from_millis(500);
 
 /// The engine, chosen by the URL's explicit scheme — never by trial, so a typo is an error
 /// and not a new empty SQLite file.
@@ -189,20 +201,32 @@ pub struct ConnectionManager {
 }
 
 impl ManageConnection for ConnectionManager {
-    type Connection = DbConn;
+    type Connection = Pooled;
     type Error = DbError;
 
-    fn connect(&self) -> Result<DbConn, DbError> {
-        self.database.connect()
+    fn connect(&self) -> Result<Pooled, DbError> {
+        let conn = self.database.connect()?;
+        Ok(Pooled {
+            conn,
+            alive_at: Some(Instant::now()),
+        })
     }
 
-    fn is_valid(&self, conn: &mut DbConn) -> Result<(), DbError> {
-        conn.batch_execute("SELECT 1").map_err(DbError::from)
+    fn is_valid(&self, pooled: &mut Pooled) -> Result<(), DbError> {
+        if pooled
+            .alive_at
+            .is_some_and(|at| at.elapsed() < ALIVE_BYPASS)
+        {
+            return Ok(());
+        }
+        pooled.conn.batch_execute("SELECT 1")?;
+        pooled.alive_at = Some(Instant::now());
+        Ok(())
     }
 
     /// A connection left inside a transaction (a panic mid-way) must not serve again.
-    fn has_broken(&self, conn: &mut DbConn) -> bool {
-        std::thread::panicking() || diesel::r2d2::R2D2Connection::is_broken(conn)
+    fn has_broken(&self, pooled: &mut Pooled) -> bool {
+        std::thread::panicking() || diesel::r2d2::R2D2Connection::is_broken(&mut pooled.conn)
     }
 }
 
@@ -210,6 +234,8 @@ impl ManageConnection for ConnectionManager {
 /// that needs none: a pooled connection is never held while argon2 runs.
 pub struct Db<'a>(Lender<'a>);
 
+// One per use case, on its thread's stack: boxing would allocate at every checkout.
+#[allow(clippy::large_enum_variant)]
 enum Lender<'a> {
     Pool(&'a DbPool, Option<PooledConn>),
     One(&'a mut DbConn),
@@ -230,9 +256,17 @@ impl<'a> Db<'a> {
         match &mut self.0 {
             Lender::One(conn) => Ok(conn),
             Lender::Pool(pool, held) => match held {
-                Some(conn) => Ok(conn),
-                None => Ok(held.insert(pool.get()?)),
+                Some(pooled) => Ok(&mut pooled.conn),
+                None => Ok(&mut held.insert(pool.get()?).conn),
             },
+        }
+    }
+
+    /// The use case failed in a way that may be the connection's: it is probed before it
+    /// is lent again, whatever its alive-bypass window says.
+    pub fn suspect(&mut self) {
+        if let Lender::Pool(_, Some(pooled)) = &mut self.0 {
+            pooled.alive_at = None;
         }
     }
 
@@ -247,7 +281,7 @@ impl<'a> Db<'a> {
 /// The database answers, within `limit` either way: a readiness probe must not wait for
 /// the pool's own checkout timeout.
 pub fn ping(pool: &DbPool, limit: Duration) -> Result<(), DbError> {
-    Ok(pool.get_timeout(limit)?.batch_execute("SELECT 1")?)
+    Ok(pool.get_timeout(limit)?.conn.batch_execute("SELECT 1")?)
 }
 
 /// An insert that a unique index may refuse.

@@ -141,7 +141,12 @@ where
     let request = crate::request_context::request_id();
     web::block(move || {
         crate::request_context::carrying(request, || {
-            f(&mut Db::pooled(&state.pool), &state.services)
+            let mut db = Db::pooled(&state.pool);
+            let answer = f(&mut db, &state.services);
+            if matches!(answer, Err(AppError::Internal(_))) {
+                db.suspect();
+            }
+            answer
         })
     })
     .await

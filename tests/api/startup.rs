@@ -4,7 +4,9 @@ use webfb::clock::SystemClock;
 use webfb::db::Database;
 use webfb::startup::Application;
 
-use crate::helpers::test_settings;
+use webfb::db::DbConn;
+
+use crate::helpers::{Engine, spawn_app, test_settings};
 
 #[test]
 fn a_database_url_with_an_unknown_scheme_names_the_accepted_forms() {
@@ -108,4 +110,54 @@ async fn the_embedded_database_is_private_and_every_commit_reaches_the_disk() {
         .load(sqlite)
         .unwrap();
     assert_eq!(got[0].synchronous, 2, "FULL");
+}
+
+/// PostgreSQL only: an embedded SQLite database has no server to end a connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(webfb_postgres_tests),
+    ignore = "PostgreSQL: set TEST_DATABASE_URL=postgres://… and run again"
+)]
+async fn connections_the_database_ended_fail_one_request_each_and_are_then_replaced() {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Ended {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        ended: i64,
+    }
+    let app = spawn_app(Engine::Postgres).await;
+    let company = app.company("ended").await;
+    let me = || app.get("/api/v1/me", Some(&company.admin_token));
+    assert_eq!(me().await.status(), 200);
+    let ended = app
+        .with_db(|conn, _| {
+            let DbConn::Postgres(pg) = conn else {
+                unreachable!("a PostgreSQL test")
+            };
+            diesel::sql_query(
+                "SELECT count(pg_terminate_backend(pid)) AS ended FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            )
+            .get_result::<Ended>(pg)
+            .unwrap()
+            .ended
+        })
+        .await;
+    assert!(ended > 0, "the server's connections were ended");
+    let mut statuses = Vec::new();
+    for _ in 0..20 {
+        statuses.push(me().await.status().as_u16());
+    }
+    // A connection answered on recently is lent without a probe, so a request can fail
+    // on it; it is probed before it is lent again, and a new one replaces it: at most
+    // one failure for each connection ended.
+    let recovered = statuses
+        .iter()
+        .position(|s| *s == 200)
+        .unwrap_or_else(|| panic!("no request succeeded: {statuses:?}"));
+    assert!(
+        statuses[recovered..].iter().all(|s| *s == 200),
+        "{statuses:?}"
+    );
+    assert!(recovered as i64 <= ended, "{ended} ended: {statuses:?}");
 }
