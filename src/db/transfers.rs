@@ -192,7 +192,7 @@ pub fn confirm(
     (policy, then): (Option<ApprovalPolicy>, Then),
     step: Option<i64>,
     now: DateTime<Utc>,
-) -> QueryResult<bool> {
+) -> QueryResult<Option<Transfer>> {
     // Where the bank asks no code for transactions, the company's status does not matter.
     let statuses = if codes_asked {
         vec![method.requires().as_str()]
@@ -224,14 +224,17 @@ pub fn confirm(
         transfers::confirmation_method.eq(method.as_str()),
         transfers::confirmed_step.eq(step),
     );
-    let changed = match then {
+    // The row as written, in the same statement: the answer needs no read after it.
+    let written: Option<TransferRow> = match then {
         Then::Confirmed => diesel::update(row)
             .set((
                 transfers::status.eq(TransferStatus::Confirmed.as_str()),
                 transfers::confirmed_at.eq(now.naive_utc()),
                 proven,
             ))
-            .execute(conn)?,
+            .returning(transfers::all_columns)
+            .get_result(conn)
+            .optional()?,
         Then::AwaitApprovals { required, until } => diesel::update(row)
             .set((
                 transfers::status.eq(PENDING_APPROVAL),
@@ -239,9 +242,11 @@ pub fn confirm(
                 transfers::expires_at.eq(until.naive_utc()),
                 proven,
             ))
-            .execute(conn)?,
+            .returning(transfers::all_columns)
+            .get_result(conn)
+            .optional()?,
     };
-    Ok(changed == 1)
+    written.map(entity).transpose()
 }
 
 /// Counts one approval of a transfer waiting for approvals — `required` in all, as the

@@ -181,8 +181,8 @@ pub fn approve(
         who,
         (&transfer, proof, Purpose::TransferApproval),
         (&rules, &failed(who, &transfer)),
-        |conn, company, method, step| {
-            count_approval(conn, svc, who, (&transfer, company), method, step)
+        |conn, judged, method, step| {
+            count_approval(conn, svc, who, (&transfer, &judged.company), method, step)
         },
     );
     finish(db.conn()?, svc, who, &transfer, outcome)

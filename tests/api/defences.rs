@@ -491,7 +491,8 @@ async fn the_statements_that_confirm_judge_permission_method_and_holder_themselv
                 Some(1),
                 svc.now(),
             )
-            .unwrap();
+            .unwrap()
+            .is_some();
             let spent =
                 webfb::db::soft_tokens::spend_step(conn, &held.id, Some(&user_id), i64::MAX)
                     .unwrap();

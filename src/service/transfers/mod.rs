@@ -16,7 +16,7 @@ use crate::db::{self, Db, DbConn, Insert, write_tx};
 use crate::domain::approval::Approval;
 use crate::domain::audit::{AuditAction, Event, Outcome};
 use crate::domain::otp_code::OtpCode;
-use crate::domain::soft_token::Purpose;
+use crate::domain::soft_token::{Purpose, SoftToken};
 use crate::domain::transfer::{ConfirmationMethod, Draft, DraftInput, Transfer, TransferStatus};
 use crate::domain::{
     BlockedReason, Company, OtpStatus, PasswordAttempt, Role, Secret, TransferConfirmation, User,
@@ -31,8 +31,8 @@ mod reading;
 use super::{
     Person, Refusable, Services, audit, confirmation, confirming_token, in_company, new_id,
 };
+use reading::Shown;
 pub use reading::{Listing, get, list};
-use reading::{Shown, own};
 pub(super) use reading::{expire_due, shown, visible};
 
 /// How the creator proves the confirmation.
@@ -69,18 +69,26 @@ pub(super) fn refused(
     Ok(problem)
 }
 
+/// What a proof's transaction judged: the company and the person as they stand, and the
+/// token whose code was spent (none for the transfer password).
+pub(super) struct Judged {
+    pub company: Company,
+    pub user: User,
+    pub token: Option<SoftToken>,
+}
+
 /// Proves a person's say on `transfer` — a code of the token that proves their
 /// transactions (spent for `purpose`), or their transfer password, hashed before any
 /// transaction — and then runs `act` in the transaction that judges `rules` again, so that
 /// nothing judged can change before it acts. Refusals are audited as `failed`.
-pub(super) fn prove_then(
+pub(super) fn prove_then<T>(
     db: &mut Db,
     svc: &Services,
     who: &Person,
     (transfer, proof, purpose): (&Transfer, Proof, Purpose),
     (rules, failed): (&Rules<'_>, &Event),
-    act: impl Fn(&mut DbConn, &Company, ConfirmationMethod, Option<i64>) -> Refusable<()>,
-) -> Refusable<()> {
+    act: impl Fn(&mut DbConn, &Judged, ConfirmationMethod, Option<i64>) -> Refusable<T>,
+) -> Refusable<T> {
     let method = proof.method();
     let refuse =
         |conn: &mut DbConn, reason: &str, problem| refused(conn, svc, failed, reason, problem);
@@ -99,11 +107,22 @@ pub(super) fn prove_then(
                 Err(refused) => return Ok(Err(refused)),
             };
             let used = (&code, purpose, transfer.id.as_str());
-            let step = match spend_code(conn, svc, who, (&company, &user), used, &refuse)? {
-                Ok(step) => step,
+            let (step, token) = match spend_code(conn, svc, who, (&company, &user), used, &refuse)?
+            {
+                Ok(spent) => spent,
                 Err(refused) => return Ok(Err(refused)),
             };
-            act(conn, &company, method, Some(step))
+            let token = Some(token);
+            act(
+                conn,
+                &Judged {
+                    company,
+                    user,
+                    token,
+                },
+                method,
+                Some(step),
+            )
         }),
         Proof::TransferPassword(password) => {
             if let Err(refused) = judged(db.conn()?)? {
@@ -122,7 +141,19 @@ pub(super) fn prove_then(
                 still_open(conn, svc, Secret::TransferPassword, &who.user_id)?;
                 // The rules may have changed while the password was hashed.
                 match judged(conn)? {
-                    Ok((company, _)) => act(conn, &company, method, None),
+                    Ok((company, user)) => {
+                        let token = None;
+                        act(
+                            conn,
+                            &Judged {
+                                company,
+                                user,
+                                token,
+                            },
+                            method,
+                            None,
+                        )
+                    }
                     Err(refused) => Ok(Err(refused)),
                 }
             })
@@ -359,8 +390,15 @@ pub fn confirm(
         who,
         (&transfer, proof, Purpose::TransferConfirmation),
         (&rules, &failed),
-        |conn, company, method, step| {
-            mark_confirmed(conn, svc, who, (&transfer, company), method, step)
+        |conn, judged, method, step| {
+            let confirmed =
+                mark_confirmed(conn, svc, who, (&transfer, &judged.company), method, step)?;
+            // Answered from what this transaction read and wrote: nothing to read again.
+            let how = confirmation(svc, &judged.company, &judged.user, judged.token.as_ref());
+            let shown = Shown::new(svc, &judged.company)
+                .knowing(&who.user_id, how)
+                .show(conn, confirmed)?;
+            Ok(Ok(shown))
         },
     );
     finish(db.conn()?, svc, who, &transfer, method, outcome)
@@ -370,8 +408,9 @@ pub fn confirm(
 pub(super) type Refuse<'a> = dyn Fn(&mut DbConn, &str, AppError) -> Result<AppError, AppError> + 'a;
 
 /// Checks and spends a code of the token that proves `user`'s transaction on a transfer
-/// (their own, or the shared one), inside the caller's transaction. Refusals are audited
-/// through `refuse` and answered after the commit.
+/// (their own, or the shared one), inside the caller's transaction: the step, and the
+/// token as it was read. Refusals are audited through `refuse` and answered after the
+/// commit.
 fn spend_code(
     conn: &mut DbConn,
     svc: &Services,
@@ -379,7 +418,7 @@ fn spend_code(
     (company, user): (&Company, &User),
     (code, purpose, transfer_id): (&OtpCode, Purpose, &str),
     refuse: &Refuse<'_>,
-) -> Refusable<i64> {
+) -> Refusable<(i64, SoftToken)> {
     let Some(token) = confirming_token(conn, company, user)? else {
         let problem = blocked(BlockedReason::TokenNotRegistered);
         return Ok(Err(refuse(conn, "token_not_registered", problem)?));
@@ -391,7 +430,7 @@ fn spend_code(
         transfer_id: Some(transfer_id),
     };
     match tokens::verify_code(conn, svc, who, &used)? {
-        Ok(step) => Ok(Ok(step)),
+        Ok(step) => Ok(Ok((step, token))),
         Err(refused) => {
             let reason = refused.code().as_str();
             Ok(Err(refuse(conn, reason, refused)?))
@@ -460,8 +499,8 @@ fn ensure_pending(transfer: &Transfer) -> Result<(), AppError> {
 }
 
 /// The one conditional update that confirms, or hands the transfer to its approvers
-/// where the company's policy asks approvals for its amount; any other outcome rolls the
-/// whole transaction back, and with it the code's step.
+/// where the company's policy asks approvals for its amount, and the transfer it wrote;
+/// any other outcome rolls the whole transaction back, and with it the code's step.
 fn mark_confirmed(
     conn: &mut DbConn,
     svc: &Services,
@@ -469,7 +508,7 @@ fn mark_confirmed(
     (transfer, company): (&Transfer, &Company),
     method: ConfirmationMethod,
     step: Option<i64>,
-) -> Refusable<()> {
+) -> Result<Transfer, AppError> {
     let policy = company.approval_policy;
     let required = policy.map_or(0, |p| p.required_for(transfer.amount));
     let now = svc.now();
@@ -482,16 +521,17 @@ fn mark_confirmed(
         }
     };
     let codes_asked = svc.codes_for_transactions(company);
-    if !db::transfers::confirm(
+    let Some(confirmed) = db::transfers::confirm(
         conn,
         transfer,
         (method, codes_asked),
         (policy, then),
         step,
         now,
-    )? {
+    )?
+    else {
         return Err(not_pending());
-    }
+    };
     let mut detail = serde_json::json!({
         "method": method.as_str(),
         "step": step,
@@ -509,7 +549,7 @@ fn mark_confirmed(
         let waiting = event.with(AuditAction::TransferAwaitingApproval, Outcome::Success);
         audit::record(conn, svc, waiting)?;
     }
-    Ok(Ok(()))
+    Ok(confirmed)
 }
 
 /// Still open: waiting for its confirmation or its approvals.
@@ -535,14 +575,10 @@ fn finish(
     who: &Person,
     transfer: &Transfer,
     method: ConfirmationMethod,
-    outcome: Refusable<()>,
+    outcome: Refusable<TransferWithConfirmation>,
 ) -> Result<TransferWithConfirmation, AppError> {
     match outcome {
-        // Only its creator confirms a transfer.
-        Ok(Ok(())) => {
-            let transfer = own(conn, who, &transfer.id)?;
-            shown(conn, svc, who, transfer)
-        }
+        Ok(Ok(confirmed)) => Ok(confirmed),
         Ok(Err(refused)) => Err(refused),
         Err(e) if e.code() == ErrorCode::TransferNotPending => {
             expire_due(conn, svc, &who.company_id)?;

@@ -115,20 +115,6 @@ pub(in crate::service) fn visible(
     id: &str,
 ) -> Result<Transfer, AppError> {
     let creator = only_own(conn, who)?.then_some(who.user_id.as_str());
-    find(conn, who, id, creator)
-}
-
-/// A transfer the caller created: theirs to see whatever their permission.
-pub(super) fn own(conn: &mut DbConn, who: &Person, id: &str) -> Result<Transfer, AppError> {
-    find(conn, who, id, Some(&who.user_id))
-}
-
-fn find(
-    conn: &mut DbConn,
-    who: &Person,
-    id: &str,
-    creator: Option<&str>,
-) -> Result<Transfer, AppError> {
     db::transfers::visible(conn, &who.company_id, id, creator)?
         .ok_or_else(|| AppError::not_found("transfer"))
 }
@@ -143,7 +129,7 @@ fn only_own(conn: &mut DbConn, who: &Person) -> Result<bool, AppError> {
     })
 }
 
-/// A transfer of the caller's company, found by `visible` or `own`, with how its
+/// A transfer of the caller's company, found by `visible`, with how its
 /// confirmation stands.
 pub(in crate::service) fn shown(
     conn: &mut DbConn,
