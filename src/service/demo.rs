@@ -6,7 +6,7 @@
 
 use crate::db::{self, Db};
 use crate::domain::{
-    CompanyName, DebitAccount, LoginId, NewPassword, PasswordAttempt, PersonName, Role, TokenMode,
+    CompanyName, DebitAccount, LoginId, NewPassword, PasswordAttempt, PersonName, TokenMode,
     TransferLimit,
 };
 use crate::error::AppError;
@@ -85,8 +85,8 @@ pub fn seed(db: &mut Db, svc: &Services) -> Result<Vec<Credential>, AppError> {
     };
 
     let admin = db::users::by_login_id(db.conn()?, ADMIN.0)?;
-    let (admin_id, company_id) = match admin {
-        Some(found) => (found.id, found.company_id),
+    let admin = match admin {
+        Some(found) => found,
         None => {
             let file = bank::create_company(
                 db,
@@ -105,16 +105,10 @@ pub fn seed(db: &mut Db, svc: &Services) -> Result<Vec<Credential>, AppError> {
                     },
                 },
             )?;
-            (file.holder.id, file.company.id)
+            file.holder
         }
     };
-    let admin = Person {
-        user_id: admin_id,
-        company_id,
-        role: Role::Admin,
-        session_id: None,
-        client_addr: None,
-    };
+    let admin = Person::acting(admin, None, None);
     // The second user approves the first one's transfers under a four-eyes policy.
     for (i, (login_id, name, password, transfer_password)) in USERS.into_iter().enumerate() {
         if !db::users::login_id_taken(db.conn()?, login_id)? {

@@ -48,7 +48,7 @@ pub struct Profile {
 
 pub fn profile(db: &mut Db, svc: &Services, who: &Person) -> Result<Profile, AppError> {
     let conn = db.conn()?;
-    let user = in_company(conn, &who.company_id, &who.user_id)?.as_of(svc.now());
+    let user = who.user.clone().as_of(svc.now());
     let company = db::companies::get(conn, &who.company_id)?;
     let token = confirming_token(conn, &company, &user)?;
     Ok(Profile {

@@ -10,7 +10,7 @@ use indicatif::ProgressBar;
 use webfb::db::{Database, Db};
 use webfb::domain::otp_code::OtpCode;
 use webfb::domain::{
-    CompanyName, DebitAccount, LoginId, NewPassword, PasswordAttempt, PersonName, Role, TokenMode,
+    CompanyName, DebitAccount, LoginId, NewPassword, PasswordAttempt, PersonName, TokenMode,
     TransferLimit,
 };
 use webfb::error::AppError;
@@ -162,13 +162,7 @@ impl Company<'_> {
             },
         )
         .map_err(fail)?;
-        let admin = Person {
-            user_id: file.holder.id.clone(),
-            company_id: file.company.id.clone(),
-            role: Role::Admin,
-            session_id: None,
-            client_addr: None,
-        };
+        let admin = Person::acting(file.holder.clone(), None, None);
         let mut user_ids = vec![file.holder.id.clone()];
         for person in 1..people_each {
             let new = NewUser {

@@ -353,7 +353,7 @@ pub fn login_with_code(
         if user.disabled {
             return Err(challenge_invalid());
         }
-        let who = Person::acting(&user, None, client_addr.clone());
+        let who = Person::acting(user.clone(), None, client_addr.clone());
         let company = db::companies::get(conn, &user.company_id)?;
         let Some(token) = confirming_token(conn, &company, &user)? else {
             return Err(challenge_invalid());
@@ -484,7 +484,7 @@ pub fn authenticate_person(
     }
     let (now, window) = freshness(svc);
     match db::sessions::touch_person(conn, &claims.sid, &claims.sub, now, window)? {
-        Some(u) if !u.disabled => Ok(Person::acting(&u, Some(claims.sid), client_addr)),
+        Some(u) if !u.disabled => Ok(Person::acting(u, Some(claims.sid), client_addr)),
         _ => Err(session_ended()),
     }
 }

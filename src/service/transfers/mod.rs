@@ -262,11 +262,11 @@ pub fn create(
     let company = db::companies::get(conn, &who.company_id)?;
     let draft = Draft::parse(&input, company.transfer_limit, today_in_japan(svc))
         .map_err(AppError::refusals)?;
-    let user = in_company(conn, &who.company_id, &who.user_id)?;
+    let user = &who.user;
     // Refused at creation what could not be confirmed: the screen tells the person before
     // they type a code.
-    let token = confirming_token(conn, &company, &user)?;
-    let confirmed_by = confirmation(svc, &company, &user, token.as_ref());
+    let token = confirming_token(conn, &company, user)?;
+    let confirmed_by = confirmation(svc, &company, user, token.as_ref());
     if let TransferConfirmation::Blocked(reason) = confirmed_by {
         return Err(blocked(reason));
     }

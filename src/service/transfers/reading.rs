@@ -114,19 +114,19 @@ pub(in crate::service) fn visible(
     who: &Person,
     id: &str,
 ) -> Result<Transfer, AppError> {
-    let creator = only_own(conn, who)?.then_some(who.user_id.as_str());
+    let creator = only_own(who).then_some(who.user_id.as_str());
     db::transfers::visible(conn, &who.company_id, id, creator)?
         .ok_or_else(|| AppError::not_found("transfer"))
 }
 
 /// Whether the caller sees only their own transfers: everyone but the administrator and
-/// the approvers, whose permission is judged now.
-fn only_own(conn: &mut DbConn, who: &Person) -> Result<bool, AppError> {
-    Ok(match who.role {
+/// the approvers, whose permission was read with their session.
+fn only_own(who: &Person) -> bool {
+    match who.role {
         Role::Admin => false,
         Role::Customer => true,
-        Role::User => !in_company(conn, &who.company_id, &who.user_id)?.may_approve(),
-    })
+        Role::User => !who.user.may_approve(),
+    }
 }
 
 /// A transfer of the caller's company, found by `visible`, with how its
@@ -172,7 +172,7 @@ pub fn list(
     let after = q.cursor.as_deref().map(cursor::decode).transpose()?;
     let conn = db.conn()?;
     expire_due(conn, svc, &who.company_id)?;
-    let only_own = only_own(conn, who)?;
+    let only_own = only_own(who);
     let mut page = db::transfers::page(
         conn,
         PageQuery {
