@@ -179,6 +179,24 @@ pub fn held_by(conn: &mut DbConn, holder_id: &str) -> QueryResult<Option<SoftTok
         .transpose()
 }
 
+/// `held_by`, with the token's sealed seed and the last step it accepted: a code is
+/// checked without reading the token again.
+pub fn held_with_seed(
+    conn: &mut DbConn,
+    holder_id: &str,
+) -> QueryResult<Option<(SoftToken, (StoredSeed, i64))>> {
+    let Some(row) = soft_tokens::table
+        .filter(soft_tokens::holder_id.eq(holder_id))
+        .select(SoftTokenRow::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let seed = (StoredSeed::from(&row), row.last_used_step);
+    Ok(Some((entity(row)?, seed)))
+}
+
 /// The tokens these people hold, by holder, in one query.
 pub fn held_by_any(
     conn: &mut DbConn,

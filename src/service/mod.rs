@@ -282,15 +282,21 @@ fn confirming_token(
     company: &Company,
     user: &User,
 ) -> Result<Option<SoftToken>, AppError> {
-    match (company.otp_mode, user.role) {
-        (Some(TokenMode::Shared), Role::User) => shared_token(conn, &company.id),
-        _ => Ok(db::soft_tokens::held_by(conn, &user.id)?),
-    }
+    confirming(conn, company, user, db::soft_tokens::held_by)
 }
 
-fn shared_token(conn: &mut DbConn, company_id: &str) -> Result<Option<SoftToken>, AppError> {
-    let admin = db::users::holder_of(conn, company_id)?;
-    Ok(db::soft_tokens::held_by(conn, &admin.id)?)
+/// The confirming token of `confirming_token`, read by `read` from its holder's id.
+fn confirming<T>(
+    conn: &mut DbConn,
+    company: &Company,
+    user: &User,
+    read: fn(&mut DbConn, &str) -> diesel::QueryResult<Option<T>>,
+) -> Result<Option<T>, AppError> {
+    let holder = match (company.otp_mode, user.role) {
+        (Some(TokenMode::Shared), Role::User) => db::users::holder_of(conn, &company.id)?.id,
+        _ => user.id.clone(),
+    };
+    Ok(read(conn, &holder)?)
 }
 
 /// How `user` confirms a one-off transfer now (SPEC §3, rule 3), given the token that

@@ -156,6 +156,7 @@ fn register(
     let token = tokens::registrable(conn, svc, &who.company_id, token_id)?;
     let used = CodeUse {
         token: &token,
+        seed: None,
         code,
         purpose: Purpose::Registration,
         transfer_id: None,
@@ -349,6 +350,7 @@ pub fn stop(
         })?;
         let used = CodeUse {
             token: &token,
+            seed: None,
             code,
             purpose: Purpose::Stop,
             transfer_id: None,
@@ -418,12 +420,14 @@ pub(super) fn exchange_in(
         let new = tokens::registrable(conn, svc, &who.company_id, new_token_id)?;
         let new_use = CodeUse {
             token: &new,
+            seed: None,
             code: new_code,
             purpose: Purpose::Registration,
             transfer_id: None,
         };
         let old_use = CodeUse {
             token: &old,
+            seed: None,
             code: current,
             purpose: Purpose::Exchange,
             transfer_id: None,

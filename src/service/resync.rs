@@ -28,7 +28,7 @@ fn search(
     token: &SoftToken,
     codes: (&OtpCode, &OtpCode),
 ) -> Result<Option<Found>, AppError> {
-    let open = open_seed(conn, svc, token)??;
+    let open = open_seed(conn, svc, token, None)??;
     let bound = i64::from(svc.policy.resync_search);
     let pair = (codes.0.as_str(), codes.1.as_str());
     let seed = open.seed.expose_secret();

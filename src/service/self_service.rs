@@ -97,6 +97,7 @@ pub fn register(
         let token = tokens::registrable(conn, svc, &who.company_id, token_id)?;
         let used = CodeUse {
             token: &token,
+            seed: None,
             code,
             purpose: Purpose::Registration,
             transfer_id: None,
@@ -135,6 +136,7 @@ pub fn stop(
         })?;
         let used = CodeUse {
             token: &token,
+            seed: None,
             code,
             purpose: Purpose::Stop,
             transfer_id: None,

@@ -173,6 +173,9 @@ pub fn bind(
 /// A code to be checked against a token, and what it is for.
 pub struct CodeUse<'a> {
     pub token: &'a SoftToken,
+    /// The token's sealed seed and last accepted step, if read with it in this
+    /// transaction; else the check reads them.
+    pub seed: Option<&'a (StoredSeed, i64)>,
     pub code: &'a OtpCode,
     pub purpose: Purpose,
     pub transfer_id: Option<&'a str>,
@@ -236,7 +239,7 @@ pub fn check_code(
         kind,
         last_used_step,
         time_drift: drift,
-    } = match open_seed(conn, svc, token)? {
+    } = match open_seed(conn, svc, token, used.seed)? {
         Ok(open) => open,
         Err(unreadable) => {
             // A seed that does not open under its own token ID was tampered with or
@@ -401,8 +404,12 @@ pub(super) fn open_seed(
     conn: &mut DbConn,
     svc: &Services,
     token: &SoftToken,
+    read: Option<&(StoredSeed, i64)>,
 ) -> Result<Result<OpenSeed, AppError>, AppError> {
-    let (stored, last_used_step) = db::soft_tokens::seed(conn, &token.id)?;
+    let (stored, last_used_step) = match read {
+        Some(read) => read.clone(),
+        None => db::soft_tokens::seed(conn, &token.id)?,
+    };
     let (kind, time_drift) = (stored_kind(&stored)?, stored.time_drift);
     let params = TotpParams {
         algorithm: Algorithm::parse(&stored.algorithm)

@@ -20,7 +20,7 @@ use crate::error::{AppError, ErrorCode};
 use super::certificates;
 use super::lockout::{Proven, check_password, still_open};
 use super::tokens::{self, CodeUse};
-use super::{Operator, Person, Services, audit, confirming_token, new_id};
+use super::{Operator, Person, Services, audit, confirming, confirming_token, new_id};
 
 mod keys;
 
@@ -355,11 +355,13 @@ pub fn login_with_code(
         }
         let who = Person::acting(user.clone(), None, client_addr.clone());
         let company = db::companies::get(conn, &user.company_id)?;
-        let Some(token) = confirming_token(conn, &company, &user)? else {
+        let read = confirming(conn, &company, &user, db::soft_tokens::held_with_seed)?;
+        let Some((token, seed)) = read else {
             return Err(challenge_invalid());
         };
         let used = CodeUse {
             token: &token,
+            seed: Some(&seed),
             code,
             purpose: Purpose::SignIn,
             transfer_id: None,

@@ -29,7 +29,8 @@ use super::tokens::{self, CodeUse};
 
 mod reading;
 use super::{
-    Person, Refusable, Services, audit, confirmation, confirming_token, in_company, new_id,
+    Person, Refusable, Services, audit, confirmation, confirming, confirming_token, in_company,
+    new_id,
 };
 use reading::Shown;
 pub use reading::{Listing, get, list};
@@ -419,12 +420,14 @@ fn spend_code(
     (code, purpose, transfer_id): (&OtpCode, Purpose, &str),
     refuse: &Refuse<'_>,
 ) -> Refusable<(i64, SoftToken)> {
-    let Some(token) = confirming_token(conn, company, user)? else {
+    let read = confirming(conn, company, user, db::soft_tokens::held_with_seed)?;
+    let Some((token, seed)) = read else {
         let problem = blocked(BlockedReason::TokenNotRegistered);
         return Ok(Err(refuse(conn, "token_not_registered", problem)?));
     };
     let used = CodeUse {
         token: &token,
+        seed: Some(&seed),
         code,
         purpose,
         transfer_id: Some(transfer_id),
