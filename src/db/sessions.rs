@@ -3,10 +3,10 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use super::models::{SessionRow, UserRow};
-use super::schema::{sessions, users};
+use super::models::{CompanyRow, SessionRow, UserRow};
+use super::schema::{companies, sessions, users};
 use super::{DbConn, entity};
-use crate::domain::User;
+use crate::domain::{Company, User};
 
 pub fn open(
     conn: &mut DbConn,
@@ -62,34 +62,39 @@ pub fn touch(
     }
 }
 
-/// `touch` for a person's session, reading the person in the same statement: most
-/// requests then need one query before their own.
+/// `touch` for a person's session, reading the person and their company in the same
+/// statement: most requests then need one query before their own.
 pub fn touch_person(
     conn: &mut DbConn,
     id: &str,
     subject_id: &str,
     now: DateTime<Utc>,
     (idle_since, fresh_since): (DateTime<Utc>, DateTime<Utc>),
-) -> QueryResult<Option<User>> {
-    let found: Option<(chrono::NaiveDateTime, UserRow)> = sessions::table
+) -> QueryResult<Option<(User, Company)>> {
+    let found: Option<(chrono::NaiveDateTime, UserRow, CompanyRow)> = sessions::table
         .inner_join(users::table.on(users::id.eq(sessions::subject_id)))
+        .inner_join(companies::table.on(companies::id.eq(users::company_id)))
         .filter(sessions::id.eq(id))
         .filter(sessions::subject_id.eq(subject_id))
         .filter(sessions::kind.eq("person"))
         .filter(sessions::ended_at.is_null())
         .filter(sessions::expires_at.gt(now.naive_utc()))
         .filter(sessions::last_seen_at.gt(idle_since.naive_utc()))
-        .select((sessions::last_seen_at, UserRow::as_select()))
+        .select((
+            sessions::last_seen_at,
+            UserRow::as_select(),
+            CompanyRow::as_select(),
+        ))
         .first(conn)
         .optional()?;
-    let Some((seen, person)) = found else {
+    let Some((seen, person, company)) = found else {
         return Ok(None);
     };
     let window = (idle_since, fresh_since);
     if seen <= fresh_since.naive_utc() && !touch(conn, id, "person", subject_id, now, window)? {
         return Ok(None);
     }
-    entity(person).map(Some)
+    Ok(Some((entity(person)?, entity(company)?)))
 }
 
 pub fn end(conn: &mut DbConn, id: &str, now: DateTime<Utc>) -> QueryResult<()> {

@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use super::models::UserRow;
-use super::schema::users;
+use super::models::{CompanyRow, UserRow};
+use super::schema::{companies, users};
 use super::{DbConn, Insert, entities, entity, inserted};
-use crate::domain::{Role, User};
+use crate::domain::{Company, Role, User};
 
 /// The argon2id hashes of a new person's passwords.
 pub struct PasswordHashes {
@@ -80,6 +80,24 @@ pub fn in_company(conn: &mut DbConn, company_id: &str, id: &str) -> QueryResult<
         .first(conn)
         .optional()?
         .map(entity)
+        .transpose()
+}
+
+/// `in_company`, with the company, in one query.
+pub fn with_contract(
+    conn: &mut DbConn,
+    company_id: &str,
+    id: &str,
+) -> QueryResult<Option<(Company, User)>> {
+    let found: Option<(CompanyRow, UserRow)> = users::table
+        .inner_join(companies::table)
+        .filter(users::id.eq(id))
+        .filter(users::company_id.eq(company_id))
+        .select((CompanyRow::as_select(), UserRow::as_select()))
+        .first(conn)
+        .optional()?;
+    found
+        .map(|(company, user)| Ok((entity(company)?, entity(user)?)))
         .transpose()
 }
 

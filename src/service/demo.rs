@@ -108,7 +108,8 @@ pub fn seed(db: &mut Db, svc: &Services) -> Result<Vec<Credential>, AppError> {
             file.holder
         }
     };
-    let admin = Person::acting(admin, None, None);
+    let company = db::companies::get(db.conn()?, &admin.company_id)?;
+    let admin = Person::acting(admin, company, None, None);
     // The second user approves the first one's transfers under a four-eyes policy.
     for (i, (login_id, name, password, transfer_password)) in USERS.into_iter().enumerate() {
         if !db::users::login_id_taken(db.conn()?, login_id)? {

@@ -191,14 +191,21 @@ pub struct Person {
     /// but open no session.
     pub session_id: Option<String>,
     pub client_addr: Option<String>,
-    /// The person as read when they proved who they are (with the session, in the same
-    /// request): a use case reads them again only inside its transaction.
+    /// The person and their company as read when they proved who they are (with the
+    /// session, in the same request): a use case reads them again only inside its
+    /// transaction.
     pub user: User,
+    pub company: Company,
 }
 
 impl Person {
     /// A person who proved who they are, acting now.
-    pub fn acting(user: User, session_id: Option<String>, client_addr: Option<String>) -> Person {
+    pub fn acting(
+        user: User,
+        company: Company,
+        session_id: Option<String>,
+        client_addr: Option<String>,
+    ) -> Person {
         Person {
             user_id: user.id.clone(),
             company_id: user.company_id.clone(),
@@ -206,6 +213,7 @@ impl Person {
             session_id,
             client_addr,
             user,
+            company,
         }
     }
 

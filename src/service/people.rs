@@ -49,7 +49,7 @@ pub struct Profile {
 pub fn profile(db: &mut Db, svc: &Services, who: &Person) -> Result<Profile, AppError> {
     let conn = db.conn()?;
     let user = who.user.clone().as_of(svc.now());
-    let company = db::companies::get(conn, &who.company_id)?;
+    let company = who.company.clone();
     let token = confirming_token(conn, &company, &user)?;
     Ok(Profile {
         confirmation: confirmation(svc, &company, &user, token.as_ref()),

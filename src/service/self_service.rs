@@ -44,7 +44,13 @@ fn customer(
             "these steps are for personal contracts; a company's tokens are managed by its administrator",
         ));
     }
-    Ok(Person::acting(user, None, proof.client_addr.clone()))
+    let company = db::companies::get(db.conn()?, &user.company_id)?;
+    Ok(Person::acting(
+        user,
+        company,
+        None,
+        proof.client_addr.clone(),
+    ))
 }
 
 /// Runs a step for a proven customer in one transaction, and answers their state after.

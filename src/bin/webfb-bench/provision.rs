@@ -162,7 +162,7 @@ impl Company<'_> {
             },
         )
         .map_err(fail)?;
-        let admin = Person::acting(file.holder.clone(), None, None);
+        let admin = Person::acting(file.holder.clone(), file.company.clone(), None, None);
         let mut user_ids = vec![file.holder.id.clone()];
         for person in 1..people_each {
             let new = NewUser {

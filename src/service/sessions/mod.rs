@@ -353,8 +353,8 @@ pub fn login_with_code(
         if user.disabled {
             return Err(challenge_invalid());
         }
-        let who = Person::acting(user.clone(), None, client_addr.clone());
         let company = db::companies::get(conn, &user.company_id)?;
+        let who = Person::acting(user.clone(), company.clone(), None, client_addr.clone());
         let read = confirming(conn, &company, &user, db::soft_tokens::held_with_seed)?;
         let Some((token, seed)) = read else {
             return Err(challenge_invalid());
@@ -486,7 +486,9 @@ pub fn authenticate_person(
     }
     let (now, window) = freshness(svc);
     match db::sessions::touch_person(conn, &claims.sid, &claims.sub, now, window)? {
-        Some(u) if !u.disabled => Ok(Person::acting(u, Some(claims.sid), client_addr)),
+        Some((u, company)) if !u.disabled => {
+            Ok(Person::acting(u, company, Some(claims.sid), client_addr))
+        }
         _ => Err(session_ended()),
     }
 }

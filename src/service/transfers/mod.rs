@@ -94,8 +94,8 @@ pub(super) fn prove_then<T>(
     let refuse =
         |conn: &mut DbConn, reason: &str, problem| refused(conn, svc, failed, reason, problem);
     let judged = |conn: &mut DbConn| -> Refusable<(Company, User)> {
-        let company = db::companies::get(conn, &who.company_id)?;
-        let user = in_company(conn, &who.company_id, &who.user_id)?;
+        let (company, user) = db::users::with_contract(conn, &who.company_id, &who.user_id)?
+            .ok_or_else(|| AppError::not_found("user"))?;
         Ok(match rules(&company, &user, method) {
             Ok(()) => Ok((company, user)),
             Err((reason, problem)) => Err(refuse(conn, reason, problem)?),
@@ -260,14 +260,14 @@ pub fn create(
     {
         return replay(conn, svc, existing, request_hash);
     }
-    let company = db::companies::get(conn, &who.company_id)?;
+    let company = &who.company;
     let draft = Draft::parse(&input, company.transfer_limit, today_in_japan(svc))
         .map_err(AppError::refusals)?;
     let user = &who.user;
     // Refused at creation what could not be confirmed: the screen tells the person before
     // they type a code.
-    let token = confirming_token(conn, &company, user)?;
-    let confirmed_by = confirmation(svc, &company, user, token.as_ref());
+    let token = confirming_token(conn, company, user)?;
+    let confirmed_by = confirmation(svc, company, user, token.as_ref());
     if let TransferConfirmation::Blocked(reason) = confirmed_by {
         return Err(blocked(reason));
     }
@@ -331,7 +331,7 @@ pub fn create(
             })?;
         return replay(conn, svc, existing, request_hash);
     }
-    let shown = Shown::new(svc, &company)
+    let shown = Shown::new(svc, company)
         .knowing(&user.id, confirmed_by)
         .show(conn, transfer)?;
     Ok((shown, true))

@@ -137,8 +137,7 @@ pub(in crate::service) fn shown(
     who: &Person,
     transfer: Transfer,
 ) -> Result<TransferWithConfirmation, AppError> {
-    let company = db::companies::get(conn, &who.company_id)?;
-    Shown::new(svc, &company).show(conn, transfer)
+    Shown::new(svc, &who.company).show(conn, transfer)
 }
 
 pub fn get(
@@ -194,8 +193,7 @@ pub fn list(
     } else {
         None
     };
-    let company = db::companies::get(conn, &who.company_id)?;
-    let mut shown = Shown::new(svc, &company).reading_ahead(conn, &page)?;
+    let mut shown = Shown::new(svc, &who.company).reading_ahead(conn, &page)?;
     let items = page
         .into_iter()
         .map(|t| shown.show(conn, t))
