@@ -13,7 +13,7 @@ use crate::domain::user::Lock;
 use crate::domain::{BankOperator, Company, TransferLimit, User};
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
-#[diesel(table_name = bank_operators)]
+#[diesel(table_name = bank_operators, treat_none_as_default_value = false)]
 pub(crate) struct OperatorRow {
     pub(crate) id: String,
     pub(crate) login_id: String,
@@ -28,7 +28,7 @@ pub(crate) struct OperatorRow {
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
-#[diesel(table_name = companies)]
+#[diesel(table_name = companies, treat_none_as_default_value = false)]
 pub(crate) struct CompanyRow {
     pub(crate) id: String,
     pub(crate) name: String,
@@ -46,7 +46,7 @@ pub(crate) struct CompanyRow {
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
-#[diesel(table_name = person_certificates)]
+#[diesel(table_name = person_certificates, treat_none_as_default_value = false)]
 pub(crate) struct CertificateRow {
     pub(crate) id: String,
     pub(crate) user_id: String,
@@ -78,7 +78,7 @@ impl From<CertificateRow> for crate::domain::PersonCertificate {
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
-#[diesel(table_name = company_accounts)]
+#[diesel(table_name = company_accounts, treat_none_as_default_value = false)]
 pub(crate) struct AccountRow {
     pub(crate) id: String,
     pub(crate) company_id: String,
@@ -87,7 +87,7 @@ pub(crate) struct AccountRow {
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
-#[diesel(table_name = users)]
+#[diesel(table_name = users, treat_none_as_default_value = false)]
 pub(crate) struct UserRow {
     pub(crate) id: String,
     pub(crate) company_id: String,
@@ -114,7 +114,7 @@ pub(crate) struct UserRow {
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
-#[diesel(table_name = sessions)]
+#[diesel(table_name = sessions, treat_none_as_default_value = false)]
 pub(crate) struct SessionRow {
     pub(crate) id: String,
     pub(crate) kind: String,
@@ -126,7 +126,7 @@ pub(crate) struct SessionRow {
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
-#[diesel(table_name = soft_tokens)]
+#[diesel(table_name = soft_tokens, treat_none_as_default_value = false)]
 pub(crate) struct SoftTokenRow {
     pub(crate) id: String,
     pub(crate) token_id: String,
@@ -151,7 +151,7 @@ pub(crate) struct SoftTokenRow {
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
-#[diesel(table_name = otp_step_uses)]
+#[diesel(table_name = otp_step_uses, treat_none_as_default_value = false)]
 pub(crate) struct OtpStepUseRow {
     pub(crate) id: String,
     pub(crate) soft_token_id: String,
@@ -163,7 +163,7 @@ pub(crate) struct OtpStepUseRow {
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
-#[diesel(table_name = transfers)]
+#[diesel(table_name = transfers, treat_none_as_default_value = false)]
 pub(crate) struct TransferRow {
     pub(crate) id: String,
     pub(crate) company_id: String,
@@ -195,7 +195,7 @@ pub(crate) struct TransferRow {
 
 /// An audit event as written, with its MAC; the id is assigned by the database.
 #[derive(Clone, Debug, Insertable)]
-#[diesel(table_name = audit_events)]
+#[diesel(table_name = audit_events, treat_none_as_default_value = false)]
 pub(crate) struct NewAuditEvent {
     pub(crate) uid: String,
     pub(crate) mac: String,
