@@ -114,7 +114,7 @@ pub fn is_sealed(conn: &mut DbConn, event_id: i64) -> QueryResult<bool> {
     .get_result(conn)
 }
 
-/// The last seal: its position, chain value and event.
+/// The last seal: its position and chain value.
 pub fn head(conn: &mut DbConn) -> QueryResult<Option<(i64, String)>> {
     audit_seals::table
         .order(audit_seals::position.desc())

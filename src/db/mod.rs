@@ -41,16 +41,16 @@ pub enum DbConn {
 pub type DbPool = Pool<ConnectionManager>;
 pub type PooledConn = PooledConnection<ConnectionManager>;
 
-/// A pooled connection and when the database last answered on it.
+/// A pooled connection and when it was opened or last probed.
 pub struct Pooled {
     conn: DbConn,
     /// `None`: to be probed at its next checkout.
     alive_at: Option<Instant>,
 }
 
-/// A connection the database answered on this recently is lent without a `SELECT 1`
-/// first: under load a probe per checkout costs as much as a query. One whose use case
-/// failed is probed at its next checkout (`Db::suspect`).
+/// A connection opened or probed this recently is lent without a `SELECT 1` first: under
+/// load a probe per checkout costs as much as a query. One whose use case failed is
+/// probed at its next checkout (`Db::suspect`).
 const ALIVE_BYPASS: Duration = Duration::from_millis(500);
 
 /// The engine, chosen by the URL's explicit scheme — never by trial, so a typo is an error
@@ -281,7 +281,12 @@ impl<'a> Db<'a> {
 /// The database answers, within `limit` either way: a readiness probe must not wait for
 /// the pool's own checkout timeout.
 pub fn ping(pool: &DbPool, limit: Duration) -> Result<(), DbError> {
-    Ok(pool.get_timeout(limit)?.conn.batch_execute("SELECT 1")?)
+    let mut pooled = pool.get_timeout(limit)?;
+    let answered = pooled.conn.batch_execute("SELECT 1");
+    if answered.is_err() {
+        pooled.alive_at = None;
+    }
+    Ok(answered?)
 }
 
 /// An insert that a unique index may refuse.

@@ -170,13 +170,7 @@ pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<SoftToken> {
 }
 
 pub fn held_by(conn: &mut DbConn, holder_id: &str) -> QueryResult<Option<SoftToken>> {
-    soft_tokens::table
-        .filter(soft_tokens::holder_id.eq(holder_id))
-        .select(SoftTokenRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(entity)
-        .transpose()
+    Ok(held_with_seed(conn, holder_id)?.map(|(token, _)| token))
 }
 
 /// `held_by`, with the token's sealed seed and the last step it accepted: a code is

@@ -184,7 +184,8 @@ pub enum Then {
 /// Confirms a pending, unexpired transfer by its creator, and only while they still hold
 /// the transfer permission, the company's OTP status still calls for `method` and its
 /// approval policy is still `policy`: the rules are judged by the same statement that
-/// confirms, so nothing can change in between.
+/// confirms, so nothing can change in between. The transfer as written, or `None` if the
+/// statement changed nothing.
 pub fn confirm(
     conn: &mut DbConn,
     t: &Transfer,

@@ -144,9 +144,8 @@ fn no_permission() -> AppError {
 
 /// The approver and their company, judged now.
 fn approver(conn: &mut DbConn, who: &Person) -> Result<(Company, User), AppError> {
-    let company = db::companies::get(conn, &who.company_id)?;
-    let user = in_company(conn, &who.company_id, &who.user_id)?;
-    Ok((company, user))
+    db::users::with_contract(conn, &who.company_id, &who.user_id)?
+        .ok_or_else(|| AppError::not_found("user"))
 }
 
 /// The rules of an approval judged when it is given: the permission, then the method.
@@ -245,8 +244,10 @@ fn finish(
     outcome: Refusable<()>,
 ) -> Result<TransferWithConfirmation, AppError> {
     match outcome {
+        // The approver just approved it: theirs to see, whatever their session said.
         Ok(Ok(())) => {
-            let transfer = visible(conn, who, &transfer.id)?;
+            let transfer = db::transfers::visible(conn, &who.company_id, &transfer.id, None)?
+                .ok_or_else(|| AppError::not_found("transfer"))?;
             shown(conn, svc, who, transfer)
         }
         Ok(Err(refused)) => Err(refused),

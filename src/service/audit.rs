@@ -73,7 +73,7 @@ fn link(key: &[u8], previous: &str, position: i64, stored: &StoredEvent) -> Stri
     hex(&hmac_sha256(key, &parts))
 }
 
-/// How far back before the last sealed event a round searches for unsealed ones.
+/// How far below the highest sealed event id a round searches for unsealed events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SealSearch {
     /// Only events numbered after it: cheap, every round.

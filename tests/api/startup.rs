@@ -1,10 +1,8 @@
 //! Start-up refuses what it cannot serve, quickly and clearly.
 
 use webfb::clock::SystemClock;
-use webfb::db::Database;
+use webfb::db::{Database, DbConn};
 use webfb::startup::Application;
-
-use webfb::db::DbConn;
 
 use crate::helpers::{Engine, spawn_app, test_settings};
 

@@ -29,8 +29,7 @@ use super::tokens::{self, CodeUse};
 
 mod reading;
 use super::{
-    Person, Refusable, Services, audit, confirmation, confirming, confirming_token, in_company,
-    new_id,
+    Person, Refusable, Services, audit, confirmation, confirming, confirming_token, new_id,
 };
 use reading::Shown;
 pub use reading::{Listing, get, list};
@@ -94,8 +93,7 @@ pub(super) fn prove_then<T>(
     let refuse =
         |conn: &mut DbConn, reason: &str, problem| refused(conn, svc, failed, reason, problem);
     let judged = |conn: &mut DbConn| -> Refusable<(Company, User)> {
-        let (company, user) = db::users::with_contract(conn, &who.company_id, &who.user_id)?
-            .ok_or_else(|| AppError::not_found("user"))?;
+        let (company, user) = creator(conn, who)?;
         Ok(match rules(&company, &user, method) {
             Ok(()) => Ok((company, user)),
             Err((reason, problem)) => Err(refuse(conn, reason, problem)?),
@@ -441,10 +439,10 @@ fn spend_code(
     }
 }
 
+/// The creator and their company, judged now.
 fn creator(conn: &mut DbConn, who: &Person) -> Result<(Company, User), AppError> {
-    let company = db::companies::get(conn, &who.company_id)?;
-    let user = in_company(conn, &who.company_id, &who.user_id)?;
-    Ok((company, user))
+    db::users::with_contract(conn, &who.company_id, &who.user_id)?
+        .ok_or_else(|| AppError::not_found("user"))
 }
 
 /// The rules judged at confirmation, not at creation: a revoked permission or a change of
