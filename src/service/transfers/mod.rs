@@ -10,155 +10,25 @@
 use chrono::{Duration, NaiveDate};
 use sha2::{Digest, Sha256};
 
-use crate::db::lockout::Subject;
 use crate::db::transfers::Then;
 use crate::db::{self, Db, DbConn, Insert, write_tx};
 use crate::domain::approval::Approval;
-use crate::domain::audit::{AuditAction, Event, Outcome};
-use crate::domain::otp_code::OtpCode;
-use crate::domain::soft_token::{Purpose, SoftToken};
+use crate::domain::audit::{AuditAction, Outcome};
+use crate::domain::soft_token::Purpose;
 use crate::domain::transfer::{ConfirmationMethod, Draft, DraftInput, Transfer, TransferStatus};
-use crate::domain::{
-    BlockedReason, Company, OtpStatus, PasswordAttempt, Role, Secret, TransferConfirmation, User,
-};
+use crate::domain::{BlockedReason, Company, OtpStatus, Role, Secret, TransferConfirmation, User};
 use crate::error::{AppError, ErrorCode};
 
-use super::lockout::{check_password, still_open};
+use super::tokens;
 
-use super::tokens::{self, CodeUse};
-
+mod proof;
 mod reading;
-use super::{
-    Person, Refusable, Services, audit, confirmation, confirming, confirming_token, new_id,
-};
+use super::{Person, Refusable, Services, audit, confirmation, confirming_token, new_id};
+pub use proof::Proof;
+pub(in crate::service) use proof::{prove_then, refused};
 use reading::Shown;
 pub use reading::{Listing, get, list};
 pub(super) use reading::{expire_due, shown, visible};
-
-/// How the creator proves the confirmation.
-pub enum Proof {
-    Otp(OtpCode),
-    TransferPassword(PasswordAttempt),
-}
-
-impl Proof {
-    pub fn method(&self) -> ConfirmationMethod {
-        match self {
-            Proof::Otp(_) => ConfirmationMethod::Otp,
-            Proof::TransferPassword(_) => ConfirmationMethod::TransferPassword,
-        }
-    }
-}
-
-/// The rules a person's proof on a transfer is judged by, as their company and they stand.
-pub(super) type Rules<'a> =
-    dyn Fn(&Company, &User, ConfirmationMethod) -> Result<(), (&'static str, AppError)> + 'a;
-
-/// Audits a refused proof (`failed`, with the reason) and gives the answer.
-pub(super) fn refused(
-    conn: &mut DbConn,
-    svc: &Services,
-    failed: &Event,
-    reason: &str,
-    problem: AppError,
-) -> Result<AppError, AppError> {
-    let event = failed
-        .clone()
-        .detail(serde_json::json!({ "reason": reason }));
-    audit::record(conn, svc, event)?;
-    Ok(problem)
-}
-
-/// What a proof's transaction judged: the company and the person as they stand, and the
-/// token whose code was spent (none for the transfer password).
-pub(super) struct Judged {
-    pub company: Company,
-    pub user: User,
-    pub token: Option<SoftToken>,
-}
-
-/// Proves a person's say on `transfer` — a code of the token that proves their
-/// transactions (spent for `purpose`), or their transfer password, hashed before any
-/// transaction — and then runs `act` in the transaction that judges `rules` again, so that
-/// nothing judged can change before it acts. Refusals are audited as `failed`.
-pub(super) fn prove_then<T>(
-    db: &mut Db,
-    svc: &Services,
-    who: &Person,
-    (transfer, proof, purpose): (&Transfer, Proof, Purpose),
-    (rules, failed): (&Rules<'_>, &Event),
-    act: impl Fn(&mut DbConn, &Judged, ConfirmationMethod, Option<i64>) -> Refusable<T>,
-) -> Refusable<T> {
-    let method = proof.method();
-    let refuse =
-        |conn: &mut DbConn, reason: &str, problem| refused(conn, svc, failed, reason, problem);
-    let judged = |conn: &mut DbConn| -> Refusable<(Company, User)> {
-        let (company, user) = creator(conn, who)?;
-        Ok(match rules(&company, &user, method) {
-            Ok(()) => Ok((company, user)),
-            Err((reason, problem)) => Err(refuse(conn, reason, problem)?),
-        })
-    };
-    match proof {
-        Proof::Otp(code) => write_tx(db.conn()?, |conn| {
-            let (company, user) = match judged(conn)? {
-                Ok(judged) => judged,
-                Err(refused) => return Ok(Err(refused)),
-            };
-            let used = (&code, purpose, transfer.id.as_str());
-            let (step, token) = match spend_code(conn, svc, who, (&company, &user), used, &refuse)?
-            {
-                Ok(spent) => spent,
-                Err(refused) => return Ok(Err(refused)),
-            };
-            let token = Some(token);
-            act(
-                conn,
-                &Judged {
-                    company,
-                    user,
-                    token,
-                },
-                method,
-                Some(step),
-            )
-        }),
-        Proof::TransferPassword(password) => {
-            if let Err(refused) = judged(db.conn()?)? {
-                return Ok(Err(refused));
-            }
-            let subject = Subject::Id(&who.user_id);
-            check_password(
-                db,
-                svc,
-                Secret::TransferPassword,
-                subject,
-                &password,
-                failed,
-            )?;
-            write_tx(db.conn()?, |conn| {
-                still_open(conn, svc, Secret::TransferPassword, &who.user_id)?;
-                // The rules may have changed while the password was hashed.
-                match judged(conn)? {
-                    Ok((company, user)) => {
-                        let token = None;
-                        act(
-                            conn,
-                            &Judged {
-                                company,
-                                user,
-                                token,
-                            },
-                            method,
-                            None,
-                        )
-                    }
-                    Err(refused) => Ok(Err(refused)),
-                }
-            })
-        }
-    }
-}
 
 /// A transfer with how its confirmation stands now.
 pub struct TransferWithConfirmation {
@@ -401,42 +271,6 @@ pub fn confirm(
         },
     );
     finish(db.conn()?, svc, who, &transfer, method, outcome)
-}
-
-/// How a refusal is audited before it is answered: its reason and the problem.
-pub(super) type Refuse<'a> = dyn Fn(&mut DbConn, &str, AppError) -> Result<AppError, AppError> + 'a;
-
-/// Checks and spends a code of the token that proves `user`'s transaction on a transfer
-/// (their own, or the shared one), inside the caller's transaction: the step, and the
-/// token as it was read. Refusals are audited through `refuse` and answered after the
-/// commit.
-fn spend_code(
-    conn: &mut DbConn,
-    svc: &Services,
-    who: &Person,
-    (company, user): (&Company, &User),
-    (code, purpose, transfer_id): (&OtpCode, Purpose, &str),
-    refuse: &Refuse<'_>,
-) -> Refusable<(i64, SoftToken)> {
-    let read = confirming(conn, company, user, db::soft_tokens::held_with_seed)?;
-    let Some((token, seed)) = read else {
-        let problem = blocked(BlockedReason::TokenNotRegistered);
-        return Ok(Err(refuse(conn, "token_not_registered", problem)?));
-    };
-    let used = CodeUse {
-        token: &token,
-        seed: Some(&seed),
-        code,
-        purpose,
-        transfer_id: Some(transfer_id),
-    };
-    match tokens::verify_code(conn, svc, who, &used)? {
-        Ok(step) => Ok(Ok((step, token))),
-        Err(refused) => {
-            let reason = refused.code().as_str();
-            Ok(Err(refuse(conn, reason, refused)?))
-        }
-    }
 }
 
 /// The creator and their company, judged now.
