@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use diesel::dsl::{exists, not};
 use diesel::prelude::*;
+use diesel::query_builder::{AsChangeset, AstPass, Query, QueryFragment, QueryId};
 
 use super::models::TransferRow;
 use super::schema::{companies, transfer_approvals, transfers, users};
@@ -215,40 +216,87 @@ pub fn confirm(
                     .or(companies::approval_min_amount.eq(policy.map_or(-1, |p| p.min_amount))),
             ),
     );
-    let row = transfers::table
-        .find(&t.id)
-        .filter(transfers::status.eq(PENDING))
-        .filter(transfers::expires_at.gt(now.naive_utc()))
-        .filter(creator_may_transfer)
-        .filter(rules_still_apply);
+    let pending = transfers::id
+        .eq(&t.id)
+        .and(transfers::status.eq(PENDING))
+        .and(transfers::expires_at.gt(now.naive_utc()))
+        .and(creator_may_transfer)
+        .and(rules_still_apply);
     let proven = (
         transfers::confirmation_method.eq(method.as_str()),
         transfers::confirmed_step.eq(step),
     );
     // The row as written, in the same statement: the answer needs no read after it.
     let written: Option<TransferRow> = match then {
-        Then::Confirmed => diesel::update(row)
-            .set((
+        Then::Confirmed => Confirming {
+            set: (
                 transfers::status.eq(TransferStatus::Confirmed.as_str()),
                 transfers::confirmed_at.eq(now.naive_utc()),
                 proven,
-            ))
-            .returning(transfers::all_columns)
-            .get_result(conn)
-            .optional()?,
-        Then::AwaitApprovals { required, until } => diesel::update(row)
-            .set((
+            )
+                .as_changeset(),
+            filter: pending,
+        }
+        .get_result(conn)
+        .optional()?,
+        Then::AwaitApprovals { required, until } => Confirming {
+            set: (
                 transfers::status.eq(PENDING_APPROVAL),
                 transfers::approvals_required.eq(required),
                 transfers::expires_at.eq(until.naive_utc()),
                 proven,
-            ))
-            .returning(transfers::all_columns)
-            .get_result(conn)
-            .optional()?,
+            )
+                .as_changeset(),
+            filter: pending,
+        }
+        .get_result(conn)
+        .optional()?,
     };
     written.map(entity).transpose()
 }
+
+/// `UPDATE transfers SET … WHERE … RETURNING *` as a statement diesel keeps prepared under
+/// its text: its own `UPDATE`s are prepared again at every execution (`UpdateStatement`
+/// marks itself unsafe to cache), and this one runs at every confirmation.
+struct Confirming<S, W> {
+    set: S,
+    filter: W,
+}
+
+type AllColumns = <transfers::table as diesel::Table>::AllColumns;
+
+/// Its columns, for `RETURNING` (a `static`: `walk_ast` borrows it for the whole pass).
+static RETURNED: AllColumns = transfers::all_columns;
+
+impl<S, W> QueryId for Confirming<S, W> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<S, W> Query for Confirming<S, W> {
+    type SqlType = <AllColumns as Expression>::SqlType;
+}
+
+impl<DB, S, W> QueryFragment<DB> for Confirming<S, W>
+where
+    DB: diesel::backend::Backend,
+    S: QueryFragment<DB>,
+    W: QueryFragment<DB>,
+    AllColumns: QueryFragment<DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("UPDATE ");
+        out.push_identifier("transfers")?;
+        out.push_sql(" SET ");
+        self.set.walk_ast(out.reborrow())?;
+        out.push_sql(" WHERE ");
+        self.filter.walk_ast(out.reborrow())?;
+        out.push_sql(" RETURNING ");
+        RETURNED.walk_ast(out.reborrow())
+    }
+}
+
+impl<S, W, Conn> RunQueryDsl<Conn> for Confirming<S, W> {}
 
 /// Counts one approval of a transfer waiting for approvals — `required` in all, as the
 /// policy stands now — by a person who did not create it and may approve now, while its
