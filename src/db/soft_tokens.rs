@@ -4,11 +4,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 
 use super::models::{OtpStepUseRow, SoftTokenRow};
 use super::schema::{otp_step_uses, soft_tokens};
-use super::{DbConn, Insert, entities, entity, inserted, is_unique_violation};
+use super::{DbConn, Insert, entities, entity, inserted, is_unique_violation, prepared_update};
 use crate::domain::SoftToken;
 use crate::domain::soft_token::{Purpose, TokenSource};
 
@@ -323,57 +322,28 @@ pub fn spend_step(
     holder_id: Option<&str>,
     step: i64,
 ) -> QueryResult<bool> {
-    let spent = SpendStep {
-        id,
-        holder_id,
-        step,
-    }
-    .execute(conn)?;
+    let unspent = soft_tokens::id
+        .eq(id)
+        .and(soft_tokens::last_used_step.lt(step))
+        .and(soft_tokens::locked_at.is_null())
+        .and(soft_tokens::suspended_at.is_null());
+    let spend = (
+        soft_tokens::last_used_step.eq(step),
+        soft_tokens::failed_attempts.eq(0),
+    );
+    // It runs at every code accepted: prepared once.
+    let spent = match holder_id {
+        Some(holder) => {
+            let held = unspent.and(soft_tokens::holder_id.eq(holder));
+            prepared_update(soft_tokens::table, spend, held).execute(conn)?
+        }
+        None => {
+            let shared = unspent.and(soft_tokens::holder_id.is_null());
+            prepared_update(soft_tokens::table, spend, shared).execute(conn)?
+        }
+    };
     Ok(spent == 1)
 }
-
-/// `spend_step`'s statement with a fixed text, so diesel keeps it prepared: it prepares
-/// its own `UPDATE`s again at every execution, and this one runs at every code accepted.
-struct SpendStep<'a> {
-    id: &'a str,
-    holder_id: Option<&'a str>,
-    step: i64,
-}
-
-impl<DB> QueryFragment<DB> for SpendStep<'_>
-where
-    DB: diesel::backend::Backend,
-    i64: diesel::serialize::ToSql<diesel::sql_types::BigInt, DB>,
-    str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
-{
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        use diesel::sql_types::{BigInt, Text};
-        out.push_sql("UPDATE soft_tokens SET last_used_step = ");
-        out.push_bind_param::<BigInt, _>(&self.step)?;
-        out.push_sql(", failed_attempts = 0 WHERE id = ");
-        out.push_bind_param::<Text, _>(self.id)?;
-        out.push_sql(" AND last_used_step < ");
-        out.push_bind_param::<BigInt, _>(&self.step)?;
-        out.push_sql(" AND locked_at IS NULL AND suspended_at IS NULL AND holder_id ");
-        // Two texts, each fixed: the shared token has no holder.
-        match self.holder_id {
-            Some(holder) => {
-                out.push_sql("= ");
-                out.push_bind_param::<Text, _>(holder)?;
-            }
-            None => out.push_sql("IS NULL"),
-        }
-        Ok(())
-    }
-}
-
-// Not one type for both texts: diesel then keeps each prepared under its SQL text.
-impl QueryId for SpendStep<'_> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl<Conn> RunQueryDsl<Conn> for SpendStep<'_> {}
 
 pub fn record_step_use(conn: &mut DbConn, u: StepUse<'_>) -> QueryResult<()> {
     diesel::insert_into(otp_step_uses::table)

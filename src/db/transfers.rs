@@ -4,11 +4,10 @@
 use chrono::{DateTime, Utc};
 use diesel::dsl::{exists, not};
 use diesel::prelude::*;
-use diesel::query_builder::{AsChangeset, AstPass, Query, QueryFragment, QueryId};
 
 use super::models::TransferRow;
 use super::schema::{companies, transfer_approvals, transfers, users};
-use super::{DbConn, Insert, entities, entity, inserted};
+use super::{DbConn, Insert, entities, entity, inserted, prepared_update};
 use crate::domain::approval::ApprovalPolicy;
 use crate::domain::transfer::{ConfirmationMethod, Transfer, TransferStatus};
 use crate::domain::{OtpStatus, Role};
@@ -228,75 +227,34 @@ pub fn confirm(
     );
     // The row as written, in the same statement: the answer needs no read after it.
     let written: Option<TransferRow> = match then {
-        Then::Confirmed => Confirming {
-            set: (
+        Then::Confirmed => prepared_update(
+            transfers::table,
+            (
                 transfers::status.eq(TransferStatus::Confirmed.as_str()),
                 transfers::confirmed_at.eq(now.naive_utc()),
                 proven,
-            )
-                .as_changeset(),
-            filter: pending,
-        }
+            ),
+            pending,
+        )
+        .returning_all()
         .get_result(conn)
         .optional()?,
-        Then::AwaitApprovals { required, until } => Confirming {
-            set: (
+        Then::AwaitApprovals { required, until } => prepared_update(
+            transfers::table,
+            (
                 transfers::status.eq(PENDING_APPROVAL),
                 transfers::approvals_required.eq(required),
                 transfers::expires_at.eq(until.naive_utc()),
                 proven,
-            )
-                .as_changeset(),
-            filter: pending,
-        }
+            ),
+            pending,
+        )
+        .returning_all()
         .get_result(conn)
         .optional()?,
     };
     written.map(entity).transpose()
 }
-
-/// `UPDATE transfers SET … WHERE … RETURNING *` as a statement diesel keeps prepared under
-/// its text: its own `UPDATE`s are prepared again at every execution (`UpdateStatement`
-/// marks itself unsafe to cache), and this one runs at every confirmation.
-struct Confirming<S, W> {
-    set: S,
-    filter: W,
-}
-
-type AllColumns = <transfers::table as diesel::Table>::AllColumns;
-
-/// Its columns, for `RETURNING` (a `static`: `walk_ast` borrows it for the whole pass).
-static RETURNED: AllColumns = transfers::all_columns;
-
-impl<S, W> QueryId for Confirming<S, W> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl<S, W> Query for Confirming<S, W> {
-    type SqlType = <AllColumns as Expression>::SqlType;
-}
-
-impl<DB, S, W> QueryFragment<DB> for Confirming<S, W>
-where
-    DB: diesel::backend::Backend,
-    S: QueryFragment<DB>,
-    W: QueryFragment<DB>,
-    AllColumns: QueryFragment<DB>,
-{
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        out.push_sql("UPDATE ");
-        out.push_identifier("transfers")?;
-        out.push_sql(" SET ");
-        self.set.walk_ast(out.reborrow())?;
-        out.push_sql(" WHERE ");
-        self.filter.walk_ast(out.reborrow())?;
-        out.push_sql(" RETURNING ");
-        RETURNED.walk_ast(out.reborrow())
-    }
-}
-
-impl<S, W, Conn> RunQueryDsl<Conn> for Confirming<S, W> {}
 
 /// Counts one approval of a transfer waiting for approvals — `required` in all, as the
 /// policy stands now — by a person who did not create it and may approve now, while its
