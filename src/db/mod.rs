@@ -18,6 +18,7 @@ pub mod sessions;
 pub mod soft_tokens;
 pub mod transfers;
 pub mod users;
+mod wal;
 pub mod webhooks;
 
 use std::path::PathBuf;
@@ -408,35 +409,49 @@ where
 /// writer got in between, whereas an immediate one waits its turn. Writers of this
 /// process queue on a lock first: SQLite's own wait (`busy_timeout`, for other processes)
 /// sleeps 1, 2, 5, 10… ms between tries, which under load made the tail ten times the
-/// median. On PostgreSQL conditional updates serialise the racers row by row.
+/// median. The commit is made durable after the lock is given up, one sync for every
+/// commit waiting (`wal`). On PostgreSQL conditional updates serialise the racers row by
+/// row.
 pub fn write_tx<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
-    if !matches!(conn, DbConn::Sqlite(_)) {
+    let DbConn::Sqlite(inner) = conn else {
         return conn.transaction(f);
-    }
+    };
+    let wal = wal::Wal::of(inner)?;
     // One SQLite database a process serves; the tests' many databases share it harmlessly.
     static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _turn = SQLITE_WRITER.lock().unwrap_or_else(|e| e.into_inner());
-    if let DbConn::Sqlite(inner) = conn {
-        AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
-    }
+    let turn = SQLITE_WRITER.lock().unwrap_or_else(|e| e.into_inner());
+    let deferred = if wal.is_some() {
+        "PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE"
+    } else {
+        "BEGIN IMMEDIATE"
+    };
+    AnsiTransactionManager::begin_transaction_sql(inner, deferred)?;
     let result = f(conn);
     let DbConn::Sqlite(inner) = conn else {
         unreachable!("the connection was SQLite a moment ago")
     };
-    match result {
-        Ok(value) => {
-            AnsiTransactionManager::commit_transaction(inner)?;
-            Ok(value)
-        }
-        Err(e) => {
-            AnsiTransactionManager::rollback_transaction(inner)?;
-            Err(e)
-        }
+    let ended = match &result {
+        Ok(_) => AnsiTransactionManager::commit_transaction(inner),
+        Err(_) => AnsiTransactionManager::rollback_transaction(inner),
+    };
+    let Some(wal) = wal else {
+        ended?;
+        return result;
+    };
+    let restored = inner.batch_execute("PRAGMA synchronous = FULL");
+    if result.is_ok() {
+        let ticket = wal.committed();
+        drop(turn);
+        // Synced even when the commit reported an error: it may have written frames.
+        wal.durable(ticket)?;
     }
+    ended?;
+    restored?;
+    result
 }
 
 #[cfg(test)]
@@ -461,6 +476,52 @@ mod tests {
     fn a_postgres_password_never_prints() {
         let db = Database::parse("postgres://webfb:hunter2@db/webfb").unwrap();
         assert!(!format!("{db:?}").contains("hunter2"));
+    }
+
+    /// A write transaction commits with `synchronous = NORMAL` and syncs the WAL itself;
+    /// every other write on the connection must still sync at its own commit.
+    #[test]
+    fn a_write_transaction_leaves_the_connection_syncing_every_commit() {
+        #[derive(QueryableByName)]
+        struct Synchronous {
+            #[diesel(sql_type = diesel::sql_types::Integer)]
+            synchronous: i32,
+        }
+        fn synchronous(conn: &mut DbConn) -> i32 {
+            let DbConn::Sqlite(conn) = conn else {
+                unreachable!()
+            };
+            let row: Synchronous = diesel::sql_query("PRAGMA synchronous")
+                .get_result(conn)
+                .unwrap();
+            row.synchronous
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Database::Sqlite(dir.path().join("w.db")).connect().unwrap();
+        conn.batch_execute("CREATE TABLE t (n INTEGER)").unwrap();
+        const FULL: i32 = 2;
+        assert_eq!(synchronous(&mut conn), FULL);
+
+        write_tx(&mut conn, |c| c.batch_execute("INSERT INTO t VALUES (1)")).unwrap();
+        assert_eq!(synchronous(&mut conn), FULL, "after a commit");
+        let refused: Result<(), diesel::result::Error> = write_tx(&mut conn, |c| {
+            c.batch_execute("INSERT INTO t VALUES (2)")?;
+            Err(diesel::result::Error::RollbackTransaction)
+        });
+        assert!(refused.is_err());
+        assert_eq!(synchronous(&mut conn), FULL, "after a rollback");
+
+        let mut other = Database::Sqlite(dir.path().join("w.db")).connect().unwrap();
+        let DbConn::Sqlite(other) = &mut other else {
+            unreachable!()
+        };
+        let rows: i64 = diesel::dsl::sql::<diesel::sql_types::BigInt>("SELECT count(*) FROM t")
+            .get_result(other)
+            .unwrap();
+        assert_eq!(
+            rows, 1,
+            "the commit, and only it, is there for another connection"
+        );
     }
 
     /// The personal-contracts migration rebuilds `users` on SQLite: a database from before
