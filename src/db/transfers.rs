@@ -14,8 +14,17 @@ use crate::domain::{OtpStatus, Role};
 
 const PENDING: &str = "pending_confirmation";
 const PENDING_APPROVAL: &str = "pending_approval";
-/// The states a transfer expires or is cancelled in.
-const OPEN: [&str; 2] = [PENDING, PENDING_APPROVAL];
+
+/// The states a transfer expires or is cancelled in. Written as `OR`: SQLite would parse
+/// a statement with an `IN` list (`eq_any`) again at every execution.
+fn open() -> diesel::dsl::Or<
+    diesel::dsl::Eq<transfers::status, &'static str>,
+    diesel::dsl::Eq<transfers::status, &'static str>,
+> {
+    transfers::status
+        .eq(PENDING)
+        .or(transfers::status.eq(PENDING_APPROVAL))
+}
 
 /// User::may_transfer, as a condition a statement judges itself: the person is not
 /// disabled and holds the transfer permission (administrators and customers always do).
@@ -29,7 +38,8 @@ macro_rules! may_transfer {
                     users::role
                         .ne(Role::User.as_str())
                         .or(users::can_transfer.eq(true)),
-                ),
+                )
+                .select(users::id),
         )
     };
 }
@@ -156,20 +166,16 @@ pub fn due_for_expiry(
 ) -> QueryResult<Vec<String>> {
     transfers::table
         .filter(transfers::company_id.eq(company_id))
-        .filter(transfers::status.eq_any(OPEN))
+        .filter(open())
         .filter(transfers::expires_at.le(now.naive_utc()))
         .select(transfers::id)
         .load(conn)
 }
 
 pub fn expire(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
-    let changed = diesel::update(
-        transfers::table
-            .find(id)
-            .filter(transfers::status.eq_any(OPEN)),
-    )
-    .set(transfers::status.eq(TransferStatus::Expired.as_str()))
-    .execute(conn)?;
+    let changed = diesel::update(transfers::table.find(id).filter(open()))
+        .set(transfers::status.eq(TransferStatus::Expired.as_str()))
+        .execute(conn)?;
     Ok(changed == 1)
 }
 
@@ -195,10 +201,10 @@ pub fn confirm(
     now: DateTime<Utc>,
 ) -> QueryResult<Option<Transfer>> {
     // Where the bank asks no code for transactions, the company's status does not matter.
-    let statuses = if codes_asked {
-        vec![method.requires().as_str()]
+    let (status, or_status) = if codes_asked {
+        (method.requires().as_str(), method.requires().as_str())
     } else {
-        vec![OtpStatus::Inactive.as_str(), OtpStatus::Active.as_str()]
+        (OtpStatus::Inactive.as_str(), OtpStatus::Active.as_str())
     };
     let creator_may_transfer = may_transfer!(&t.created_by);
     // An approval policy of `None` is a NULL threshold.
@@ -206,14 +212,19 @@ pub fn confirm(
     let rules_still_apply = exists(
         companies::table
             .filter(companies::id.eq(&t.company_id))
-            .filter(companies::otp_status.eq_any(statuses))
+            .filter(
+                companies::otp_status
+                    .eq(status)
+                    .or(companies::otp_status.eq(or_status)),
+            )
             .filter(companies::approvals_required.eq(policy.map_or(0, |p| p.approvals)))
             .filter(
                 companies::approval_min_amount
                     .is_null()
                     .and(off.into_sql::<diesel::sql_types::Bool>())
                     .or(companies::approval_min_amount.eq(policy.map_or(-1, |p| p.min_amount))),
-            ),
+            )
+            .select(companies::id),
     );
     let pending = transfers::id
         .eq(&t.id)
@@ -278,7 +289,8 @@ pub fn approve(
                 users::role.eq(Role::Admin.as_str()).or(users::role
                     .eq(Role::User.as_str())
                     .and(users::can_approve.eq(true))),
-            ),
+            )
+            .select(users::id),
     );
     let counted = diesel::update(
         transfers::table
@@ -332,16 +344,12 @@ pub fn reject(
 }
 
 pub fn cancel(conn: &mut DbConn, id: &str, by: &str, now: DateTime<Utc>) -> QueryResult<bool> {
-    let changed = diesel::update(
-        transfers::table
-            .find(id)
-            .filter(transfers::status.eq_any(OPEN)),
-    )
-    .set((
-        transfers::status.eq(TransferStatus::Cancelled.as_str()),
-        transfers::cancelled_at.eq(now.naive_utc()),
-        transfers::cancelled_by.eq(by),
-    ))
-    .execute(conn)?;
+    let changed = diesel::update(transfers::table.find(id).filter(open()))
+        .set((
+            transfers::status.eq(TransferStatus::Cancelled.as_str()),
+            transfers::cancelled_at.eq(now.naive_utc()),
+            transfers::cancelled_by.eq(by),
+        ))
+        .execute(conn)?;
     Ok(changed == 1)
 }

@@ -120,14 +120,22 @@ pub fn login_id_taken(conn: &mut DbConn, login_id: &str) -> QueryResult<bool> {
 
 /// Who holds a contract: a company's administrator or a personal contract's customer
 /// (there is exactly one).
-const HOLDERS: [&str; 2] = [Role::Admin.as_str(), Role::Customer.as_str()];
+/// Written as `OR`: SQLite would parse a statement with an `IN` list again at every execution.
+fn holder() -> diesel::dsl::Or<
+    diesel::dsl::Eq<users::role, &'static str>,
+    diesel::dsl::Eq<users::role, &'static str>,
+> {
+    users::role
+        .eq(Role::Admin.as_str())
+        .or(users::role.eq(Role::Customer.as_str()))
+}
 
 /// The contract's holder.
 pub fn holder_of(conn: &mut DbConn, company_id: &str) -> QueryResult<User> {
     entity(
         users::table
             .filter(users::company_id.eq(company_id))
-            .filter(users::role.eq_any(HOLDERS))
+            .filter(holder())
             .select(UserRow::as_select())
             .first(conn)?,
     )
@@ -137,7 +145,7 @@ pub fn holder_of(conn: &mut DbConn, company_id: &str) -> QueryResult<User> {
 pub fn holders(conn: &mut DbConn) -> QueryResult<HashMap<String, User>> {
     let admins: Vec<User> = entities(
         users::table
-            .filter(users::role.eq_any(HOLDERS))
+            .filter(holder())
             .select(UserRow::as_select())
             .load(conn)?,
     )?;

@@ -26,25 +26,29 @@ struct Synced {
     syncing: bool,
 }
 
-#[derive(QueryableByName)]
-struct MainFile {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    file: String,
+// SQLite's list of a connection's databases, as a table: diesel keeps the query prepared.
+diesel::table! {
+    pragma_database_list (name) {
+        name -> Text,
+        file -> Text,
+    }
 }
 
 impl Wal {
     /// The WAL of the connection's database; `None` for a database in memory, which
     /// nothing makes durable.
     pub(super) fn of(conn: &mut SqliteConnection) -> QueryResult<Option<Arc<Wal>>> {
-        let main: MainFile =
-            diesel::sql_query("SELECT file FROM pragma_database_list WHERE name = 'main'")
-                .get_result(conn)?;
-        if main.file.is_empty() {
+        use pragma_database_list as list;
+        let main: String = list::table
+            .filter(list::name.eq("main"))
+            .select(list::file)
+            .first(conn)?;
+        if main.is_empty() {
             return Ok(None);
         }
         static WALS: OnceLock<Mutex<HashMap<String, Arc<Wal>>>> = OnceLock::new();
         let mut wals = lock(WALS.get_or_init(Default::default));
-        let wal = wals.entry(main.file).or_insert_with_key(|file| {
+        let wal = wals.entry(main).or_insert_with_key(|file| {
             Arc::new(Wal {
                 path: PathBuf::from(format!("{file}-wal")),
                 state: Mutex::default(),
