@@ -19,8 +19,8 @@ use crate::error::{AppError, ErrorCode};
 
 use super::otp_management::{approved, check_approval};
 use super::transfers::{
-    Proof, TransferWithConfirmation, ensure_intact, expire_due, method_applies, prove_then,
-    refused, shown, visible,
+    Proof, TransferWithConfirmation, current, ensure_intact, method_applies, prove_then, refused,
+    shown, visible,
 };
 use super::{Person, Refusable, Services, audit, in_company, new_id};
 
@@ -83,6 +83,7 @@ fn decidable(
 ) -> Result<Transfer, AppError> {
     let transfer = db::transfers::visible(conn, &who.company_id, id, None)?
         .ok_or_else(|| AppError::not_found("transfer"))?;
+    let transfer = current(conn, svc, transfer)?;
     let event = failed(who, &transfer);
     let refuse = |conn: &mut DbConn, problem: AppError| {
         let reason = problem.code().as_str();
@@ -171,7 +172,6 @@ pub fn approve(
     proof: Proof,
 ) -> Result<TransferWithConfirmation, AppError> {
     let conn = db.conn()?;
-    expire_due(conn, svc, &who.company_id)?;
     let transfer = decidable(conn, svc, who, id)?;
     let rules = |company: &Company, user: &User, method| judge(svc, company, user, method);
     let outcome = prove_then(
@@ -252,12 +252,11 @@ fn finish(
         }
         Ok(Err(refused)) => Err(refused),
         Err(e) if e.code() == ErrorCode::NotAwaitingApproval => {
-            expire_due(conn, svc, &who.company_id)?;
             let (_, user) = approver(conn, who)?;
             if !user.may_approve() {
                 return Err(no_permission());
             }
-            awaiting(&visible(conn, who, &transfer.id)?)?;
+            awaiting(&visible(conn, svc, who, &transfer.id)?)?;
             // Still waiting: its creator lost the transfer permission meanwhile.
             if !in_company(conn, &who.company_id, &transfer.created_by)?.may_transfer() {
                 return Err(AppError::forbidden(
@@ -280,7 +279,6 @@ pub fn reject(
     reason: String,
 ) -> Result<TransferWithConfirmation, AppError> {
     let conn = db.conn()?;
-    expire_due(conn, svc, &who.company_id)?;
     let transfer = decidable(conn, svc, who, id)?;
     let outcome = write_tx(conn, |conn| {
         let (_, user) = approver(conn, who)?;

@@ -352,6 +352,45 @@ async fn a_pending_transfer_expires_after_ten_minutes(app: TestApp) {
 }
 
 #[engine_test]
+async fn reading_one_transfer_past_its_time_expires_that_one_and_a_page_expires_the_rest(
+    app: TestApp,
+) {
+    let company = app.company("acme").await;
+    let first = create(&app, &company, &company.admin_token).await;
+    let second = create(&app, &company, &company.admin_token).await;
+    app.advance(Duration::minutes(4));
+    app.get("/api/v1/me", Some(&company.admin_token)).await;
+    app.advance(Duration::minutes(4));
+    app.get("/api/v1/me", Some(&company.admin_token)).await;
+    app.advance(Duration::minutes(2));
+
+    let one = app
+        .get(
+            &format!("/api/v1/transfers/{first}"),
+            Some(&company.admin_token),
+        )
+        .await;
+    assert_eq!(body(one).await["status"], "expired");
+    assert_eq!(app.audit_count("transfer_expired", "success").await, 1);
+    let page = body(
+        app.get("/api/v1/transfers", Some(&company.admin_token))
+            .await,
+    )
+    .await;
+    let mut statuses: Vec<_> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["id"].as_str().unwrap().to_owned(), t["status"].clone()))
+        .collect();
+    statuses.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut expected = [(first, json!("expired")), (second, json!("expired"))];
+    expected.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(statuses, expected);
+    assert_eq!(app.audit_count("transfer_expired", "success").await, 2);
+}
+
+#[engine_test]
 async fn the_creator_or_the_administrator_cancels_a_pending_transfer(app: TestApp) {
     let company = app.company("acme").await;
     app.user(&company, "user.one").await;

@@ -28,7 +28,7 @@ pub use proof::Proof;
 pub(in crate::service) use proof::{prove_then, refused};
 use reading::Shown;
 pub use reading::{Listing, get, list};
-pub(super) use reading::{expire_due, shown, visible};
+pub(super) use reading::{current, shown, visible};
 
 /// A transfer with how its confirmation stands now.
 pub struct TransferWithConfirmation {
@@ -217,10 +217,10 @@ fn replay(
             "this Idempotency-Key was used for a different transfer: use a new key for a new transfer",
         ));
     }
-    expire_due(conn, svc, &existing.company_id)?;
     let company = db::companies::get(conn, &existing.company_id)?;
     let transfer = db::transfers::visible(conn, &existing.company_id, &existing.id, None)?
         .ok_or_else(|| AppError::not_found("transfer"))?;
+    let transfer = current(conn, svc, transfer)?;
     Ok((Shown::new(svc, &company).show(conn, transfer)?, false))
 }
 
@@ -234,8 +234,7 @@ pub fn confirm(
     proof: Proof,
 ) -> Result<TransferWithConfirmation, AppError> {
     let conn = db.conn()?;
-    expire_due(conn, svc, &who.company_id)?;
-    let transfer = visible(conn, who, id)?;
+    let transfer = visible(conn, svc, who, id)?;
     let failed = who
         .event(AuditAction::TransferConfirmationFailed, Outcome::Failure)
         .target("transfer", &transfer.id);
@@ -416,8 +415,7 @@ fn finish(
         Ok(Ok(confirmed)) => Ok(confirmed),
         Ok(Err(refused)) => Err(refused),
         Err(e) if e.code() == ErrorCode::TransferNotPending => {
-            expire_due(conn, svc, &who.company_id)?;
-            ensure_pending(&visible(conn, who, &transfer.id)?)?;
+            ensure_pending(&visible(conn, svc, who, &transfer.id)?)?;
             let (company, user) = creator(conn, who)?;
             // Still pending: the permission or the OTP status changed meanwhile.
             judge(svc.transaction_status(&company), &user, method)
@@ -437,8 +435,7 @@ pub fn cancel(
     id: &str,
 ) -> Result<TransferWithConfirmation, AppError> {
     let conn = db.conn()?;
-    expire_due(conn, svc, &who.company_id)?;
-    let transfer = visible(conn, who, id)?;
+    let transfer = visible(conn, svc, who, id)?;
     if transfer.created_by != who.user_id && who.role != Role::Admin {
         return Err(AppError::forbidden(
             "only its creator or the administrator cancels a transfer",
@@ -456,6 +453,6 @@ pub fn cancel(
                 .target("transfer", &transfer.id),
         )
     })?;
-    let transfer = visible(conn, who, &transfer.id)?;
+    let transfer = visible(conn, svc, who, &transfer.id)?;
     shown(conn, svc, who, transfer)
 }

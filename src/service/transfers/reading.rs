@@ -16,26 +16,45 @@ use crate::service::{
 };
 
 /// Marks the company's pending transfers past their time as expired, and audits each.
-pub(in crate::service) fn expire_due(
-    conn: &mut DbConn,
-    svc: &Services,
-    company_id: &str,
-) -> Result<(), AppError> {
+fn expire_due(conn: &mut DbConn, svc: &Services, company_id: &str) -> Result<(), AppError> {
     let due = db::transfers::due_for_expiry(conn, company_id, svc.now())?;
     if due.is_empty() {
         return Ok(());
     }
     write_tx(conn, |conn| {
         for id in &due {
-            if db::transfers::expire(conn, id)? {
-                let event = system_event(AuditAction::TransferExpired)
-                    .company(company_id)
-                    .target("transfer", id);
-                audit::record(conn, svc, event)?;
-            }
+            expire(conn, svc, company_id, id)?;
         }
         Ok(())
     })
+}
+
+/// The transfer as it stands now: past its time, it is expired and audited on the way, as
+/// a page does for the whole company. An action on one transfer reads no other.
+pub(in crate::service) fn current(
+    conn: &mut DbConn,
+    svc: &Services,
+    transfer: Transfer,
+) -> Result<Transfer, AppError> {
+    if !transfer.status.open() || transfer.expires_at > svc.now() {
+        return Ok(transfer);
+    }
+    write_tx(conn, |conn| {
+        expire(conn, svc, &transfer.company_id, &transfer.id)
+    })?;
+    // Expired here or by a racer, or decided by one just before its time.
+    db::transfers::visible(conn, &transfer.company_id, &transfer.id, None)?
+        .ok_or_else(|| AppError::not_found("transfer"))
+}
+
+fn expire(conn: &mut DbConn, svc: &Services, company_id: &str, id: &str) -> Result<(), AppError> {
+    if db::transfers::expire(conn, id)? {
+        let event = system_event(AuditAction::TransferExpired)
+            .company(company_id)
+            .target("transfer", id);
+        audit::record(conn, svc, event)?;
+    }
+    Ok(())
 }
 
 /// Shows transfers of one company, judging each creator's confirmation once.
@@ -111,12 +130,14 @@ impl<'a> Shown<'a> {
 /// administrator and approvers. Anything else does not exist for them.
 pub(in crate::service) fn visible(
     conn: &mut DbConn,
+    svc: &Services,
     who: &Person,
     id: &str,
 ) -> Result<Transfer, AppError> {
     let creator = only_own(who).then_some(who.user_id.as_str());
-    db::transfers::visible(conn, &who.company_id, id, creator)?
-        .ok_or_else(|| AppError::not_found("transfer"))
+    let transfer = db::transfers::visible(conn, &who.company_id, id, creator)?
+        .ok_or_else(|| AppError::not_found("transfer"))?;
+    current(conn, svc, transfer)
 }
 
 /// Whether the caller sees only their own transfers: everyone but the administrator and
@@ -147,8 +168,7 @@ pub fn get(
     id: &str,
 ) -> Result<TransferWithConfirmation, AppError> {
     let conn = db.conn()?;
-    expire_due(conn, svc, &who.company_id)?;
-    let transfer = visible(conn, who, id)?;
+    let transfer = visible(conn, svc, who, id)?;
     shown(conn, svc, who, transfer)
 }
 
