@@ -136,12 +136,17 @@ impl Database {
     pub fn open(&self, pool_size: u32) -> Result<DbPool, DbError> {
         let mut conn = self.connect()?;
         run_migrations(&mut conn)?;
+        let writer = match &mut conn {
+            DbConn::Sqlite(conn) => wal::Wal::for_pool(conn)?,
+            DbConn::Postgres(_) => None,
+        };
         let pool = Pool::builder()
             .max_size(pool_size)
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(5))
             .build(ConnectionManager {
                 database: self.clone(),
+                writer,
             })?;
         Ok(pool)
     }
@@ -199,6 +204,9 @@ fn redact_url(url: &str) -> String {
 #[derive(Debug)]
 pub struct ConnectionManager {
     database: Database,
+    /// The SQLite database's writer connection, open as long as the pool is.
+    #[allow(dead_code)]
+    writer: Option<std::sync::Arc<wal::Wal>>,
 }
 
 impl ManageConnection for ConnectionManager {
@@ -406,12 +414,11 @@ where
 
 /// Runs `f` in a write transaction. On SQLite it is `BEGIN IMMEDIATE`: a deferred
 /// transaction that reads before it writes fails at once with SQLITE_BUSY when another
-/// writer got in between, whereas an immediate one waits its turn. Writers of this
-/// process queue on a lock first: SQLite's own wait (`busy_timeout`, for other processes)
-/// sleeps 1, 2, 5, 10… ms between tries, which under load made the tail ten times the
-/// median. The commit is made durable after the lock is given up, one sync for every
-/// commit waiting (`wal`). On PostgreSQL conditional updates serialise the racers row by
-/// row.
+/// writer got in between, whereas an immediate one waits its turn. The writers of a pool's
+/// database take turns on one writer connection (`wal`): SQLite's own wait (`busy_timeout`,
+/// for other processes) sleeps 1, 2, 5, 10… ms between tries, which under load made the
+/// tail ten times the median. On PostgreSQL conditional updates serialise the racers row
+/// by row.
 pub fn write_tx<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
@@ -420,16 +427,31 @@ where
     let DbConn::Sqlite(inner) = conn else {
         return conn.transaction(f);
     };
-    let wal = wal::Wal::of(inner)?;
-    // One SQLite database a process serves; the tests' many databases share it harmlessly.
+    if let Some(wal) = wal::Wal::of(inner)? {
+        return wal.write(f);
+    }
+    // No pool is open on this database (a tool's single connection): the caller's
+    // connection, synced at its own commit.
     static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let turn = SQLITE_WRITER.lock().unwrap_or_else(|e| e.into_inner());
-    let deferred = if wal.is_some() {
-        "PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE"
-    } else {
-        "BEGIN IMMEDIATE"
+    let _turn = SQLITE_WRITER.lock().unwrap_or_else(|e| e.into_inner());
+    let (result, ended) = immediate(conn, f);
+    ended?;
+    result
+}
+
+/// `f` between `BEGIN IMMEDIATE` and `COMMIT` (or `ROLLBACK` when it fails), and how the
+/// transaction ended.
+fn immediate<T, E, F>(conn: &mut DbConn, f: F) -> (Result<T, E>, QueryResult<()>)
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    let DbConn::Sqlite(inner) = conn else {
+        return (conn.transaction(f), Ok(()));
     };
-    AnsiTransactionManager::begin_transaction_sql(inner, deferred)?;
+    if let Err(e) = AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE") {
+        return (Err(e.into()), Ok(()));
+    }
     let result = f(conn);
     let DbConn::Sqlite(inner) = conn else {
         unreachable!("the connection was SQLite a moment ago")
@@ -438,20 +460,7 @@ where
         Ok(_) => AnsiTransactionManager::commit_transaction(inner),
         Err(_) => AnsiTransactionManager::rollback_transaction(inner),
     };
-    let Some(wal) = wal else {
-        ended?;
-        return result;
-    };
-    let restored = inner.batch_execute("PRAGMA synchronous = FULL");
-    if result.is_ok() {
-        let ticket = wal.committed();
-        drop(turn);
-        // Synced even when the commit reported an error: it may have written frames.
-        wal.durable(ticket)?;
-    }
-    ended?;
-    restored?;
-    result
+    (result, ended)
 }
 
 #[cfg(test)]
@@ -478,10 +487,11 @@ mod tests {
         assert!(!format!("{db:?}").contains("hunter2"));
     }
 
-    /// A write transaction commits with `synchronous = NORMAL` and syncs the WAL itself;
-    /// every other write on the connection must still sync at its own commit.
+    /// A pool's write transactions run on its writer connection, which commits with
+    /// `synchronous = NORMAL` and syncs the WAL itself; the pool's own connections must
+    /// still sync every commit of theirs.
     #[test]
-    fn a_write_transaction_leaves_the_connection_syncing_every_commit() {
+    fn write_transactions_commit_or_roll_back_and_leave_the_pool_syncing_every_commit() {
         #[derive(QueryableByName)]
         struct Synchronous {
             #[diesel(sql_type = diesel::sql_types::Integer)]
@@ -496,32 +506,38 @@ mod tests {
                 .unwrap();
             row.synchronous
         }
-        let dir = tempfile::tempdir().unwrap();
-        let mut conn = Database::Sqlite(dir.path().join("w.db")).connect().unwrap();
-        conn.batch_execute("CREATE TABLE t (n INTEGER)").unwrap();
+        fn rows(conn: &mut DbConn) -> i64 {
+            let DbConn::Sqlite(conn) = conn else {
+                unreachable!()
+            };
+            diesel::dsl::sql::<diesel::sql_types::BigInt>("SELECT count(*) FROM t")
+                .get_result(conn)
+                .unwrap()
+        }
         const FULL: i32 = 2;
-        assert_eq!(synchronous(&mut conn), FULL);
+        let dir = tempfile::tempdir().unwrap();
+        let database = Database::Sqlite(dir.path().join("w.db"));
+        let pool = database.open(2).unwrap();
+        let mut db = Db::pooled(&pool);
+        let conn = db.conn().unwrap();
+        conn.batch_execute("CREATE TABLE t (n INTEGER)").unwrap();
 
-        write_tx(&mut conn, |c| c.batch_execute("INSERT INTO t VALUES (1)")).unwrap();
-        assert_eq!(synchronous(&mut conn), FULL, "after a commit");
-        let refused: Result<(), diesel::result::Error> = write_tx(&mut conn, |c| {
+        write_tx(conn, |c| c.batch_execute("INSERT INTO t VALUES (1)")).unwrap();
+        let refused: Result<(), diesel::result::Error> = write_tx(conn, |c| {
             c.batch_execute("INSERT INTO t VALUES (2)")?;
             Err(diesel::result::Error::RollbackTransaction)
         });
         assert!(refused.is_err());
-        assert_eq!(synchronous(&mut conn), FULL, "after a rollback");
+        assert_eq!(rows(conn), 1, "the commit, and only it, is there");
+        assert_eq!(synchronous(conn), FULL);
+        drop(db);
+        drop(pool);
 
-        let mut other = Database::Sqlite(dir.path().join("w.db")).connect().unwrap();
-        let DbConn::Sqlite(other) = &mut other else {
-            unreachable!()
-        };
-        let rows: i64 = diesel::dsl::sql::<diesel::sql_types::BigInt>("SELECT count(*) FROM t")
-            .get_result(other)
-            .unwrap();
-        assert_eq!(
-            rows, 1,
-            "the commit, and only it, is there for another connection"
-        );
+        // With no pool open, a tool's single connection writes on its own.
+        let mut single = database.connect().unwrap();
+        write_tx(&mut single, |c| c.batch_execute("INSERT INTO t VALUES (3)")).unwrap();
+        assert_eq!(rows(&mut database.connect().unwrap()), 2);
+        assert_eq!(synchronous(&mut single), FULL);
     }
 
     /// The personal-contracts migration rebuilds `users` on SQLite: a database from before

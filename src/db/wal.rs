@@ -1,20 +1,39 @@
-//! Group commit for SQLite's write transactions. A write transaction commits with
-//! `synchronous = NORMAL` (its WAL frames written, not yet synced), gives up the writer's
-//! turn, and is answered only after an `fdatasync` of the WAL that began after its commit.
-//! One sync serves every commit that finished before it began, and the next writer runs
-//! while it is under way. Every other write keeps `synchronous = FULL`.
+//! SQLite's write transactions: one writer connection per database, and group commit.
+//!
+//! Every write transaction of a pool's database runs on the pool's writer connection, in
+//! turn. Its page cache stays warm: SQLite empties a connection's cache whenever another
+//! connection wrote since its last transaction, so writers taking turns on the pool's
+//! connections read every page from the file again. The writer commits with
+//! `synchronous = NORMAL` (its WAL frames written, not yet synced), gives up the turn, and
+//! is answered only after an `fdatasync` of the WAL that began after its commit: one sync
+//! serves every commit that finished before it began, and the next writer runs meanwhile.
+//! Every other write keeps `synchronous = FULL`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
 
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
-/// The WAL of one database file, and the syncs of it under way.
+use super::{Database, DbConn};
+
+/// A database's writer connection, and the syncs of its WAL under way.
 pub(super) struct Wal {
-    path: PathBuf,
+    database: PathBuf,
+    wal: PathBuf,
+    /// Opened at the first write; `None` again after a transaction that did not end.
+    writer: Mutex<Option<DbConn>>,
     state: Mutex<Synced>,
     synced: Condvar,
+}
+
+impl std::fmt::Debug for Wal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Wal")
+            .field("database", &self.database)
+            .finish()
+    }
 }
 
 #[derive(Default)]
@@ -34,32 +53,86 @@ diesel::table! {
     }
 }
 
+/// The writers of the databases a pool is open on, by file; the pool holds each.
+fn registry() -> MutexGuard<'static, HashMap<String, Weak<Wal>>> {
+    static WALS: OnceLock<Mutex<HashMap<String, Weak<Wal>>>> = OnceLock::new();
+    lock(WALS.get_or_init(Default::default))
+}
+
+fn main_file(conn: &mut SqliteConnection) -> QueryResult<String> {
+    use pragma_database_list as list;
+    list::table
+        .filter(list::name.eq("main"))
+        .select(list::file)
+        .first(conn)
+}
+
 impl Wal {
-    /// The WAL of the connection's database; `None` for a database in memory, which
-    /// nothing makes durable.
-    pub(super) fn of(conn: &mut SqliteConnection) -> QueryResult<Option<Arc<Wal>>> {
-        use pragma_database_list as list;
-        let main: String = list::table
-            .filter(list::name.eq("main"))
-            .select(list::file)
-            .first(conn)?;
-        if main.is_empty() {
+    /// The writer for a pool opened on the connection's database (`None` for a database in
+    /// memory). It lives as long as the pool that holds it.
+    pub(super) fn for_pool(conn: &mut SqliteConnection) -> QueryResult<Option<Arc<Wal>>> {
+        let file = main_file(conn)?;
+        if file.is_empty() {
             return Ok(None);
         }
-        static WALS: OnceLock<Mutex<HashMap<String, Arc<Wal>>>> = OnceLock::new();
-        let mut wals = lock(WALS.get_or_init(Default::default));
-        let wal = wals.entry(main).or_insert_with_key(|file| {
-            Arc::new(Wal {
-                path: PathBuf::from(format!("{file}-wal")),
-                state: Mutex::default(),
-                synced: Condvar::new(),
-            })
+        let mut wals = registry();
+        if let Some(wal) = wals.get(&file).and_then(Weak::upgrade) {
+            return Ok(Some(wal));
+        }
+        let wal = Arc::new(Wal {
+            wal: PathBuf::from(format!("{file}-wal")),
+            database: PathBuf::from(&file),
+            writer: Mutex::default(),
+            state: Mutex::default(),
+            synced: Condvar::new(),
         });
-        Ok(Some(Arc::clone(wal)))
+        wals.retain(|_, wal| wal.strong_count() > 0);
+        wals.insert(file, Arc::downgrade(&wal));
+        Ok(Some(wal))
+    }
+
+    /// The writer of the connection's database, while a pool on it is open.
+    pub(super) fn of(conn: &mut SqliteConnection) -> QueryResult<Option<Arc<Wal>>> {
+        let file = main_file(conn)?;
+        Ok(registry().get(&file).and_then(Weak::upgrade))
+    }
+
+    /// Runs `f` in a write transaction on the writer connection, and returns once its
+    /// commit is durable.
+    pub(super) fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E>,
+        E: From<diesel::result::Error>,
+    {
+        let mut writer = lock(&self.writer);
+        let conn = match writer.as_mut() {
+            Some(conn) => conn,
+            None => writer.insert(self.open()?),
+        };
+        let (result, ended) = super::immediate(conn, f);
+        if ended.is_err() {
+            *writer = None;
+        }
+        if result.is_ok() {
+            let ticket = self.committed();
+            drop(writer);
+            // Synced even when the commit reported an error: it may have written frames.
+            self.durable(ticket)?;
+        }
+        ended?;
+        result
+    }
+
+    fn open(&self) -> QueryResult<DbConn> {
+        let mut conn = Database::Sqlite(self.database.clone())
+            .connect()
+            .map_err(|e| unknown(format!("cannot open the writer connection: {e}")))?;
+        conn.batch_execute("PRAGMA synchronous = NORMAL")?;
+        Ok(conn)
     }
 
     /// Counts a commit that has just finished; the ticket it returns is for `durable`.
-    pub(super) fn committed(&self) -> u64 {
+    fn committed(&self) -> u64 {
         let mut state = lock(&self.state);
         state.committed += 1;
         state.committed
@@ -67,7 +140,7 @@ impl Wal {
 
     /// Returns once a sync that began after the ticket's commit has finished: it waits for
     /// one under way, or runs the next one itself for everyone waiting.
-    pub(super) fn durable(&self, ticket: u64) -> QueryResult<()> {
+    fn durable(&self, ticket: u64) -> QueryResult<()> {
         let mut state = lock(&self.state);
         while state.durable < ticket {
             if state.syncing {
@@ -77,7 +150,7 @@ impl Wal {
             state.syncing = true;
             let through = state.committed;
             drop(state);
-            let result = sync_data(&self.path);
+            let result = sync_data(&self.wal);
             state = lock(&self.state);
             state.syncing = false;
             self.synced.notify_all();
@@ -98,13 +171,58 @@ fn sync_data(path: &Path) -> QueryResult<()> {
     };
     synced.map_err(|e| {
         tracing::error!(wal = %path.display(), error = %e, "cannot sync the database's WAL");
-        diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::Unknown,
-            Box::new(format!("cannot sync the WAL: {e}")),
-        )
+        unknown(format!("cannot sync the WAL: {e}"))
     })
+}
+
+fn unknown(message: String) -> diesel::result::Error {
+    diesel::result::Error::DatabaseError(
+        diesel::result::DatabaseErrorKind::Unknown,
+        Box::new(message),
+    )
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{Db, write_tx};
+
+    #[test]
+    fn concurrent_writers_share_syncs_and_every_commit_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = Database::Sqlite(dir.path().join("g.db")).open(8).unwrap();
+        Db::pooled(&pool)
+            .conn()
+            .unwrap()
+            .batch_execute("CREATE TABLE t (n INTEGER)")
+            .unwrap();
+        std::thread::scope(|scope| {
+            for _ in 0..8 {
+                scope.spawn(|| {
+                    let mut db = Db::pooled(&pool);
+                    for _ in 0..50 {
+                        write_tx(db.conn().unwrap(), |c| {
+                            c.batch_execute("INSERT INTO t VALUES (1)")
+                        })
+                        .unwrap();
+                    }
+                });
+            }
+        });
+        let mut db = Db::pooled(&pool);
+        let DbConn::Sqlite(conn) = db.conn().unwrap() else {
+            unreachable!()
+        };
+        let rows: i64 = diesel::dsl::sql::<diesel::sql_types::BigInt>("SELECT count(*) FROM t")
+            .get_result(conn)
+            .unwrap();
+        assert_eq!(rows, 400);
+        let wal = Wal::of(conn).unwrap().unwrap();
+        let state = lock(&wal.state);
+        assert_eq!((state.committed, state.durable), (400, 400));
+    }
 }
