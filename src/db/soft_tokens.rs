@@ -175,20 +175,22 @@ pub fn held_by(conn: &mut DbConn, holder_id: &str) -> QueryResult<Option<SoftTok
 
 /// `held_by`, with the token's sealed seed and the last step it accepted: a code is
 /// checked without reading the token again.
-pub fn held_with_seed(
-    conn: &mut DbConn,
-    holder_id: &str,
-) -> QueryResult<Option<(SoftToken, (StoredSeed, i64))>> {
-    let Some(row) = soft_tokens::table
+pub fn held_with_seed(conn: &mut DbConn, holder_id: &str) -> QueryResult<Option<WithSeed>> {
+    soft_tokens::table
         .filter(soft_tokens::holder_id.eq(holder_id))
         .select(SoftTokenRow::as_select())
         .first(conn)
         .optional()?
-    else {
-        return Ok(None);
-    };
+        .map(with_seed)
+        .transpose()
+}
+
+/// A token as read, with its sealed seed and the last step it accepted.
+pub type WithSeed = (SoftToken, (StoredSeed, i64));
+
+pub(super) fn with_seed(row: SoftTokenRow) -> QueryResult<WithSeed> {
     let seed = (StoredSeed::from(&row), row.last_used_step);
-    Ok(Some((entity(row)?, seed)))
+    Ok((entity(row)?, seed))
 }
 
 /// The tokens these people hold, by holder, in one query.

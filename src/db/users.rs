@@ -6,8 +6,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use super::models::{CompanyRow, UserRow};
-use super::schema::{companies, users};
+use super::models::{CompanyRow, SoftTokenRow, UserRow};
+use super::schema::{companies, soft_tokens, users};
+use super::soft_tokens::{WithSeed, with_seed};
 use super::{DbConn, Insert, entities, entity, inserted};
 use crate::domain::{Company, Role, User};
 
@@ -98,6 +99,36 @@ pub fn with_contract(
         .optional()?;
     found
         .map(|(company, user)| Ok((entity(company)?, entity(user)?)))
+        .transpose()
+}
+
+/// A person, their company and the token they hold themself with its sealed seed
+/// (`soft_tokens::held_with_seed`), in one statement.
+pub fn with_contract_and_token(
+    conn: &mut DbConn,
+    company_id: &str,
+    id: &str,
+) -> QueryResult<Option<(Company, User, Option<WithSeed>)>> {
+    let found: Option<(CompanyRow, UserRow, Option<SoftTokenRow>)> = users::table
+        .inner_join(companies::table)
+        .left_join(soft_tokens::table.on(soft_tokens::holder_id.eq(users::id.nullable())))
+        .filter(users::id.eq(id))
+        .filter(users::company_id.eq(company_id))
+        .select((
+            CompanyRow::as_select(),
+            UserRow::as_select(),
+            Option::<SoftTokenRow>::as_select(),
+        ))
+        .first(conn)
+        .optional()?;
+    found
+        .map(|(company, user, token)| {
+            Ok((
+                entity(company)?,
+                entity(user)?,
+                token.map(with_seed).transpose()?,
+            ))
+        })
         .transpose()
 }
 

@@ -290,21 +290,21 @@ fn confirming_token(
     company: &Company,
     user: &User,
 ) -> Result<Option<SoftToken>, AppError> {
-    confirming(conn, company, user, db::soft_tokens::held_by)
+    let holder = confirming_holder(conn, company, user)?;
+    Ok(db::soft_tokens::held_by(conn, &holder)?)
 }
 
-/// The confirming token of `confirming_token`, read by `read` from its holder's id.
-fn confirming<T>(
+/// Who holds the token that proves `user`'s transactions: `user`, or the contract's
+/// holder, whose token a shared-mode company's users share.
+fn confirming_holder(
     conn: &mut DbConn,
     company: &Company,
     user: &User,
-    read: fn(&mut DbConn, &str) -> diesel::QueryResult<Option<T>>,
-) -> Result<Option<T>, AppError> {
-    let holder = match (company.otp_mode, user.role) {
+) -> Result<String, AppError> {
+    Ok(match (company.otp_mode, user.role) {
         (Some(TokenMode::Shared), Role::User) => db::users::holder_of(conn, &company.id)?.id,
         _ => user.id.clone(),
-    };
-    Ok(read(conn, &holder)?)
+    })
 }
 
 /// How `user` confirms a one-off transfer now (SPEC §3, rule 3), given the token that

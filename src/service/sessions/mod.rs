@@ -20,7 +20,7 @@ use crate::error::{AppError, ErrorCode};
 use super::certificates;
 use super::lockout::{Proven, check_password, still_open};
 use super::tokens::{self, CodeUse};
-use super::{Operator, Person, Services, audit, confirming, confirming_token, new_id};
+use super::{Operator, Person, Services, audit, confirming_holder, confirming_token, new_id};
 
 mod keys;
 
@@ -355,7 +355,8 @@ pub fn login_with_code(
         }
         let company = db::companies::get(conn, &user.company_id)?;
         let who = Person::acting(user.clone(), company.clone(), None, client_addr.clone());
-        let read = confirming(conn, &company, &user, db::soft_tokens::held_with_seed)?;
+        let holder = confirming_holder(conn, &company, &user)?;
+        let read = db::soft_tokens::held_with_seed(conn, &holder)?;
         let Some((token, seed)) = read else {
             return Err(challenge_invalid());
         };

@@ -2,6 +2,7 @@
 //! transactions, or the transfer password, judged again in the transaction that acts.
 
 use crate::db::lockout::Subject;
+use crate::db::soft_tokens::WithSeed;
 use crate::db::{self, Db, DbConn, write_tx};
 use crate::domain::audit::Event;
 use crate::domain::otp_code::OtpCode;
@@ -11,7 +12,7 @@ use crate::domain::{BlockedReason, Company, PasswordAttempt, Secret, User};
 use crate::error::AppError;
 use crate::service::lockout::{check_password, still_open};
 use crate::service::tokens::{self, CodeUse};
-use crate::service::{Person, Refusable, Services, audit, confirming};
+use crate::service::{Person, Refusable, Services, audit, confirming_holder};
 
 use super::{blocked, creator};
 
@@ -72,8 +73,7 @@ pub(in crate::service) fn prove_then<T>(
     let method = proof.method();
     let refuse =
         |conn: &mut DbConn, reason: &str, problem| refused(conn, svc, failed, reason, problem);
-    let judged = |conn: &mut DbConn| -> Refusable<Judged> {
-        let (company, user) = creator(conn, who)?;
+    let judged = |conn: &mut DbConn, (company, user): (Company, User)| -> Refusable<Judged> {
         Ok(match rules(&company, &user, method) {
             Ok(()) => Ok(Judged {
                 company,
@@ -85,13 +85,16 @@ pub(in crate::service) fn prove_then<T>(
     };
     match proof {
         Proof::Otp(code) => write_tx(db.conn()?, |conn| {
-            let mut judged = match judged(conn)? {
+            let (company, user, own) =
+                db::users::with_contract_and_token(conn, &who.company_id, &who.user_id)?
+                    .ok_or_else(|| AppError::not_found("user"))?;
+            let mut judged = match judged(conn, (company, user))? {
                 Ok(judged) => judged,
                 Err(refused) => return Ok(Err(refused)),
             };
             let used = (&code, purpose, transfer.id.as_str());
             let judged_now = (&judged.company, &judged.user);
-            let (step, token) = match spend_code(conn, svc, who, judged_now, used, &refuse)? {
+            let (step, token) = match spend_code(conn, svc, who, judged_now, own, used, &refuse)? {
                 Ok(spent) => spent,
                 Err(refused) => return Ok(Err(refused)),
             };
@@ -99,7 +102,9 @@ pub(in crate::service) fn prove_then<T>(
             act(conn, &judged, method, Some(step))
         }),
         Proof::TransferPassword(password) => {
-            if let Err(refused) = judged(db.conn()?)? {
+            let conn = db.conn()?;
+            let person = creator(conn, who)?;
+            if let Err(refused) = judged(conn, person)? {
                 return Ok(Err(refused));
             }
             let subject = Subject::Id(&who.user_id);
@@ -114,7 +119,8 @@ pub(in crate::service) fn prove_then<T>(
             write_tx(db.conn()?, |conn| {
                 still_open(conn, svc, Secret::TransferPassword, &who.user_id)?;
                 // The rules may have changed while the password was hashed.
-                match judged(conn)? {
+                let person = creator(conn, who)?;
+                match judged(conn, person)? {
                     Ok(judged) => act(conn, &judged, method, None),
                     Err(refused) => Ok(Err(refused)),
                 }
@@ -136,10 +142,16 @@ fn spend_code(
     svc: &Services,
     who: &Person,
     (company, user): (&Company, &User),
+    own: Option<WithSeed>,
     (code, purpose, transfer_id): (&OtpCode, Purpose, &str),
     refuse: &Refuse<'_>,
 ) -> Refusable<(i64, SoftToken)> {
-    let read = confirming(conn, company, user, db::soft_tokens::held_with_seed)?;
+    let holder = confirming_holder(conn, company, user)?;
+    let read = if holder == user.id {
+        own
+    } else {
+        db::soft_tokens::held_with_seed(conn, &holder)?
+    };
     let Some((token, seed)) = read else {
         let problem = blocked(BlockedReason::TokenNotRegistered);
         return Ok(Err(refuse(conn, "token_not_registered", problem)?));
