@@ -172,8 +172,10 @@ pub fn due_for_expiry(
         .load(conn)
 }
 
-pub fn expire(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
-    let changed = diesel::update(transfers::table.find(id).filter(open()))
+/// Expires an open transfer past its time (not one a racer decided, with a new time).
+pub fn expire(conn: &mut DbConn, id: &str, now: DateTime<Utc>) -> QueryResult<bool> {
+    let due = transfers::expires_at.le(now.naive_utc());
+    let changed = diesel::update(transfers::table.find(id).filter(open()).filter(due))
         .set(transfers::status.eq(TransferStatus::Expired.as_str()))
         .execute(conn)?;
     Ok(changed == 1)
@@ -201,6 +203,7 @@ pub fn confirm(
     now: DateTime<Utc>,
 ) -> QueryResult<Option<Transfer>> {
     // Where the bank asks no code for transactions, the company's status does not matter.
+    // Two values whichever the case (one twice when codes are asked): one statement text.
     let (status, or_status) = if codes_asked {
         (method.requires().as_str(), method.requires().as_str())
     } else {

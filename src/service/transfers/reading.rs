@@ -48,7 +48,7 @@ pub(in crate::service) fn current(
 }
 
 fn expire(conn: &mut DbConn, svc: &Services, company_id: &str, id: &str) -> Result<(), AppError> {
-    if db::transfers::expire(conn, id)? {
+    if db::transfers::expire(conn, id, svc.now())? {
         let event = system_event(AuditAction::TransferExpired)
             .company(company_id)
             .target("transfer", id);
