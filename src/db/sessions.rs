@@ -33,7 +33,8 @@ pub fn open(
 /// Whether a session is still open, within its lifetime, and was seen after
 /// `idle_since`; it is kept alive by a write only when last seen before `fresh_since`, so
 /// most requests read and write nothing (a session may end up to `now - fresh_since`
-/// sooner than its idle time, never later).
+/// sooner than its idle time, never later). Outside any transaction: it writes in one of
+/// its own.
 pub fn touch(
     conn: &mut DbConn,
     id: &str,
@@ -54,11 +55,15 @@ pub fn touch(
     match seen {
         None => Ok(false),
         Some(seen) if seen > fresh_since.naive_utc() => Ok(true),
-        // The same conditions decide again: a logout meanwhile wins.
-        Some(_) => Ok(diesel::update(open)
-            .set(sessions::last_seen_at.eq(now.naive_utc()))
-            .execute(conn)?
-            == 1),
+        // The same conditions decide again: a logout meanwhile wins. A write transaction
+        // of its own: on SQLite it queues with the other writers instead of sleeping in
+        // SQLite's busy handler (hundreds of ms under load).
+        Some(_) => super::write_tx(conn, |conn| {
+            let touched = diesel::update(open)
+                .set(sessions::last_seen_at.eq(now.naive_utc()))
+                .execute(conn)?;
+            Ok(touched == 1)
+        }),
     }
 }
 
