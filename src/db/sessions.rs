@@ -3,10 +3,10 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use super::models::{CompanyRow, SessionRow, UserRow};
-use super::schema::{companies, sessions, users};
+use super::models::{CompanyRow, SessionRow, SoftTokenRow, UserRow};
+use super::schema::{companies, sessions, soft_tokens, users};
 use super::{DbConn, entity};
-use crate::domain::{Company, User};
+use crate::domain::{Company, SoftToken, User};
 
 pub fn open(
     conn: &mut DbConn,
@@ -67,18 +67,24 @@ pub fn touch(
     }
 }
 
-/// `touch` for a person's session, reading the person and their company in the same
-/// statement: most requests then need one query before their own.
+/// `touch` for a person's session, reading the person, their company and the token they
+/// hold in the same statement: most requests then need one query before their own.
 pub fn touch_person(
     conn: &mut DbConn,
     id: &str,
     subject_id: &str,
     now: DateTime<Utc>,
     (idle_since, fresh_since): (DateTime<Utc>, DateTime<Utc>),
-) -> QueryResult<Option<(User, Company)>> {
-    let found: Option<(chrono::NaiveDateTime, UserRow, CompanyRow)> = sessions::table
+) -> QueryResult<Option<(User, Company, Option<SoftToken>)>> {
+    let found: Option<(
+        chrono::NaiveDateTime,
+        UserRow,
+        CompanyRow,
+        Option<SoftTokenRow>,
+    )> = sessions::table
         .inner_join(users::table.on(users::id.eq(sessions::subject_id)))
         .inner_join(companies::table.on(companies::id.eq(users::company_id)))
+        .left_join(soft_tokens::table.on(soft_tokens::holder_id.eq(users::id.nullable())))
         .filter(sessions::id.eq(id))
         .filter(sessions::subject_id.eq(subject_id))
         .filter(sessions::kind.eq("person"))
@@ -89,17 +95,19 @@ pub fn touch_person(
             sessions::last_seen_at,
             UserRow::as_select(),
             CompanyRow::as_select(),
+            Option::<SoftTokenRow>::as_select(),
         ))
         .first(conn)
         .optional()?;
-    let Some((seen, person, company)) = found else {
+    let Some((seen, person, company, token)) = found else {
         return Ok(None);
     };
     let window = (idle_since, fresh_since);
     if seen <= fresh_since.naive_utc() && !touch(conn, id, "person", subject_id, now, window)? {
         return Ok(None);
     }
-    Ok(Some((entity(person)?, entity(company)?)))
+    let token = token.map(entity).transpose()?;
+    Ok(Some((entity(person)?, entity(company)?, token)))
 }
 
 pub fn end(conn: &mut DbConn, id: &str, now: DateTime<Utc>) -> QueryResult<()> {

@@ -196,6 +196,8 @@ pub struct Person {
     /// transaction.
     pub user: User,
     pub company: Company,
+    /// The token they hold themself, when it was read with them (`None`: not read).
+    held: Option<Option<SoftToken>>,
 }
 
 impl Person {
@@ -214,7 +216,14 @@ impl Person {
             client_addr,
             user,
             company,
+            held: None,
         }
+    }
+
+    /// `acting`, with the token they hold read in the same statement.
+    fn holding(mut self, token: Option<SoftToken>) -> Person {
+        self.held = Some(token);
+        self
     }
 
     /// An event of this person's, in their company.
@@ -292,6 +301,16 @@ fn confirming_token(
 ) -> Result<Option<SoftToken>, AppError> {
     let holder = confirming_holder(conn, company, user)?;
     Ok(db::soft_tokens::held_by(conn, &holder)?)
+}
+
+/// `confirming_token` of the person acting, as their company and they were read with their
+/// session: the token they hold was read with them.
+fn acting_token(conn: &mut DbConn, who: &Person) -> Result<Option<SoftToken>, AppError> {
+    let holder = confirming_holder(conn, &who.company, &who.user)?;
+    match &who.held {
+        Some(held) if holder == who.user_id => Ok(held.clone()),
+        _ => Ok(db::soft_tokens::held_by(conn, &holder)?),
+    }
 }
 
 /// Who holds the token that proves `user`'s transactions: `user`, or the contract's

@@ -11,7 +11,7 @@ use crate::domain::{
 use crate::error::{AppError, ErrorCode};
 
 use super::{
-    LOGIN_ID_TAKEN, Person, Services, audit, confirmation, confirming_token, ensure_login_id_free,
+    LOGIN_ID_TAKEN, Person, Services, acting_token, audit, confirmation, ensure_login_id_free,
     in_company, new_id, unless_duplicate, unlock_login,
 };
 
@@ -50,7 +50,7 @@ pub fn profile(db: &mut Db, svc: &Services, who: &Person) -> Result<Profile, App
     let conn = db.conn()?;
     let user = who.user.clone().as_of(svc.now());
     let company = who.company.clone();
-    let token = confirming_token(conn, &company, &user)?;
+    let token = acting_token(conn, who)?;
     Ok(Profile {
         confirmation: confirmation(svc, &company, &user, token.as_ref()),
         codes: svc.policy.codes_asked(company.kind),

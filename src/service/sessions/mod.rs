@@ -487,8 +487,8 @@ pub fn authenticate_person(
     }
     let (now, window) = freshness(svc);
     match db::sessions::touch_person(conn, &claims.sid, &claims.sub, now, window)? {
-        Some((u, company)) if !u.disabled => {
-            Ok(Person::acting(u, company, Some(claims.sid), client_addr))
+        Some((u, company, token)) if !u.disabled => {
+            Ok(Person::acting(u, company, Some(claims.sid), client_addr).holding(token))
         }
         _ => Err(session_ended()),
     }

@@ -23,7 +23,7 @@ use super::tokens;
 
 mod proof;
 mod reading;
-use super::{Person, Refusable, Services, audit, confirmation, confirming_token, new_id};
+use super::{Person, Refusable, Services, acting_token, audit, confirmation, new_id};
 pub use proof::Proof;
 pub(in crate::service) use proof::{prove_then, refused};
 use reading::Shown;
@@ -134,7 +134,7 @@ pub fn create(
     let user = &who.user;
     // Refused at creation what could not be confirmed: the screen tells the person before
     // they type a code.
-    let token = confirming_token(conn, company, user)?;
+    let token = acting_token(conn, who)?;
     let confirmed_by = confirmation(svc, company, user, token.as_ref());
     if let TransferConfirmation::Blocked(reason) = confirmed_by {
         return Err(blocked(reason));

@@ -12,7 +12,8 @@ use crate::error::AppError;
 
 use super::TransferWithConfirmation;
 use crate::service::{
-    Db, Person, Services, audit, confirmation, confirming_token, cursor, in_company, system_event,
+    Db, Person, Services, acting_token, audit, confirmation, confirming_token, cursor, in_company,
+    system_event,
 };
 
 /// Marks the company's pending transfers past their time as expired, and audits each.
@@ -64,6 +65,8 @@ pub(super) struct Shown<'a> {
     by_creator: HashMap<String, TransferConfirmation>,
     /// Decisions read ahead for a page, by transfer (one query for the whole page).
     decisions: Option<HashMap<String, Vec<Approval>>>,
+    /// The caller, as read with their session: their own transfers need no read of them.
+    caller: Option<&'a Person>,
 }
 
 impl<'a> Shown<'a> {
@@ -73,6 +76,15 @@ impl<'a> Shown<'a> {
             company,
             by_creator: HashMap::new(),
             decisions: None,
+            caller: None,
+        }
+    }
+
+    /// Shown to `who`, of their company.
+    fn to(svc: &'a Services, who: &'a Person) -> Shown<'a> {
+        Shown {
+            caller: Some(who),
+            ..Shown::new(svc, &who.company)
         }
     }
 
@@ -105,9 +117,17 @@ impl<'a> Shown<'a> {
         let confirmation = match self.by_creator.get(&transfer.created_by) {
             Some(c) => *c,
             None => {
-                let creator = in_company(conn, &self.company.id, &transfer.created_by)?;
-                let token = confirming_token(conn, self.company, &creator)?;
-                let c = confirmation(self.svc, self.company, &creator, token.as_ref());
+                let c = match self.caller.filter(|who| who.user_id == transfer.created_by) {
+                    Some(who) => {
+                        let token = acting_token(conn, who)?;
+                        confirmation(self.svc, self.company, &who.user, token.as_ref())
+                    }
+                    None => {
+                        let creator = in_company(conn, &self.company.id, &transfer.created_by)?;
+                        let token = confirming_token(conn, self.company, &creator)?;
+                        confirmation(self.svc, self.company, &creator, token.as_ref())
+                    }
+                };
                 self.by_creator.insert(transfer.created_by.clone(), c);
                 c
             }
@@ -158,7 +178,7 @@ pub(in crate::service) fn shown(
     who: &Person,
     transfer: Transfer,
 ) -> Result<TransferWithConfirmation, AppError> {
-    Shown::new(svc, &who.company).show(conn, transfer)
+    Shown::to(svc, who).show(conn, transfer)
 }
 
 pub fn get(
@@ -213,7 +233,7 @@ pub fn list(
     } else {
         None
     };
-    let mut shown = Shown::new(svc, &who.company).reading_ahead(conn, &page)?;
+    let mut shown = Shown::to(svc, who).reading_ahead(conn, &page)?;
     let items = page
         .into_iter()
         .map(|t| shown.show(conn, t))
