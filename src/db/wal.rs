@@ -179,23 +179,24 @@ impl Wal {
         }
         Ok(())
     }
-}
 
-impl Wal {
     /// Opened for every sync: SQLite deletes the WAL when its last connection closes (after
     /// a checkpoint that syncs the database file, so nothing is left to sync) and makes a
     /// new one later, and a file kept open would then be the old one.
     fn sync(&self) -> std::io::Result<()> {
-        use std::os::unix::fs::MetadataExt;
         let wal = match std::fs::File::open(&self.wal_file) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             opened => opened?,
         };
         wal.sync_data()?;
-        let inode = wal.metadata()?.ino();
-        if self.wal_inode.swap(inode, Ordering::Relaxed) != inode {
-            let directory = self.wal_file.parent().filter(|d| !d.as_os_str().is_empty());
-            std::fs::File::open(directory.unwrap_or(std::path::Path::new(".")))?.sync_all()?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let inode = wal.metadata()?.ino();
+            if self.wal_inode.swap(inode, Ordering::Relaxed) != inode {
+                let directory = self.wal_file.parent().filter(|d| !d.as_os_str().is_empty());
+                std::fs::File::open(directory.unwrap_or(std::path::Path::new(".")))?.sync_all()?;
+            }
         }
         Ok(())
     }
