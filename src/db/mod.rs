@@ -342,6 +342,19 @@ where
     rows.into_iter().map(entity).collect()
 }
 
+/// `column` holds one of two values. Written as `OR`: diesel's `eq_any` is an `IN` list,
+/// which it marks unsafe to keep prepared, so SQLite parsed the statement again at every
+/// execution.
+pub(crate) fn one_of<C>(
+    column: C,
+    [a, b]: [&'static str; 2],
+) -> diesel::dsl::Or<diesel::dsl::Eq<C, &'static str>, diesel::dsl::Eq<C, &'static str>>
+where
+    C: diesel::Column<SqlType = diesel::sql_types::Text> + Copy,
+{
+    column.eq(a).or(column.eq(b))
+}
+
 /// Runs `f` in a write transaction. On SQLite it is `BEGIN IMMEDIATE`: a deferred
 /// transaction that reads before it writes fails at once with SQLITE_BUSY when another
 /// writer got in between, whereas an immediate one waits its turn. The writers of a pool's

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 
 use super::models::TransferRow;
 use super::schema::{companies, transfer_approvals, transfers, users};
-use super::{DbConn, Insert, entities, entity, inserted, prepared_update};
+use super::{DbConn, Insert, entities, entity, inserted, one_of, prepared_update};
 use crate::domain::approval::ApprovalPolicy;
 use crate::domain::transfer::{ConfirmationMethod, Transfer, TransferStatus};
 use crate::domain::{OtpStatus, Role};
@@ -15,16 +15,8 @@ use crate::domain::{OtpStatus, Role};
 const PENDING: &str = "pending_confirmation";
 const PENDING_APPROVAL: &str = "pending_approval";
 
-/// The states a transfer expires or is cancelled in. Written as `OR`: SQLite would parse
-/// a statement with an `IN` list (`eq_any`) again at every execution.
-fn open() -> diesel::dsl::Or<
-    diesel::dsl::Eq<transfers::status, &'static str>,
-    diesel::dsl::Eq<transfers::status, &'static str>,
-> {
-    transfers::status
-        .eq(PENDING)
-        .or(transfers::status.eq(PENDING_APPROVAL))
-}
+/// The states a transfer expires or is cancelled in.
+const OPEN: [&str; 2] = [PENDING, PENDING_APPROVAL];
 
 /// User::may_transfer, as a condition a statement judges itself: the person is not
 /// disabled and holds the transfer permission (administrators and customers always do).
@@ -166,7 +158,7 @@ pub fn due_for_expiry(
 ) -> QueryResult<Vec<String>> {
     transfers::table
         .filter(transfers::company_id.eq(company_id))
-        .filter(open())
+        .filter(one_of(transfers::status, OPEN))
         .filter(transfers::expires_at.le(now.naive_utc()))
         .select(transfers::id)
         .load(conn)
@@ -175,9 +167,14 @@ pub fn due_for_expiry(
 /// Expires an open transfer past its time (not one a racer decided, with a new time).
 pub fn expire(conn: &mut DbConn, id: &str, now: DateTime<Utc>) -> QueryResult<bool> {
     let due = transfers::expires_at.le(now.naive_utc());
-    let changed = diesel::update(transfers::table.find(id).filter(open()).filter(due))
-        .set(transfers::status.eq(TransferStatus::Expired.as_str()))
-        .execute(conn)?;
+    let changed = diesel::update(
+        transfers::table
+            .find(id)
+            .filter(one_of(transfers::status, OPEN))
+            .filter(due),
+    )
+    .set(transfers::status.eq(TransferStatus::Expired.as_str()))
+    .execute(conn)?;
     Ok(changed == 1)
 }
 
@@ -204,10 +201,10 @@ pub fn confirm(
 ) -> QueryResult<Option<Transfer>> {
     // Where the bank asks no code for transactions, the company's status does not matter.
     // Two values whichever the case (one twice when codes are asked): one statement text.
-    let (status, or_status) = if codes_asked {
-        (method.requires().as_str(), method.requires().as_str())
+    let statuses = if codes_asked {
+        [method.requires().as_str(); 2]
     } else {
-        (OtpStatus::Inactive.as_str(), OtpStatus::Active.as_str())
+        [OtpStatus::Inactive.as_str(), OtpStatus::Active.as_str()]
     };
     let creator_may_transfer = may_transfer!(&t.created_by);
     // An approval policy of `None` is a NULL threshold.
@@ -215,11 +212,7 @@ pub fn confirm(
     let rules_still_apply = exists(
         companies::table
             .filter(companies::id.eq(&t.company_id))
-            .filter(
-                companies::otp_status
-                    .eq(status)
-                    .or(companies::otp_status.eq(or_status)),
-            )
+            .filter(one_of(companies::otp_status, statuses))
             .filter(companies::approvals_required.eq(policy.map_or(0, |p| p.approvals)))
             .filter(
                 companies::approval_min_amount
@@ -347,12 +340,16 @@ pub fn reject(
 }
 
 pub fn cancel(conn: &mut DbConn, id: &str, by: &str, now: DateTime<Utc>) -> QueryResult<bool> {
-    let changed = diesel::update(transfers::table.find(id).filter(open()))
-        .set((
-            transfers::status.eq(TransferStatus::Cancelled.as_str()),
-            transfers::cancelled_at.eq(now.naive_utc()),
-            transfers::cancelled_by.eq(by),
-        ))
-        .execute(conn)?;
+    let changed = diesel::update(
+        transfers::table
+            .find(id)
+            .filter(one_of(transfers::status, OPEN)),
+    )
+    .set((
+        transfers::status.eq(TransferStatus::Cancelled.as_str()),
+        transfers::cancelled_at.eq(now.naive_utc()),
+        transfers::cancelled_by.eq(by),
+    ))
+    .execute(conn)?;
     Ok(changed == 1)
 }

@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use super::models::{CompanyRow, SoftTokenRow, UserRow};
 use super::schema::{companies, soft_tokens, users};
 use super::soft_tokens::{WithSeed, with_seed};
-use super::{DbConn, Insert, entities, entity, inserted};
+use super::{DbConn, Insert, entities, entity, inserted, one_of};
 use crate::domain::{Company, Role, User};
 
 /// The argon2id hashes of a new person's passwords.
@@ -151,22 +151,14 @@ pub fn login_id_taken(conn: &mut DbConn, login_id: &str) -> QueryResult<bool> {
 
 /// Who holds a contract: a company's administrator or a personal contract's customer
 /// (there is exactly one).
-/// Written as `OR`: SQLite would parse a statement with an `IN` list again at every execution.
-fn holder() -> diesel::dsl::Or<
-    diesel::dsl::Eq<users::role, &'static str>,
-    diesel::dsl::Eq<users::role, &'static str>,
-> {
-    users::role
-        .eq(Role::Admin.as_str())
-        .or(users::role.eq(Role::Customer.as_str()))
-}
+const HOLDERS: [&str; 2] = [Role::Admin.as_str(), Role::Customer.as_str()];
 
 /// The contract's holder.
 pub fn holder_of(conn: &mut DbConn, company_id: &str) -> QueryResult<User> {
     entity(
         users::table
             .filter(users::company_id.eq(company_id))
-            .filter(holder())
+            .filter(one_of(users::role, HOLDERS))
             .select(UserRow::as_select())
             .first(conn)?,
     )
@@ -176,7 +168,7 @@ pub fn holder_of(conn: &mut DbConn, company_id: &str) -> QueryResult<User> {
 pub fn holders(conn: &mut DbConn) -> QueryResult<HashMap<String, User>> {
     let admins: Vec<User> = entities(
         users::table
-            .filter(holder())
+            .filter(one_of(users::role, HOLDERS))
             .select(UserRow::as_select())
             .load(conn)?,
     )?;
