@@ -13,7 +13,6 @@ use super::extract::SignedIn;
 use super::json::Json;
 use super::otp::approval;
 use super::transfers::{ConfirmTransferBody, ConfirmTransferRequest, TransferView};
-use super::{State, blocking};
 
 /// Transfers at or above `min_amount` yen wait, once their creator confirmed them, for
 /// `approvals_required` approvals by approvers other than the creator.
@@ -104,10 +103,11 @@ pub struct RejectTransferRequest {
 )]
 #[get("/approval-policy")]
 pub(super) async fn get_approval_policy(
-    state: State,
     who: SignedIn,
 ) -> Result<web::Json<ApprovalPolicyView>, AppError> {
-    let policy = blocking(&state, move |db, _| approvals::policy(db, &who.0)).await?;
+    let policy = who
+        .run(move |db, _, who| approvals::policy(db, who))
+        .await?;
     Ok(web::Json(policy.into()))
 }
 
@@ -123,15 +123,16 @@ pub(super) async fn get_approval_policy(
 )]
 #[put("/approval-policy")]
 pub(super) async fn set_approval_policy(
-    state: State,
     who: SignedIn,
     body: Json<SetApprovalPolicyRequest>,
 ) -> Result<web::Json<ApprovalPolicyView>, AppError> {
-    let (policy, password) = body.into_inner()?.into_domain()?;
-    let set = blocking(&state, move |db, svc| {
-        approvals::set_policy(db, svc, &who.0, policy, &password)
-    })
-    .await?;
+    let input = body.into_inner().and_then(|body| body.into_domain());
+    let set = who
+        .run(move |db, svc, who| {
+            let (policy, password) = input?;
+            approvals::set_policy(db, svc, who, policy, &password)
+        })
+        .await?;
     Ok(web::Json(set.into()))
 }
 
@@ -149,17 +150,18 @@ pub(super) async fn set_approval_policy(
 )]
 #[post("/transfers/{transfer_id}/approve")]
 pub(super) async fn approve_transfer(
-    state: State,
     who: SignedIn,
     path: web::Path<uuid::Uuid>,
     body: Json<ConfirmTransferRequest>,
 ) -> Result<web::Json<TransferView>, AppError> {
-    let proof = body.into_inner()?.into_domain()?;
+    let input = body.into_inner().and_then(|body| body.into_domain());
     let id = path.into_inner().to_string();
-    let view = blocking(&state, move |db, svc| {
-        approvals::approve(db, svc, &who.0, &id, proof)
-    })
-    .await?;
+    let view = who
+        .run(move |db, svc, who| {
+            let proof = input?;
+            approvals::approve(db, svc, who, &id, proof)
+        })
+        .await?;
     Ok(web::Json(view.into()))
 }
 
@@ -174,20 +176,20 @@ pub(super) async fn approve_transfer(
 )]
 #[post("/transfers/{transfer_id}/reject")]
 pub(super) async fn reject_transfer(
-    state: State,
     who: SignedIn,
     path: web::Path<uuid::Uuid>,
     body: Json<RejectTransferRequest>,
 ) -> Result<web::Json<TransferView>, AppError> {
-    let body = body.into_inner()?;
-    let mut f = Fields::default();
-    let reason = f.check("reason", approval::reason(&body.reason));
-    f.finish()?;
-    let reason = reason?;
+    let body = body.into_inner();
     let id = path.into_inner().to_string();
-    let view = blocking(&state, move |db, svc| {
-        approvals::reject(db, svc, &who.0, &id, reason)
-    })
-    .await?;
+    let view = who
+        .run(move |db, svc, who| {
+            let body = body?;
+            let mut f = Fields::default();
+            let reason = f.check("reason", approval::reason(&body.reason));
+            f.finish()?;
+            approvals::reject(db, svc, who, &id, reason?)
+        })
+        .await?;
     Ok(web::Json(view.into()))
 }

@@ -123,16 +123,17 @@ impl AuditQuery {
 )]
 #[get("/audit-events")]
 pub(super) async fn list_audit_events(
-    state: State,
     who: SignedIn,
     query: web::Query<AuditQuery>,
 ) -> Result<web::Json<AuditList>, AppError> {
-    let (after, limit) = query.page()?;
+    let page = query.page();
     let company = query.company_id.map(|id| id.to_string());
-    let page = blocking(&state, move |db, svc| {
-        audit::company_log(db, svc, &who.0, company.as_deref(), after, limit)
-    })
-    .await?;
+    let page = who
+        .run(move |db, svc, who| {
+            let (after, limit) = page?;
+            audit::company_log(db, svc, who, company.as_deref(), after, limit)
+        })
+        .await?;
     Ok(web::Json(page.into()))
 }
 

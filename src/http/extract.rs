@@ -7,17 +7,47 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 use ipnet::IpNet;
 use rustls_pki_types::CertificateDer;
+use std::future::{Ready, ready};
 
 use crate::db::Db;
 use crate::error::{AppError, ErrorCode};
+use crate::service::sessions::Bearer;
 use crate::service::{self, Operator, Person, Services};
 use crate::tls::PresentedChain;
 
 use super::access::Actor;
 use super::{AppState, blocking};
 
-/// A signed-in company person (administrator or user).
-pub struct SignedIn(pub Person);
+/// A signed-in company person (administrator or user). The token's signature is checked
+/// here, on the worker; the session in the use case's own blocking hop (`run`): one hop
+/// and one borrowed connection per request.
+pub struct SignedIn {
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    addr: Option<String>,
+}
+
+impl SignedIn {
+    /// Checks that the session is open, then runs `f` as its person on the blocking pool.
+    /// Whatever the handler judged of the request before (a `Result` it moves into `f`)
+    /// is answered after the session: a caller without one learns nothing more.
+    pub async fn run<T, F>(self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut Db, &Services, &Person) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let SignedIn {
+            state,
+            bearer,
+            addr,
+        } = self;
+        blocking(&state, move |db, svc| {
+            let who = service::sessions::authenticate_person(db, svc, bearer, addr)?;
+            f(db, svc, &who)
+        })
+        .await
+    }
+}
 
 /// A signed-in bank operator.
 pub struct BankOperator(pub Operator);
@@ -116,35 +146,27 @@ fn state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
         .ok_or_else(|| AppError::Internal("application state is not configured".into()))
 }
 
-/// Checks the bearer token on the blocking pool with `check`, which knows the session kind.
-fn authenticate<T: Send + 'static>(
-    req: &HttpRequest,
-    check: fn(&mut Db, &Services, &str, Option<String>) -> Result<T, AppError>,
-) -> LocalBoxFuture<'static, Result<T, AppError>> {
-    let found = bearer(req).and_then(|token| Ok((token, state(req)?)));
-    let addr = client_addr(req);
-    Box::pin(async move {
-        let (token, state) = found?;
-        blocking(&state, move |db, svc| check(db, svc, &token, addr)).await
-    })
-}
-
 impl FromRequest for SignedIn {
     type Error = AppError;
-    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+    type Future = Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let person = authenticate(req, service::sessions::authenticate_person);
-        let req = req.clone();
-        Box::pin(async move {
-            let person = person.await?;
-            let actor = Actor {
-                kind: "person",
-                id: person.user_id.clone(),
-            };
-            req.extensions_mut().insert(actor);
-            Ok(SignedIn(person))
-        })
+        let signed_in = || {
+            let state = state(req)?;
+            let bearer = service::sessions::verify(&state.services, &bearer(req)?)?;
+            // Who the signed token names, for the access log, even if its session ended.
+            if let Some(id) = bearer.person_id() {
+                let id = id.to_owned();
+                req.extensions_mut().insert(Actor { kind: "person", id });
+            }
+            let addr = client_addr(req);
+            Ok(SignedIn {
+                state,
+                bearer,
+                addr,
+            })
+        };
+        ready(signed_in())
     }
 }
 
@@ -153,10 +175,15 @@ impl FromRequest for BankOperator {
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let operator = authenticate(req, service::sessions::authenticate_operator);
+        let found = bearer(req).and_then(|token| Ok((token, state(req)?)));
+        let addr = client_addr(req);
         let req = req.clone();
         Box::pin(async move {
-            let operator = operator.await?;
+            let (token, state) = found?;
+            let operator = blocking(&state, move |db, svc| {
+                service::sessions::authenticate_operator(db, svc, &token, addr)
+            })
+            .await?;
             let actor = Actor {
                 kind: "operator",
                 id: operator.operator_id.clone(),

@@ -17,7 +17,6 @@ use super::extract::SignedIn;
 use super::json::Json;
 use super::people::{CompanySummary, UserView, confirmation};
 use super::wire::*;
-use super::{State, blocking};
 
 /// A token as shown after issuance: never its full ID nor its secret.
 #[derive(Debug, Serialize, ToSchema)]
@@ -341,11 +340,8 @@ pub struct ExchangedTokenView {
     responses((status = 201, body = IssuedTokenView))
 )]
 #[post("/soft-tokens")]
-pub(super) async fn issue_soft_token(
-    state: State,
-    who: SignedIn,
-) -> Result<HttpResponse, AppError> {
-    let issued = blocking(&state, move |db, svc| tokens::issue(db, svc, &who.0)).await?;
+pub(super) async fn issue_soft_token(who: SignedIn) -> Result<HttpResponse, AppError> {
+    let issued = who.run(tokens::issue).await?;
     Ok(HttpResponse::Created().json(IssuedTokenView::from(issued)))
 }
 
@@ -353,13 +349,9 @@ pub(super) async fn issue_soft_token(
 #[utoipa::path(operation_id = "getOtpSettings", tag = "otp", security(("bearer" = [])), responses((status = 200, body = OtpSettingsView)))]
 #[get("/otp")]
 pub(super) async fn get_otp_settings(
-    state: State,
     who: SignedIn,
 ) -> Result<web::Json<OtpSettingsView>, AppError> {
-    let settings = blocking(&state, move |db, svc| {
-        otp_management::settings_for(db, svc, &who.0)
-    })
-    .await?;
+    let settings = who.run(otp_management::settings_for).await?;
     Ok(web::Json(settings.into()))
 }
 
@@ -373,15 +365,16 @@ pub(super) async fn get_otp_settings(
 )]
 #[put("/otp/mode")]
 pub(super) async fn set_otp_mode(
-    state: State,
     who: SignedIn,
     body: Json<SetModeRequest>,
 ) -> Result<web::Json<OtpSettingsView>, AppError> {
-    let (mode, approval) = body.into_inner()?.into_domain()?;
-    let settings = blocking(&state, move |db, svc| {
-        otp_management::set_mode(db, svc, &who.0, mode, &approval)
-    })
-    .await?;
+    let input = body.into_inner().and_then(|body| body.into_domain());
+    let settings = who
+        .run(move |db, svc, who| {
+            let (mode, approval) = input?;
+            otp_management::set_mode(db, svc, who, mode, &approval)
+        })
+        .await?;
     Ok(web::Json(settings.into()))
 }
 
@@ -396,15 +389,16 @@ pub(super) async fn set_otp_mode(
 )]
 #[put("/otp/admin-token")]
 pub(super) async fn register_admin_token(
-    state: State,
     who: SignedIn,
     body: Json<RegisterTokenRequest>,
 ) -> Result<web::Json<OtpSettingsView>, AppError> {
-    let (token_id, code, approval) = body.into_inner()?.into_domain()?;
-    let settings = blocking(&state, move |db, svc| {
-        otp_management::register_admin_token(db, svc, &who.0, &token_id, &code, &approval)
-    })
-    .await?;
+    let input = body.into_inner().and_then(|body| body.into_domain());
+    let settings = who
+        .run(move |db, svc, who| {
+            let (token_id, code, approval) = input?;
+            otp_management::register_admin_token(db, svc, who, &token_id, &code, &approval)
+        })
+        .await?;
     Ok(web::Json(settings.into()))
 }
 
@@ -419,17 +413,18 @@ pub(super) async fn register_admin_token(
 )]
 #[put("/otp/users/{user_id}/token")]
 pub(super) async fn register_user_token(
-    state: State,
     who: SignedIn,
     path: web::Path<uuid::Uuid>,
     body: Json<RegisterTokenRequest>,
 ) -> Result<web::Json<OtpSettingsView>, AppError> {
-    let (token_id, code, approval) = body.into_inner()?.into_domain()?;
+    let input = body.into_inner().and_then(|body| body.into_domain());
     let user_id = path.into_inner().to_string();
-    let settings = blocking(&state, move |db, svc| {
-        otp_management::register_user_token(db, svc, &who.0, &user_id, &token_id, &code, &approval)
-    })
-    .await?;
+    let settings = who
+        .run(move |db, svc, who| {
+            let (token_id, code, approval) = input?;
+            otp_management::register_user_token(db, svc, who, &user_id, &token_id, &code, &approval)
+        })
+        .await?;
     Ok(web::Json(settings.into()))
 }
 
@@ -444,15 +439,16 @@ pub(super) async fn register_user_token(
 )]
 #[post("/otp/unregistrations")]
 pub(super) async fn unregister_tokens(
-    state: State,
     who: SignedIn,
     body: Json<UnregisterRequest>,
 ) -> Result<web::Json<OtpSettingsView>, AppError> {
-    let (user_ids, approval) = body.into_inner()?.into_domain()?;
-    let settings = blocking(&state, move |db, svc| {
-        otp_management::unregister(db, svc, &who.0, &user_ids, &approval)
-    })
-    .await?;
+    let input = body.into_inner().and_then(|body| body.into_domain());
+    let settings = who
+        .run(move |db, svc, who| {
+            let (user_ids, approval) = input?;
+            otp_management::unregister(db, svc, who, &user_ids, &approval)
+        })
+        .await?;
     Ok(web::Json(settings.into()))
 }
 
@@ -467,17 +463,18 @@ pub(super) async fn unregister_tokens(
 )]
 #[post("/otp/users/{user_id}/token/unlock")]
 pub(super) async fn unlock_user_token(
-    state: State,
     who: SignedIn,
     path: web::Path<uuid::Uuid>,
     body: Json<ApprovalRequest>,
 ) -> Result<web::Json<OtpSettingsView>, AppError> {
-    let approval = body.into_inner()?.into_domain()?;
+    let input = body.into_inner().and_then(|body| body.into_domain());
     let user_id = path.into_inner().to_string();
-    let settings = blocking(&state, move |db, svc| {
-        otp_management::unlock_user_token(db, svc, &who.0, &user_id, &approval)
-    })
-    .await?;
+    let settings = who
+        .run(move |db, svc, who| {
+            let approval = input?;
+            otp_management::unlock_user_token(db, svc, who, &user_id, &approval)
+        })
+        .await?;
     Ok(web::Json(settings.into()))
 }
 
@@ -492,15 +489,16 @@ pub(super) async fn unlock_user_token(
 )]
 #[post("/otp/stop")]
 pub(super) async fn stop_otp(
-    state: State,
     who: SignedIn,
     body: Json<StopRequest>,
 ) -> Result<web::Json<OtpSettingsView>, AppError> {
-    let (code, approval) = body.into_inner()?.into_domain()?;
-    let settings = blocking(&state, move |db, svc| {
-        otp_management::stop(db, svc, &who.0, &code, &approval)
-    })
-    .await?;
+    let input = body.into_inner().and_then(|body| body.into_domain());
+    let settings = who
+        .run(move |db, svc, who| {
+            let (code, approval) = input?;
+            otp_management::stop(db, svc, who, &code, &approval)
+        })
+        .await?;
     Ok(web::Json(settings.into()))
 }
 
@@ -515,15 +513,16 @@ pub(super) async fn stop_otp(
 )]
 #[post("/me/token/exchange")]
 pub(super) async fn exchange_token(
-    state: State,
     who: SignedIn,
     body: Json<ExchangeRequest>,
 ) -> Result<web::Json<ExchangedTokenView>, AppError> {
-    let (current, new_id, new_code) = body.into_inner()?.into_domain()?;
-    let token = blocking(&state, move |db, svc| {
-        otp_management::exchange(db, svc, &who.0, &current, &new_id, &new_code)
-    })
-    .await?;
+    let input = body.into_inner().and_then(|body| body.into_domain());
+    let token = who
+        .run(move |db, svc, who| {
+            let (current, new_id, new_code) = input?;
+            otp_management::exchange(db, svc, who, &current, &new_id, &new_code)
+        })
+        .await?;
     Ok(web::Json(ExchangedTokenView {
         token: TokenView::from(&token),
     }))

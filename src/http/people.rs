@@ -14,7 +14,6 @@ use super::extract::SignedIn;
 use super::json::Json;
 use super::otp::TokenView;
 use super::wire::*;
-use super::{State, blocking};
 
 /// A person of the company.
 #[derive(Debug, Serialize, ToSchema)]
@@ -220,19 +219,16 @@ pub(super) fn confirmation(c: TransferConfirmation) -> (ConfirmationMethod, Opti
 /// The signed-in person: role, company, token and how a transfer is confirmed.
 #[utoipa::path(operation_id = "getMe", tag = "me", security(("bearer" = [])), responses((status = 200, body = MeView)))]
 #[get("/me")]
-pub(super) async fn get_me(state: State, who: SignedIn) -> Result<web::Json<MeView>, AppError> {
-    let profile = blocking(&state, move |db, svc| people::profile(db, svc, &who.0)).await?;
+pub(super) async fn get_me(who: SignedIn) -> Result<web::Json<MeView>, AppError> {
+    let profile = who.run(people::profile).await?;
     Ok(web::Json(profile.into()))
 }
 
 /// The company's people (administrator only).
 #[utoipa::path(operation_id = "listUsers", tag = "users", security(("bearer" = [])), responses((status = 200, body = Vec<UserView>)))]
 #[get("/users")]
-pub(super) async fn list_users(
-    state: State,
-    who: SignedIn,
-) -> Result<web::Json<Vec<UserView>>, AppError> {
-    let rows = blocking(&state, move |db, svc| people::list(db, svc, &who.0)).await?;
+pub(super) async fn list_users(who: SignedIn) -> Result<web::Json<Vec<UserView>>, AppError> {
+    let rows = who.run(people::list).await?;
     Ok(web::Json(rows.into_iter().map(Into::into).collect()))
 }
 
@@ -246,12 +242,16 @@ pub(super) async fn list_users(
 )]
 #[post("/users")]
 pub(super) async fn create_user(
-    state: State,
     who: SignedIn,
     body: Json<CreateUserRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let new = body.into_inner()?.into_domain()?;
-    let row = blocking(&state, move |db, svc| people::create(db, svc, &who.0, new)).await?;
+    let input = body.into_inner().and_then(|body| body.into_domain());
+    let row = who
+        .run(move |db, svc, who| {
+            let new = input?;
+            people::create(db, svc, who, new)
+        })
+        .await?;
     Ok(HttpResponse::Created().json(UserView::from(row)))
 }
 
@@ -266,17 +266,18 @@ pub(super) async fn create_user(
 )]
 #[patch("/users/{user_id}")]
 pub(super) async fn update_user(
-    state: State,
     who: SignedIn,
     path: web::Path<uuid::Uuid>,
     body: Json<UpdateUserRequest>,
 ) -> Result<web::Json<UserView>, AppError> {
-    let patch = body.into_inner()?.into_domain()?;
+    let input = body.into_inner().and_then(|body| body.into_domain());
     let id = path.into_inner().to_string();
-    let row = blocking(&state, move |db, svc| {
-        people::update(db, svc, &who.0, &id, patch)
-    })
-    .await?;
+    let row = who
+        .run(move |db, svc, who| {
+            let patch = input?;
+            people::update(db, svc, who, &id, patch)
+        })
+        .await?;
     Ok(web::Json(row.into()))
 }
 
@@ -290,11 +291,12 @@ pub(super) async fn update_user(
 )]
 #[post("/users/{user_id}/unlock")]
 pub(super) async fn unlock_user(
-    state: State,
     who: SignedIn,
     path: web::Path<uuid::Uuid>,
 ) -> Result<web::Json<UserView>, AppError> {
     let id = path.into_inner().to_string();
-    let row = blocking(&state, move |db, svc| people::unlock(db, svc, &who.0, &id)).await?;
+    let row = who
+        .run(move |db, svc, who| people::unlock(db, svc, who, &id))
+        .await?;
     Ok(web::Json(row.into()))
 }

@@ -45,12 +45,16 @@ impl ResyncRequest {
 )]
 #[post("/me/token/resync")]
 pub(super) async fn resync_my_token(
-    state: State,
     who: SignedIn,
     body: Json<ResyncRequest>,
 ) -> Result<web::Json<TokenView>, AppError> {
-    let codes = body.into_inner()?.into_domain()?;
-    let token = blocking(&state, move |db, svc| resync::own(db, svc, &who.0, codes)).await?;
+    let input = body.into_inner().and_then(|body| body.into_domain());
+    let token = who
+        .run(move |db, svc, who| {
+            let codes = input?;
+            resync::own(db, svc, who, codes)
+        })
+        .await?;
     Ok(web::Json(TokenView::from(&token)))
 }
 

@@ -206,11 +206,8 @@ pub(super) async fn login_with_code(
     responses((status = 204, description = "Signed out"))
 )]
 #[post("/auth/logout")]
-pub(super) async fn logout(state: State, who: SignedIn) -> Result<HttpResponse, AppError> {
-    blocking(&state, move |db, svc| {
-        sessions::logout_person(db, svc, &who.0)
-    })
-    .await?;
+pub(super) async fn logout(who: SignedIn) -> Result<HttpResponse, AppError> {
+    who.run(sessions::logout_person).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

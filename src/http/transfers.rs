@@ -14,7 +14,6 @@ use super::extract::SignedIn;
 use super::json::Json;
 use super::otp::otp;
 use super::wire::*;
-use super::{State, blocking};
 
 wire_enum!(
     /// The payee's account type (預金種目).
@@ -334,20 +333,21 @@ params((
 )]
 #[post("/transfers")]
 pub(super) async fn create_transfer(
-    state: State,
     who: SignedIn,
     key: IdempotencyKey,
     body: Json<CreateTransferRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let key = key.0?;
-    let body = body.into_inner()?;
-    let hash = transfers::request_hash(
-        &serde_json::to_string(&body).map_err(|e| AppError::Internal(e.to_string()))?,
-    );
-    let (view, _) = blocking(&state, move |db, svc| {
-        transfers::create(db, svc, &who.0, &key, &hash, body.into())
-    })
-    .await?;
+    let input = key.0.and_then(|key| {
+        let body = body.into_inner()?;
+        let json = serde_json::to_string(&body).map_err(|e| AppError::Internal(e.to_string()))?;
+        Ok((key, transfers::request_hash(&json), body))
+    });
+    let (view, _) = who
+        .run(move |db, svc, who| {
+            let (key, hash, body) = input?;
+            transfers::create(db, svc, who, &key, &hash, body.into())
+        })
+        .await?;
     Ok(HttpResponse::Created().json(TransferView::from(view)))
 }
 
@@ -390,21 +390,19 @@ impl actix_web::FromRequest for IdempotencyKey {
 )]
 #[get("/transfers")]
 pub(super) async fn list_transfers(
-    state: State,
     who: SignedIn,
     query: web::Query<TransferQuery>,
 ) -> Result<web::Json<TransferList>, AppError> {
     let q = query.into_inner();
-    let listing = transfers::Listing {
-        limit: q.page_size()?,
+    let listing = q.page_size().map(|limit| transfers::Listing {
+        limit,
         status: q.status.map(Into::into),
         awaiting_my_approval: q.awaiting_my_approval.unwrap_or(false),
         cursor: q.cursor,
-    };
-    let (items, next_cursor) = blocking(&state, move |db, svc| {
-        transfers::list(db, svc, &who.0, listing)
-    })
-    .await?;
+    });
+    let (items, next_cursor) = who
+        .run(move |db, svc, who| transfers::list(db, svc, who, listing?))
+        .await?;
     let items = items.into_iter().map(Into::into).collect();
     Ok(web::Json(TransferList { items, next_cursor }))
 }
@@ -419,12 +417,13 @@ pub(super) async fn list_transfers(
 )]
 #[get("/transfers/{transfer_id}")]
 pub(super) async fn get_transfer(
-    state: State,
     who: SignedIn,
     path: web::Path<uuid::Uuid>,
 ) -> Result<web::Json<TransferView>, AppError> {
     let id = path.into_inner().to_string();
-    let view = blocking(&state, move |db, svc| transfers::get(db, svc, &who.0, &id)).await?;
+    let view = who
+        .run(move |db, svc, who| transfers::get(db, svc, who, &id))
+        .await?;
     Ok(web::Json(view.into()))
 }
 
@@ -440,17 +439,18 @@ pub(super) async fn get_transfer(
 )]
 #[post("/transfers/{transfer_id}/confirm")]
 pub(super) async fn confirm_transfer(
-    state: State,
     who: SignedIn,
     path: web::Path<uuid::Uuid>,
     body: Json<ConfirmTransferRequest>,
 ) -> Result<web::Json<TransferView>, AppError> {
-    let proof = body.into_inner()?.into_domain()?;
+    let input = body.into_inner().and_then(|body| body.into_domain());
     let id = path.into_inner().to_string();
-    let view = blocking(&state, move |db, svc| {
-        transfers::confirm(db, svc, &who.0, &id, proof)
-    })
-    .await?;
+    let view = who
+        .run(move |db, svc, who| {
+            let proof = input?;
+            transfers::confirm(db, svc, who, &id, proof)
+        })
+        .await?;
     Ok(web::Json(view.into()))
 }
 
@@ -465,14 +465,12 @@ pub(super) async fn confirm_transfer(
 )]
 #[post("/transfers/{transfer_id}/cancel")]
 pub(super) async fn cancel_transfer(
-    state: State,
     who: SignedIn,
     path: web::Path<uuid::Uuid>,
 ) -> Result<web::Json<TransferView>, AppError> {
     let id = path.into_inner().to_string();
-    let view = blocking(&state, move |db, svc| {
-        transfers::cancel(db, svc, &who.0, &id)
-    })
-    .await?;
+    let view = who
+        .run(move |db, svc, who| transfers::cancel(db, svc, who, &id))
+        .await?;
     Ok(web::Json(view.into()))
 }

@@ -469,15 +469,30 @@ fn touch_session(conn: &mut DbConn, svc: &Services, claims: &Claims) -> Result<(
     }
 }
 
-/// The company person behind a bearer token.
+/// A bearer token whose signature verified: the session it names, not yet known to be open.
+/// Checked on an async worker (a MAC, no database), so a forged or expired token is
+/// refused before anything else about the request is judged.
+pub struct Bearer(Claims);
+
+impl Bearer {
+    /// The company person the token names, when it is a person's (for the access log).
+    pub fn person_id(&self) -> Option<&str> {
+        (self.0.kind == SessionKind::Person).then_some(self.0.sub.as_str())
+    }
+}
+
+pub fn verify(svc: &Services, bearer: &str) -> Result<Bearer, AppError> {
+    svc.sessions.read(bearer).map(Bearer)
+}
+
+/// The company person behind a verified bearer token, while the session is open.
 pub fn authenticate_person(
     db: &mut Db,
     svc: &Services,
-    bearer: &str,
+    Bearer(claims): Bearer,
     client_addr: Option<String>,
 ) -> Result<Person, AppError> {
     let conn = db.conn()?;
-    let claims = svc.sessions.read(bearer)?;
     if claims.kind != SessionKind::Person {
         // An ended session is 401 whatever it was for.
         touch_session(conn, svc, &claims)?;
