@@ -38,25 +38,29 @@ impl From<AuditEventRow> for StoredEvent {
 
 pub fn insert(conn: &mut DbConn, e: AuditEvent, mac: RowMac) -> QueryResult<()> {
     diesel::insert_into(audit_events::table)
-        .values(NewAuditEvent {
-            uid: mac.uid,
-            mac: mac.mac,
-            mac_key_id: mac.key_id,
-            occurred_at: e.occurred_at.naive_utc(),
-            company_id: e.company_id,
-            actor_kind: e.actor_kind,
-            actor_id: e.actor_id,
-            action: e.action,
-            target_kind: e.target_kind,
-            target_id: e.target_id,
-            outcome: e.outcome,
-            flagged: e.flagged,
-            client_addr: e.client_addr,
-            detail: e.detail,
-            request_id: e.request_id,
-        })
+        .values(row(e, mac))
         .execute(conn)?;
     Ok(())
+}
+
+pub(super) fn row(e: AuditEvent, mac: RowMac) -> NewAuditEvent {
+    NewAuditEvent {
+        uid: mac.uid,
+        mac: mac.mac,
+        mac_key_id: mac.key_id,
+        occurred_at: e.occurred_at.naive_utc(),
+        company_id: e.company_id,
+        actor_kind: e.actor_kind,
+        actor_id: e.actor_id,
+        action: e.action,
+        target_kind: e.target_kind,
+        target_id: e.target_id,
+        outcome: e.outcome,
+        flagged: e.flagged,
+        client_addr: e.client_addr,
+        detail: e.detail,
+        request_id: e.request_id,
+    }
 }
 
 /// Sealed events after position `after`, in sealed order, of one company or all.

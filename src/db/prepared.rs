@@ -1,4 +1,5 @@
-//! UPDATE statements diesel keeps prepared.
+//! Statements diesel does not write itself: an UPDATE it keeps prepared, and two writes
+//! as one PostgreSQL statement.
 
 /// `UPDATE … SET … WHERE …`, optionally `RETURNING` every column, as a statement diesel
 /// keeps prepared under its text. Its own `UPDATE`s are prepared again at every
@@ -74,3 +75,32 @@ where
 }
 
 impl<T: diesel::Table, S, W, Conn> diesel::RunQueryDsl<Conn> for PreparedUpdate<T, S, W> {}
+
+/// Two writes as one PostgreSQL statement, `WITH first AS (a) b`: both or neither (a
+/// failure of either fails the statement), in one round trip and without BEGIN and COMMIT.
+/// PostgreSQL runs a write in WITH to completion whether or not `b` reads it.
+pub(crate) struct Together<A, B>(pub A, pub B);
+
+impl<A, B> diesel::query_builder::QueryId for Together<A, B> {
+    // Not static: diesel then keeps the statement under its SQL text.
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<A, B> diesel::query_builder::QueryFragment<diesel::pg::Pg> for Together<A, B>
+where
+    A: diesel::query_builder::QueryFragment<diesel::pg::Pg>,
+    B: diesel::query_builder::QueryFragment<diesel::pg::Pg>,
+{
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> diesel::QueryResult<()> {
+        out.push_sql("WITH first AS (");
+        self.0.walk_ast(out.reborrow())?;
+        out.push_sql(") ");
+        self.1.walk_ast(out.reborrow())
+    }
+}
+
+impl<A, B> diesel::RunQueryDsl<diesel::PgConnection> for Together<A, B> {}

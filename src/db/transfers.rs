@@ -5,10 +5,13 @@ use chrono::{DateTime, Utc};
 use diesel::dsl::{exists, not};
 use diesel::prelude::*;
 
+use super::audit::RowMac;
 use super::models::TransferRow;
-use super::schema::{companies, transfer_approvals, transfers, users};
-use super::{DbConn, Insert, entities, entity, inserted, one_of, prepared_update};
+use super::prepared::Together;
+use super::schema::{audit_events, companies, transfer_approvals, transfers, users};
+use super::{DbConn, Insert, entities, entity, inserted, one_of, prepared_update, write_tx};
 use crate::domain::approval::ApprovalPolicy;
+use crate::domain::audit::AuditEvent;
 use crate::domain::transfer::{ConfirmationMethod, Transfer, TransferStatus};
 use crate::domain::{OtpStatus, Role};
 
@@ -36,39 +39,56 @@ macro_rules! may_transfer {
     };
 }
 
-pub fn insert(conn: &mut DbConn, t: &Transfer) -> QueryResult<Insert> {
-    inserted(
-        diesel::insert_into(transfers::table)
-            .values(TransferRow {
-                id: t.id.clone(),
-                company_id: t.company_id.clone(),
-                created_by: t.created_by.clone(),
-                idempotency_key: t.idempotency_key.clone(),
-                request_hash: t.request_hash.clone(),
-                content_hash: t.content_hash.clone(),
-                debit_account: t.debit_account.clone(),
-                payee_bank_code: t.payee.bank_code.clone(),
-                payee_branch_code: t.payee.branch_code.clone(),
-                payee_account_type: t.payee.account_type.as_str().to_owned(),
-                payee_account_number: t.payee.account_number.clone(),
-                payee_name: t.payee.name.clone(),
-                amount: t.amount,
-                execution_date: t.execution_date,
-                memo: t.memo.clone(),
-                status: t.status.as_str().to_owned(),
-                created_at: t.created_at.naive_utc(),
-                expires_at: t.expires_at.naive_utc(),
-                confirmed_at: None,
-                confirmation_method: None,
-                confirmed_step: None,
-                cancelled_at: None,
-                cancelled_by: None,
-                content_key_id: t.content_key_id.clone(),
-                approvals_required: 0,
-                approvals_given: 0,
-            })
-            .execute(conn),
-    )
+/// A new transfer and the audit event that records it, both or neither: on PostgreSQL in
+/// one statement (one round trip, no BEGIN and COMMIT), on SQLite in one write transaction.
+pub fn insert_recorded(
+    conn: &mut DbConn,
+    t: &Transfer,
+    (event, mac): (AuditEvent, RowMac),
+) -> QueryResult<Insert> {
+    let transfer = diesel::insert_into(transfers::table).values(row(t));
+    let event = diesel::insert_into(audit_events::table).values(super::audit::row(event, mac));
+    match conn {
+        DbConn::Postgres(pg) => inserted(Together(transfer, event).execute(pg)),
+        DbConn::Sqlite(_) => write_tx(conn, |conn| {
+            let done = inserted(transfer.execute(conn))?;
+            if done == Insert::Done {
+                event.execute(conn)?;
+            }
+            Ok(done)
+        }),
+    }
+}
+
+fn row(t: &Transfer) -> TransferRow {
+    TransferRow {
+        id: t.id.clone(),
+        company_id: t.company_id.clone(),
+        created_by: t.created_by.clone(),
+        idempotency_key: t.idempotency_key.clone(),
+        request_hash: t.request_hash.clone(),
+        content_hash: t.content_hash.clone(),
+        debit_account: t.debit_account.clone(),
+        payee_bank_code: t.payee.bank_code.clone(),
+        payee_branch_code: t.payee.branch_code.clone(),
+        payee_account_type: t.payee.account_type.as_str().to_owned(),
+        payee_account_number: t.payee.account_number.clone(),
+        payee_name: t.payee.name.clone(),
+        amount: t.amount,
+        execution_date: t.execution_date,
+        memo: t.memo.clone(),
+        status: t.status.as_str().to_owned(),
+        created_at: t.created_at.naive_utc(),
+        expires_at: t.expires_at.naive_utc(),
+        confirmed_at: None,
+        confirmation_method: None,
+        confirmed_step: None,
+        cancelled_at: None,
+        cancelled_by: None,
+        content_key_id: t.content_key_id.clone(),
+        approvals_required: 0,
+        approvals_given: 0,
+    }
 }
 
 pub fn by_idempotency_key(

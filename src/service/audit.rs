@@ -17,11 +17,29 @@ use super::{Person, Services, hmac_sha256, new_id};
 
 pub fn record(conn: &mut DbConn, svc: &Services, event: Event) -> Result<(), AppError> {
     let typed = event.told().then(|| event.clone());
-    let mut event = AuditEvent::written(event, svc.now());
-    event.request_id = crate::request_context::request_id();
+    let (event, mac) = stamped(svc, event);
     if let Some(typed) = &typed {
         super::notify::enqueue(conn, svc, typed, &event)?;
     }
+    Ok(db::audit::insert(conn, event, mac)?)
+}
+
+/// An event as it is stored, with its MAC, for a statement that writes it together with
+/// the change it records. Only an event nobody is told of: `record` writes the outbox row
+/// of the others.
+pub(super) fn untold(svc: &Services, event: Event) -> Result<(AuditEvent, RowMac), AppError> {
+    if event.told() {
+        return Err(AppError::Internal(format!(
+            "{} is told to people: record it with audit::record",
+            event.action.as_str()
+        )));
+    }
+    Ok(stamped(svc, event))
+}
+
+fn stamped(svc: &Services, event: Event) -> (AuditEvent, RowMac) {
+    let mut event = AuditEvent::written(event, svc.now());
+    event.request_id = crate::request_context::request_id();
     let uid = new_id();
     let (key_id, key) = &svc.audit_keys.current;
     let mac = RowMac {
@@ -29,7 +47,7 @@ pub fn record(conn: &mut DbConn, svc: &Services, event: Event) -> Result<(), App
         uid,
         key_id: key_id.clone(),
     };
-    Ok(db::audit::insert(conn, event, mac)?)
+    (event, mac)
 }
 
 /// Whether a stored event is as it was written: its MAC verifies, or it predates MACs.

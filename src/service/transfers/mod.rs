@@ -112,9 +112,10 @@ pub(super) fn blocked(reason: BlockedReason) -> AppError {
     }
 }
 
-/// Creates a transfer. A retry with the same key is answered first, before anything is
-/// judged, with the first answer: it stands even if the person's situation changed since.
-/// `true` when this call created it.
+/// Creates a transfer. A retry with the same key is answered with the first answer, even
+/// if the person's situation changed since: the key is looked up when the insert finds it
+/// taken, or when anything else refuses, so a first attempt costs no lookup. `true` when
+/// this call created it.
 pub fn create(
     db: &mut Db,
     svc: &Services,
@@ -124,39 +125,25 @@ pub fn create(
     input: DraftInput,
 ) -> Result<(TransferWithConfirmation, bool), AppError> {
     let conn = db.conn()?;
-    if let Some(existing) = db::transfers::by_idempotency_key(conn, &who.user_id, idempotency_key)?
-    {
-        return replay(conn, svc, existing, request_hash);
-    }
+    let retried = |conn: &mut DbConn| {
+        db::transfers::by_idempotency_key(conn, &who.user_id, idempotency_key)
+            .map_err(AppError::from)
+    };
+    let (draft, confirmed_by) = match judge_new(conn, svc, who, &input) {
+        Ok(judged) => judged,
+        Err(refused) => {
+            return match retried(conn)? {
+                Some(existing) => replay(conn, svc, existing, request_hash),
+                None => Err(refused),
+            };
+        }
+    };
     let company = &who.company;
-    let draft = Draft::parse(&input, company.transfer_limit, today_in_japan(svc))
-        .map_err(AppError::refusals)?;
-    let user = &who.user;
-    // Refused at creation what could not be confirmed: the screen tells the person before
-    // they type a code.
-    let token = acting_token(conn, who)?;
-    let confirmed_by = confirmation(svc, company, user, token.as_ref());
-    if let TransferConfirmation::Blocked(reason) = confirmed_by {
-        return Err(blocked(reason));
-    }
-    // Another company's account gets the same answer as a mistyped one: nothing about
-    // other customers' accounts can be learnt here.
-    if db::companies::account_holder(conn, &draft.debit_account)?.as_deref() != Some(&company.id) {
-        return Err(AppError::new(
-            ErrorCode::DebitAccountUnknown,
-            "the debit account is not one of your company's accounts",
-        )
-        .with_field(
-            "debit_account",
-            "debit_account_unknown",
-            "not one of your company's accounts",
-        ));
-    }
     let now = svc.now();
     let mut transfer = Transfer {
         id: new_id(),
         company_id: company.id.clone(),
-        created_by: user.id.clone(),
+        created_by: who.user_id.clone(),
         idempotency_key: idempotency_key.to_owned(),
         request_hash: request_hash.to_owned(),
         content_hash: String::new(),
@@ -178,31 +165,54 @@ pub fn create(
         approvals_given: 0,
     };
     transfer.content_hash = transfer.content_hash(&svc.content_keys.current.1);
-    let inserted = write_tx(conn, |conn| {
-        let inserted = db::transfers::insert(conn, &transfer)?;
-        if inserted == Insert::Done {
-            audit::record(
-                conn,
-                svc,
-                who.event(AuditAction::TransferCreated, Outcome::Success)
-                    .target("transfer", &transfer.id)
-                    .detail(serde_json::json!({ "amount": transfer.amount })),
-            )?;
-        }
-        Ok::<_, AppError>(inserted)
-    })?;
-    if inserted == Insert::Duplicate {
-        // A concurrent retry with the same key got in first: answer as a retry.
-        let existing = db::transfers::by_idempotency_key(conn, &who.user_id, idempotency_key)?
-            .ok_or_else(|| {
-                AppError::Internal("idempotency key taken, transfer not found".into())
-            })?;
+    let event = who
+        .event(AuditAction::TransferCreated, Outcome::Success)
+        .target("transfer", &transfer.id)
+        .detail(serde_json::json!({ "amount": transfer.amount }));
+    let recorded = audit::untold(svc, event)?;
+    if db::transfers::insert_recorded(conn, &transfer, recorded)? == Insert::Duplicate {
+        // A retry, or a concurrent one with the same key that got in first.
+        let existing = retried(conn)?.ok_or_else(|| {
+            AppError::Internal("idempotency key taken, transfer not found".into())
+        })?;
         return replay(conn, svc, existing, request_hash);
     }
     let shown = Shown::new(svc, company)
-        .knowing(&user.id, confirmed_by)
+        .knowing(&who.user_id, confirmed_by)
         .show(conn, transfer)?;
     Ok((shown, true))
+}
+
+/// What a new transfer is refused for at creation, where it could not be confirmed: the
+/// screen tells the person before they type a code.
+fn judge_new(
+    conn: &mut DbConn,
+    svc: &Services,
+    who: &Person,
+    input: &DraftInput,
+) -> Result<(Draft, TransferConfirmation), AppError> {
+    let company = &who.company;
+    let draft = Draft::parse(input, company.transfer_limit, today_in_japan(svc))
+        .map_err(AppError::refusals)?;
+    let token = acting_token(conn, who)?;
+    let confirmed_by = confirmation(svc, company, &who.user, token.as_ref());
+    if let TransferConfirmation::Blocked(reason) = confirmed_by {
+        return Err(blocked(reason));
+    }
+    // Another company's account gets the same answer as a mistyped one: nothing about
+    // other customers' accounts can be learnt here.
+    if db::companies::account_holder(conn, &draft.debit_account)?.as_deref() != Some(&company.id) {
+        return Err(AppError::new(
+            ErrorCode::DebitAccountUnknown,
+            "the debit account is not one of your company's accounts",
+        )
+        .with_field(
+            "debit_account",
+            "debit_account_unknown",
+            "not one of your company's accounts",
+        ));
+    }
+    Ok((draft, confirmed_by))
 }
 
 fn replay(
