@@ -382,6 +382,24 @@ where
     result
 }
 
+/// Refuses a write whose undoing is left to the caller's transaction, outside one.
+fn in_transaction(conn: &mut DbConn) -> QueryResult<()> {
+    let depth = match conn {
+        DbConn::Postgres(c) => {
+            AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?
+        }
+        DbConn::Sqlite(c) => {
+            AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?
+        }
+    };
+    match depth {
+        Some(_) => Ok(()),
+        None => Err(diesel::result::Error::QueryBuilderError(
+            "this write must run inside a transaction".into(),
+        )),
+    }
+}
+
 /// `f` between `BEGIN IMMEDIATE` and `COMMIT` (or `ROLLBACK` when it fails), and how the
 /// transaction ended.
 fn immediate<T, E, F>(conn: &mut DbConn, f: F) -> (Result<T, E>, QueryResult<()>)

@@ -87,6 +87,10 @@ impl<A, B> diesel::query_builder::QueryId for Together<A, B> {
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
+impl<A, B: diesel::query_builder::Query> diesel::query_builder::Query for Together<A, B> {
+    type SqlType = B::SqlType;
+}
+
 impl<A, B> diesel::query_builder::QueryFragment<diesel::pg::Pg> for Together<A, B>
 where
     A: diesel::query_builder::QueryFragment<diesel::pg::Pg>,

@@ -21,6 +21,25 @@ const PENDING_APPROVAL: &str = "pending_approval";
 /// The states a transfer expires or is cancelled in.
 const OPEN: [&str; 2] = [PENDING, PENDING_APPROVAL];
 
+/// An UPDATE … RETURNING of a transfer and the INSERT of the audit event that records it,
+/// in the caller's transaction: one statement on PostgreSQL.
+macro_rules! written_with {
+    ($conn:expr, $update:expr, $event:expr) => {
+        match $conn {
+            DbConn::Postgres(pg) => Together($event, $update.returning_all())
+                .get_result::<TransferRow>(pg)
+                .optional()?,
+            DbConn::Sqlite(lite) => {
+                $event.execute(lite)?;
+                $update
+                    .returning_all()
+                    .get_result::<TransferRow>(lite)
+                    .optional()?
+            }
+        }
+    };
+}
+
 /// User::may_transfer, as a condition a statement judges itself: the person is not
 /// disabled and holds the transfer permission (administrators and customers always do).
 macro_rules! may_transfer {
@@ -210,7 +229,8 @@ pub enum Then {
 /// the transfer permission, the company's OTP status still calls for `method` and its
 /// approval policy is still `policy`: the rules are judged by the same statement that
 /// confirms, so nothing can change in between. The transfer as written, or `None` if the
-/// statement changed nothing.
+/// statement changed nothing. The event recording the confirmation is written either way,
+/// in the caller's transaction: on `None` the caller rolls it back.
 pub fn confirm(
     conn: &mut DbConn,
     t: &Transfer,
@@ -218,7 +238,9 @@ pub fn confirm(
     (policy, then): (Option<ApprovalPolicy>, Then),
     step: Option<i64>,
     now: DateTime<Utc>,
+    (event, mac): (AuditEvent, RowMac),
 ) -> QueryResult<Option<Transfer>> {
+    super::in_transaction(conn)?;
     // Where the bank asks no code for transactions, the company's status does not matter.
     // Two values whichever the case (one twice when codes are asked): one statement text.
     let statuses = if codes_asked {
@@ -253,32 +275,35 @@ pub fn confirm(
         transfers::confirmed_step.eq(step),
     );
     // The row as written, in the same statement: the answer needs no read after it.
+    let event = diesel::insert_into(audit_events::table).values(super::audit::row(event, mac));
     let written: Option<TransferRow> = match then {
-        Then::Confirmed => prepared_update(
-            transfers::table,
-            (
-                transfers::status.eq(TransferStatus::Confirmed.as_str()),
-                transfers::confirmed_at.eq(now.naive_utc()),
-                proven,
+        Then::Confirmed => written_with!(
+            conn,
+            prepared_update(
+                transfers::table,
+                (
+                    transfers::status.eq(TransferStatus::Confirmed.as_str()),
+                    transfers::confirmed_at.eq(now.naive_utc()),
+                    proven,
+                ),
+                pending,
             ),
-            pending,
-        )
-        .returning_all()
-        .get_result(conn)
-        .optional()?,
-        Then::AwaitApprovals { required, until } => prepared_update(
-            transfers::table,
-            (
-                transfers::status.eq(PENDING_APPROVAL),
-                transfers::approvals_required.eq(required),
-                transfers::expires_at.eq(until.naive_utc()),
-                proven,
+            event
+        ),
+        Then::AwaitApprovals { required, until } => written_with!(
+            conn,
+            prepared_update(
+                transfers::table,
+                (
+                    transfers::status.eq(PENDING_APPROVAL),
+                    transfers::approvals_required.eq(required),
+                    transfers::expires_at.eq(until.naive_utc()),
+                    proven,
+                ),
+                pending,
             ),
-            pending,
-        )
-        .returning_all()
-        .get_result(conn)
-        .optional()?,
+            event
+        ),
     };
     written.map(entity).transpose()
 }

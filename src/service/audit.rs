@@ -27,7 +27,7 @@ pub fn record(conn: &mut DbConn, svc: &Services, event: Event) -> Result<(), App
 /// An event as it is stored, with its MAC, for a statement that writes it together with
 /// the change it records. Only an event nobody is told of: `record` writes the outbox row
 /// of the others.
-pub(super) fn untold(svc: &Services, event: Event) -> Result<(AuditEvent, RowMac), AppError> {
+pub fn untold(svc: &Services, event: Event) -> Result<(AuditEvent, RowMac), AppError> {
     if event.told() {
         return Err(AppError::Internal(format!(
             "{} is told to people: record it with audit::record",

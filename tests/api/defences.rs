@@ -435,6 +435,8 @@ async fn an_answer_without_a_valid_session_names_the_bearer_scheme(app: TestApp)
 
 #[engine_test]
 async fn the_statements_that_confirm_judge_permission_method_and_holder_themselves(app: TestApp) {
+    use diesel::Connection;
+    use webfb::domain::audit::{ActorKind, AuditAction, Event, Outcome};
     use webfb::domain::transfer::ConfirmationMethod;
     let company = app.company("acme").await;
     app.activate(&company, "per_user").await;
@@ -483,16 +485,29 @@ async fn the_statements_that_confirm_judge_permission_method_and_holder_themselv
             let t = webfb::db::transfers::visible(conn, &company_id, &id, None)
                 .unwrap()
                 .unwrap();
-            let confirmed = webfb::db::transfers::confirm(
-                conn,
-                &t,
-                (ConfirmationMethod::Otp, true),
-                (None, webfb::db::transfers::Then::Confirmed),
-                Some(1),
-                svc.now(),
-            )
-            .unwrap()
-            .is_some();
+            let event = Event::new(
+                AuditAction::TransferConfirmed,
+                Outcome::Success,
+                ActorKind::Person,
+            );
+            let recorded = webfb::service::audit::untold(svc, event).unwrap();
+            // As the service does: nothing confirmed, nothing kept.
+            let confirmed = conn.transaction(|conn| {
+                let confirmed = webfb::db::transfers::confirm(
+                    conn,
+                    &t,
+                    (ConfirmationMethod::Otp, true),
+                    (None, webfb::db::transfers::Then::Confirmed),
+                    Some(1),
+                    svc.now(),
+                    recorded,
+                )?;
+                confirmed.ok_or(diesel::result::Error::RollbackTransaction)
+            });
+            let confirmed = match confirmed {
+                Err(diesel::result::Error::RollbackTransaction) => false,
+                other => other.map(|_| true).unwrap(),
+            };
             let spent =
                 webfb::db::soft_tokens::spend_step(conn, &held.id, Some(&user_id), i64::MAX)
                     .unwrap();

@@ -365,17 +365,6 @@ fn mark_confirmed(
         }
     };
     let codes_asked = svc.codes_for_transactions(company);
-    let Some(confirmed) = db::transfers::confirm(
-        conn,
-        transfer,
-        (method, codes_asked),
-        (policy, then),
-        step,
-        now,
-    )?
-    else {
-        return Err(not_pending());
-    };
     let mut detail = serde_json::json!({
         "method": method.as_str(),
         "step": step,
@@ -387,7 +376,19 @@ fn mark_confirmed(
     let event = who
         .event(AuditAction::TransferConfirmed, Outcome::Success)
         .target("transfer", &transfer.id);
-    audit::record(conn, svc, event.clone().detail(detail))?;
+    let recorded = audit::untold(svc, event.clone().detail(detail))?;
+    let Some(confirmed) = db::transfers::confirm(
+        conn,
+        transfer,
+        (method, codes_asked),
+        (policy, then),
+        step,
+        now,
+        recorded,
+    )?
+    else {
+        return Err(not_pending());
+    };
     if required > 0 {
         // The approvers are told (Event::told).
         let waiting = event.with(AuditAction::TransferAwaitingApproval, Outcome::Success);
