@@ -81,6 +81,13 @@ impl<T: diesel::Table, S, W, Conn> diesel::RunQueryDsl<Conn> for PreparedUpdate<
 /// PostgreSQL runs a write in WITH to completion whether or not `b` reads it.
 pub(crate) struct Together<A, B>(pub A, pub B);
 
+diesel::table! {
+    /// The rows the first write of a `Together` returned, as the second reads them.
+    first (id) {
+        id -> Text,
+    }
+}
+
 impl<A, B> diesel::query_builder::QueryId for Together<A, B> {
     // Not static: diesel then keeps the statement under its SQL text.
     type QueryId = ();

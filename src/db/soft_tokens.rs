@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use super::models::{OtpStepUseRow, SoftTokenRow};
+use super::prepared::{Together, first};
 use super::schema::{otp_step_uses, soft_tokens};
 use super::{DbConn, Insert, entities, entity, inserted, is_unique_violation, prepared_update};
 use crate::domain::SoftToken;
@@ -315,51 +316,86 @@ pub fn suspend(conn: &mut DbConn, id: &str, now: DateTime<Utc>) -> QueryResult<b
     Ok(suspended == 1)
 }
 
-/// Spends `step` of a token held by `holder_id` (or, being registered, by nobody) and
-/// not locked: one row changes for exactly one of any number of racing requests, and
-/// never for an older step.
-pub fn spend_step(
-    conn: &mut DbConn,
-    id: &str,
-    holder_id: Option<&str>,
-    step: i64,
-) -> QueryResult<bool> {
+/// The update that spends a step and the ledger row that records it: on PostgreSQL one
+/// statement, the row inserted from what the update returned; on SQLite the row after the
+/// update changed one.
+macro_rules! spent_with {
+    ($conn:expr, $update:expr, $use:expr) => {
+        match $conn {
+            DbConn::Postgres(pg) => {
+                use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+                let u = $use;
+                let ledger = diesel::insert_into(otp_step_uses::table)
+                    .values(first::table.select((
+                        u.id.into_sql::<Text>(),
+                        first::id,
+                        u.step.into_sql::<BigInt>(),
+                        u.used_by.into_sql::<Text>(),
+                        u.purpose.as_str().into_sql::<Text>(),
+                        u.transfer_id.into_sql::<Nullable<Text>>(),
+                        u.at.naive_utc().into_sql::<Timestamp>(),
+                    )))
+                    .into_columns((
+                        otp_step_uses::id,
+                        otp_step_uses::soft_token_id,
+                        otp_step_uses::step,
+                        otp_step_uses::used_by,
+                        otp_step_uses::purpose,
+                        otp_step_uses::transfer_id,
+                        otp_step_uses::used_at,
+                    ));
+                Together($update.returning_all(), ledger).execute(pg)? == 1
+            }
+            DbConn::Sqlite(lite) => {
+                let spent = $update.execute(lite)? == 1;
+                if spent {
+                    diesel::insert_into(otp_step_uses::table)
+                        .values(ledger_row($use))
+                        .execute(lite)?;
+                }
+                spent
+            }
+        }
+    };
+}
+
+/// Spends the step of `u` of a token held by `holder_id` (or, being registered, by
+/// nobody) and not locked, and records it in the ledger: one row changes for exactly one
+/// of any number of racing requests, and never for an older step. One statement on
+/// PostgreSQL, whose ledger row is written from the token row the update changed.
+pub fn spend_step(conn: &mut DbConn, holder_id: Option<&str>, u: StepUse<'_>) -> QueryResult<bool> {
     let unspent = soft_tokens::id
-        .eq(id)
-        .and(soft_tokens::last_used_step.lt(step))
+        .eq(u.token)
+        .and(soft_tokens::last_used_step.lt(u.step))
         .and(soft_tokens::locked_at.is_null())
         .and(soft_tokens::suspended_at.is_null());
     let spend = (
-        soft_tokens::last_used_step.eq(step),
+        soft_tokens::last_used_step.eq(u.step),
         soft_tokens::failed_attempts.eq(0),
     );
     // It runs at every code accepted: prepared once.
-    let spent = match holder_id {
+    Ok(match holder_id {
         Some(holder) => {
             let held = unspent.and(soft_tokens::holder_id.eq(holder));
-            prepared_update(soft_tokens::table, spend, held).execute(conn)?
+            spent_with!(conn, prepared_update(soft_tokens::table, spend, held), u)
         }
         None => {
             let shared = unspent.and(soft_tokens::holder_id.is_null());
-            prepared_update(soft_tokens::table, spend, shared).execute(conn)?
+            spent_with!(conn, prepared_update(soft_tokens::table, spend, shared), u)
         }
-    };
-    Ok(spent == 1)
+    })
 }
 
-pub fn record_step_use(conn: &mut DbConn, u: StepUse<'_>) -> QueryResult<()> {
-    diesel::insert_into(otp_step_uses::table)
-        .values(OtpStepUseRow {
-            id: u.id.to_owned(),
-            soft_token_id: u.token.to_owned(),
-            step: u.step,
-            used_by: u.used_by.to_owned(),
-            purpose: u.purpose.as_str().to_owned(),
-            transfer_id: u.transfer_id.map(str::to_owned),
-            used_at: u.at.naive_utc(),
-        })
-        .execute(conn)?;
-    Ok(())
+fn ledger_row(u: StepUse<'_>) -> OtpStepUseRow {
+    OtpStepUseRow {
+        id: u.id.to_owned(),
+        soft_token_id: u.token.to_owned(),
+        step: u.step,
+        used_by: u.used_by.to_owned(),
+        purpose: u.purpose.as_str().to_owned(),
+        transfer_id: u.transfer_id.map(str::to_owned),
+        used_at: u.at.naive_utc(),
+    }
 }
 
 /// Every key id the stored seeds name, each with one token sealed under it.

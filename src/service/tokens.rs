@@ -303,7 +303,16 @@ pub fn spend(
     step: i64,
 ) -> Refusable<i64> {
     let token = used.token;
-    if !db::soft_tokens::spend_step(conn, &token.id, token.holder_id.as_deref(), step)? {
+    let spent = StepUse {
+        id: &new_id(),
+        token: &token.id,
+        step,
+        used_by: &who.user_id,
+        purpose: used.purpose,
+        transfer_id: used.transfer_id,
+        at: svc.now(),
+    };
+    if !db::soft_tokens::spend_step(conn, token.holder_id.as_deref(), spent)? {
         let now = db::soft_tokens::get(conn, &token.id)?;
         if now.suspended || now.locked {
             audit::record(
@@ -325,18 +334,6 @@ pub fn spend(
         }
         return replayed(conn, svc, who, used);
     }
-    db::soft_tokens::record_step_use(
-        conn,
-        StepUse {
-            id: &new_id(),
-            token: &token.id,
-            step,
-            used_by: &who.user_id,
-            purpose: used.purpose,
-            transfer_id: used.transfer_id,
-            at: svc.now(),
-        },
-    )?;
     Ok(Ok(step))
 }
 

@@ -508,9 +508,16 @@ async fn the_statements_that_confirm_judge_permission_method_and_holder_themselv
                 Err(diesel::result::Error::RollbackTransaction) => false,
                 other => other.map(|_| true).unwrap(),
             };
-            let spent =
-                webfb::db::soft_tokens::spend_step(conn, &held.id, Some(&user_id), i64::MAX)
-                    .unwrap();
+            let step = webfb::db::soft_tokens::StepUse {
+                id: "an-attempt",
+                token: &held.id,
+                step: i64::MAX,
+                used_by: &user_id,
+                purpose: webfb::domain::soft_token::Purpose::TransferConfirmation,
+                transfer_id: None,
+                at: svc.now(),
+            };
+            let spent = webfb::db::soft_tokens::spend_step(conn, Some(&user_id), step).unwrap();
             (confirmed, spent)
         })
         .await;
