@@ -96,11 +96,6 @@ impl Wal {
             synced: Condvar::new(),
             wal_inode: AtomicU64::new(0),
         });
-        let checkpointed = Arc::downgrade(&wal);
-        std::thread::Builder::new()
-            .name("sqlite-checkpoint".into())
-            .spawn(move || checkpoints(checkpointed))
-            .map_err(|e| unknown(format!("cannot start the checkpoint thread: {e}")))?;
         wals.retain(|_, wal| wal.strong_count() > 0);
         wals.insert(file, Arc::downgrade(&wal));
         Ok(Some(wal))
@@ -145,12 +140,7 @@ impl Wal {
         let mut conn = Database::Sqlite(self.database.clone())
             .connect()
             .map_err(|e| unknown(format!("cannot open the writer connection: {e}")))?;
-        // The writer checkpoints only if the pool's checkpointer falls far behind; the WAL
-        // is cut back to 64 MiB when it starts over.
-        conn.batch_execute(
-            "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -8192; \
-             PRAGMA wal_autocheckpoint = 16384; PRAGMA journal_size_limit = 67108864",
-        )?;
+        conn.batch_execute("PRAGMA synchronous = NORMAL; PRAGMA cache_size = -8192")?;
         Ok(conn)
     }
 
@@ -209,32 +199,6 @@ impl Wal {
             }
         }
         Ok(())
-    }
-}
-
-/// How often the checkpointer copies the WAL's committed pages into the database file.
-const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
-
-/// Checkpoints the WAL until the pool closes. PASSIVE: it copies what no reader still
-/// needs from the WAL, waits for no one, and nobody waits for it.
-fn checkpoints(wal: Weak<Wal>) {
-    let mut conn: Option<DbConn> = None;
-    loop {
-        std::thread::sleep(CHECKPOINT_EVERY);
-        let Some(wal) = wal.upgrade() else {
-            return;
-        };
-        let checkpointed = match &mut conn {
-            Some(conn) => conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)"),
-            None => Database::Sqlite(wal.database.clone())
-                .connect()
-                .map(|opened| conn = Some(opened))
-                .map_err(|e| unknown(e.to_string())),
-        };
-        if let Err(e) = checkpointed {
-            tracing::warn!(database = %wal.database.display(), error = %e, "checkpoint failed; the writer checkpoints if the WAL keeps growing");
-            conn = None;
-        }
     }
 }
 
@@ -311,32 +275,5 @@ mod tests {
         let wal = Wal::of(conn).unwrap().unwrap();
         let state = lock(&wal.state);
         assert_eq!((state.committed, state.durable), (400, 400));
-    }
-
-    #[test]
-    fn the_pools_checkpointer_copies_committed_pages_into_the_database_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("c.db");
-        let pool = Database::Sqlite(file.clone()).open(2).unwrap();
-        let mut db = Db::pooled(&pool);
-        let conn = db.conn().unwrap();
-        let before = std::fs::metadata(&file).unwrap().len();
-        // 2 MiB in about 500 pages: under the writer's own checkpoint threshold.
-        write_tx(conn, |c| {
-            c.batch_execute(
-                "CREATE TABLE t (b BLOB); \
-                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 512) \
-                 INSERT INTO t SELECT randomblob(4096) FROM n",
-            )
-        })
-        .unwrap();
-        let copied = (0..200).any(|_| {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-            std::fs::metadata(&file).unwrap().len() >= before + 2 * 1024 * 1024
-        });
-        assert!(
-            copied,
-            "the database file never grew: nothing was checkpointed"
-        );
     }
 }
