@@ -22,6 +22,7 @@ use super::{AppState, blocking};
 /// here, on the worker; the session in the use case's own blocking hop (`run`): one hop
 /// and one borrowed connection per request.
 pub struct SignedIn {
+    req: HttpRequest,
     state: web::Data<AppState>,
     bearer: Bearer,
     addr: Option<String>,
@@ -37,15 +38,25 @@ impl SignedIn {
         T: Send + 'static,
     {
         let SignedIn {
+            req,
             state,
             bearer,
             addr,
         } = self;
-        blocking(&state, move |db, svc| {
+        let person_id = bearer.person_id().map(str::to_owned);
+        let checked = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let session_open = checked.clone();
+        let answer = blocking(&state, move |db, svc| {
             let who = service::sessions::authenticate_person(db, svc, bearer, addr)?;
+            session_open.store(true, std::sync::atomic::Ordering::Relaxed);
             f(db, svc, &who)
         })
-        .await
+        .await;
+        // The access log names the person once their session was found open.
+        if let Some(id) = person_id.filter(|_| checked.load(std::sync::atomic::Ordering::Relaxed)) {
+            req.extensions_mut().insert(Actor { kind: "person", id });
+        }
+        answer
     }
 }
 
@@ -154,13 +165,9 @@ impl FromRequest for SignedIn {
         let signed_in = || {
             let state = state(req)?;
             let bearer = service::sessions::verify(&state.services, &bearer(req)?)?;
-            // Who the signed token names, for the access log, even if its session ended.
-            if let Some(id) = bearer.person_id() {
-                let id = id.to_owned();
-                req.extensions_mut().insert(Actor { kind: "person", id });
-            }
             let addr = client_addr(req);
             Ok(SignedIn {
+                req: req.clone(),
                 state,
                 bearer,
                 addr,

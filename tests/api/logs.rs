@@ -257,6 +257,12 @@ async fn a_whole_story_is_logged_one_json_line_a_request_and_no_secret(engine: E
         .unwrap();
     assert_eq!(confirmed_event["request_id"], confirm_id.as_str());
 
+    // A signed token whose session ended is nobody's request in the log.
+    let (status, _, _) = call(&url, Method::POST, "/api/v1/auth/logout", t, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, ended_id, _) = call(&url, Method::GET, "/api/v1/me", t, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
     let log = server.stop();
     let lines: Vec<Value> = log
         .lines()
@@ -278,6 +284,9 @@ async fn a_whole_story_is_logged_one_json_line_a_request_and_no_secret(engine: E
     assert_eq!(line["actor_kind"], "person");
     assert_eq!(line["actor_id"], admin_id.as_str());
     assert!(line["latency_ms"].as_f64().unwrap() > 0.0, "{line}");
+    let ended = access(&ended_id);
+    assert_eq!(ended["status"], 401);
+    assert!(ended.get("actor_id").is_none(), "{ended}");
     let refused = access(&wrong_id);
     assert_eq!(refused["status"], 401);
     assert_eq!(refused["problem"], "invalid_credentials");
