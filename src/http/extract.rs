@@ -1,6 +1,8 @@
 //! Who is calling: the signed-in company person or bank operator behind a bearer token.
 
 use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
@@ -44,16 +46,16 @@ impl SignedIn {
             addr,
         } = self;
         let person_id = bearer.person_id().map(str::to_owned);
-        let checked = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let checked = Arc::new(AtomicBool::new(false));
         let session_open = checked.clone();
         let answer = blocking(&state, move |db, svc| {
             let who = service::sessions::authenticate_person(db, svc, bearer, addr)?;
-            session_open.store(true, std::sync::atomic::Ordering::Relaxed);
+            session_open.store(true, Ordering::Relaxed);
             f(db, svc, &who)
         })
         .await;
         // The access log names the person once their session was found open.
-        if let Some(id) = person_id.filter(|_| checked.load(std::sync::atomic::Ordering::Relaxed)) {
+        if let Some(id) = person_id.filter(|_| checked.load(Ordering::Relaxed)) {
             req.extensions_mut().insert(Actor { kind: "person", id });
         }
         answer

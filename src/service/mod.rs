@@ -299,17 +299,33 @@ fn confirming_token(
     company: &Company,
     user: &User,
 ) -> Result<Option<SoftToken>, AppError> {
-    let holder = confirming_holder(conn, company, user)?;
-    Ok(db::soft_tokens::held_by(conn, &holder)?)
+    confirming(conn, (company, user), None, db::soft_tokens::held_by)
 }
 
 /// `confirming_token` of the person acting, as their company and they were read with their
 /// session: the token they hold was read with them.
 fn acting_token(conn: &mut DbConn, who: &Person) -> Result<Option<SoftToken>, AppError> {
-    let holder = confirming_holder(conn, &who.company, &who.user)?;
-    match &who.held {
-        Some(held) if holder == who.user_id => Ok(held.clone()),
-        _ => Ok(db::soft_tokens::held_by(conn, &holder)?),
+    let own = who.held.clone();
+    confirming(
+        conn,
+        (&who.company, &who.user),
+        own,
+        db::soft_tokens::held_by,
+    )
+}
+
+/// The confirming token of `confirming_token`: `own`, the token `user` holds when it was
+/// read already (`None`: not read), if it is theirs; else read by `read` from its holder.
+fn confirming<T>(
+    conn: &mut DbConn,
+    (company, user): (&Company, &User),
+    own: Option<Option<T>>,
+    read: fn(&mut DbConn, &str) -> diesel::QueryResult<Option<T>>,
+) -> Result<Option<T>, AppError> {
+    let holder = confirming_holder(conn, company, user)?;
+    match own {
+        Some(own) if holder == user.id => Ok(own),
+        _ => Ok(read(conn, &holder)?),
     }
 }
 

@@ -12,7 +12,7 @@ use crate::domain::{BlockedReason, Company, PasswordAttempt, Secret, User};
 use crate::error::AppError;
 use crate::service::lockout::{check_password, still_open};
 use crate::service::tokens::{self, CodeUse};
-use crate::service::{Person, Refusable, Services, audit, confirming_holder};
+use crate::service::{Person, Refusable, Services, audit, confirming};
 
 use super::{blocked, creator};
 
@@ -146,12 +146,12 @@ fn spend_code(
     (code, purpose, transfer_id): (&OtpCode, Purpose, &str),
     refuse: &Refuse<'_>,
 ) -> Refusable<(i64, SoftToken)> {
-    let holder = confirming_holder(conn, company, user)?;
-    let read = if holder == user.id {
-        own
-    } else {
-        db::soft_tokens::held_with_seed(conn, &holder)?
-    };
+    let read = confirming(
+        conn,
+        (company, user),
+        Some(own),
+        db::soft_tokens::held_with_seed,
+    )?;
     let Some((token, seed)) = read else {
         let problem = blocked(BlockedReason::TokenNotRegistered);
         return Ok(Err(refuse(conn, "token_not_registered", problem)?));
