@@ -63,6 +63,51 @@ pub(super) fn row(e: AuditEvent, mac: RowMac) -> NewAuditEvent {
     }
 }
 
+/// `row` as a link of a chained PostgreSQL statement: inserted once for each row its
+/// `confirmed` link returned, so not at all when that wrote nothing.
+pub(super) fn row_for_confirmed(
+    e: AuditEvent,
+    mac: RowMac,
+) -> impl diesel::query_builder::QueryFragment<diesel::pg::Pg> {
+    use diesel::sql_types::{Bool, Nullable, Text, Timestamp};
+    let r = row(e, mac);
+    diesel::insert_into(audit_events::table)
+        .values(super::prepared::confirmed::table.select((
+            r.uid.into_sql::<Nullable<Text>>(),
+            r.mac.into_sql::<Nullable<Text>>(),
+            r.mac_key_id.into_sql::<Nullable<Text>>(),
+            r.occurred_at.into_sql::<Timestamp>(),
+            r.company_id.into_sql::<Nullable<Text>>(),
+            r.actor_kind.into_sql::<Text>(),
+            r.actor_id.into_sql::<Nullable<Text>>(),
+            r.action.into_sql::<Text>(),
+            r.target_kind.into_sql::<Nullable<Text>>(),
+            r.target_id.into_sql::<Nullable<Text>>(),
+            r.outcome.into_sql::<Text>(),
+            r.flagged.into_sql::<Bool>(),
+            r.client_addr.into_sql::<Nullable<Text>>(),
+            r.detail.into_sql::<Nullable<Text>>(),
+            r.request_id.into_sql::<Nullable<Text>>(),
+        )))
+        .into_columns((
+            audit_events::uid,
+            audit_events::mac,
+            audit_events::mac_key_id,
+            audit_events::occurred_at,
+            audit_events::company_id,
+            audit_events::actor_kind,
+            audit_events::actor_id,
+            audit_events::action,
+            audit_events::target_kind,
+            audit_events::target_id,
+            audit_events::outcome,
+            audit_events::flagged,
+            audit_events::client_addr,
+            audit_events::detail,
+            audit_events::request_id,
+        ))
+}
+
 /// Sealed events after position `after`, in sealed order, of one company or all.
 pub fn page(
     conn: &mut DbConn,

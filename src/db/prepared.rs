@@ -1,5 +1,5 @@
-//! Statements diesel does not write itself: an UPDATE it keeps prepared, and two writes
-//! as one PostgreSQL statement.
+//! Statements diesel does not write itself: an UPDATE it keeps prepared, and writes
+//! chained as one PostgreSQL statement.
 
 /// `UPDATE … SET … WHERE …`, optionally `RETURNING` every column, as a statement diesel
 /// keeps prepared under its text. Its own `UPDATE`s are prepared again at every
@@ -79,39 +79,101 @@ impl<T: diesel::Table, S, W, Conn> diesel::RunQueryDsl<Conn> for PreparedUpdate<
 /// Two writes as one PostgreSQL statement, `WITH first AS (a) b`: both or neither (a
 /// failure of either fails the statement), in one round trip and without BEGIN and COMMIT.
 /// PostgreSQL runs a write in WITH to completion whether or not `b` reads it.
-pub(crate) struct Together<A, B>(pub A, pub B);
+pub(crate) fn together<A, B>(a: A, b: B) -> With<A, B> {
+    With("first", a, b)
+}
 
 diesel::table! {
-    /// The rows the first write of a `Together` returned, as the second reads them.
+    /// The rows the first write of `together` returned, as the second reads them.
     first (id) {
         id -> Text,
     }
 }
 
-impl<A, B> diesel::query_builder::QueryId for Together<A, B> {
-    // Not static: diesel then keeps the statement under its SQL text.
+/// Writes chained as one PostgreSQL statement, `WITH name AS (a) b`, where `b` is another
+/// link (`And`) or the statement's end: all or none, in one round trip, each link reading
+/// the rows the ones before it returned by their names.
+pub(crate) struct With<A, B>(pub &'static str, pub A, pub B);
+
+/// A further link of a `With`: `, name AS (a) b`.
+pub(crate) struct And<A, B>(pub &'static str, pub A, pub B);
+
+/// The end of a `With` that answers every column of table `T`, as link `0` returned them.
+pub(crate) struct AllOf<T>(pub &'static str, pub std::marker::PhantomData<T>);
+
+diesel::table! {
+    /// The token row a chained confirmation locked first, as every writer of it does.
+    token (id) {
+        id -> Text,
+    }
+}
+
+diesel::table! {
+    /// The transfer a chained confirmation locked, as its spend reads it.
+    pending (id) {
+        id -> Text,
+    }
+}
+
+diesel::table! {
+    /// The transfer a chained confirmation wrote, as its audit event reads it.
+    confirmed (id) {
+        id -> Text,
+    }
+}
+
+macro_rules! link {
+    ($link:ident, $opening:literal) => {
+        impl<A, B> diesel::query_builder::QueryId for $link<A, B> {
+            // Not static: diesel then keeps the statement under its SQL text.
+            type QueryId = ();
+            const HAS_STATIC_QUERY_ID: bool = false;
+        }
+
+        impl<A, B: diesel::query_builder::Query> diesel::query_builder::Query for $link<A, B> {
+            type SqlType = B::SqlType;
+        }
+
+        impl<A, B> diesel::query_builder::QueryFragment<diesel::pg::Pg> for $link<A, B>
+        where
+            A: diesel::query_builder::QueryFragment<diesel::pg::Pg>,
+            B: diesel::query_builder::QueryFragment<diesel::pg::Pg>,
+        {
+            fn walk_ast<'b>(
+                &'b self,
+                mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+            ) -> diesel::QueryResult<()> {
+                out.push_sql($opening);
+                out.push_identifier(self.0)?;
+                out.push_sql(" AS (");
+                self.1.walk_ast(out.reborrow())?;
+                out.push_sql(") ");
+                self.2.walk_ast(out.reborrow())
+            }
+        }
+
+        impl<A, B> diesel::RunQueryDsl<diesel::PgConnection> for $link<A, B> {}
+    };
+}
+
+link!(With, "WITH ");
+link!(And, ", ");
+
+impl<T> diesel::query_builder::QueryId for AllOf<T> {
     type QueryId = ();
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
-impl<A, B: diesel::query_builder::Query> diesel::query_builder::Query for Together<A, B> {
-    type SqlType = B::SqlType;
+impl<T: diesel::Table> diesel::query_builder::Query for AllOf<T> {
+    type SqlType = <T::AllColumns as diesel::Expression>::SqlType;
 }
 
-impl<A, B> diesel::query_builder::QueryFragment<diesel::pg::Pg> for Together<A, B>
-where
-    A: diesel::query_builder::QueryFragment<diesel::pg::Pg>,
-    B: diesel::query_builder::QueryFragment<diesel::pg::Pg>,
-{
+impl<T> diesel::query_builder::QueryFragment<diesel::pg::Pg> for AllOf<T> {
     fn walk_ast<'b>(
         &'b self,
         mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
     ) -> diesel::QueryResult<()> {
-        out.push_sql("WITH first AS (");
-        self.0.walk_ast(out.reborrow())?;
-        out.push_sql(") ");
-        self.1.walk_ast(out.reborrow())
+        out.push_sql("SELECT * FROM ");
+        out.push_identifier(self.0)
     }
 }
-
-impl<A, B> diesel::RunQueryDsl<diesel::PgConnection> for Together<A, B> {}

@@ -5,8 +5,9 @@ use diesel::prelude::*;
 
 use super::models::{CompanyRow, SessionRow, SoftTokenRow, UserRow};
 use super::schema::{companies, sessions, soft_tokens, users};
+use super::soft_tokens::WithSeed;
 use super::{DbConn, entity};
-use crate::domain::{Company, SoftToken, User};
+use crate::domain::{Company, User};
 
 pub fn open(
     conn: &mut DbConn,
@@ -68,14 +69,14 @@ pub fn touch(
 }
 
 /// `touch` for a person's session, reading the person, their company and the token they
-/// hold in the same statement: most requests then need one query before their own.
+/// hold, with its sealed seed, in the same statement: most requests then need one query before their own.
 pub fn touch_person(
     conn: &mut DbConn,
     id: &str,
     subject_id: &str,
     now: DateTime<Utc>,
     (idle_since, fresh_since): (DateTime<Utc>, DateTime<Utc>),
-) -> QueryResult<Option<(User, Company, Option<SoftToken>)>> {
+) -> QueryResult<Option<(User, Company, Option<WithSeed>)>> {
     let found: Option<(
         chrono::NaiveDateTime,
         UserRow,
@@ -106,7 +107,7 @@ pub fn touch_person(
     if seen <= fresh_since.naive_utc() && !touch(conn, id, "person", subject_id, now, window)? {
         return Ok(None);
     }
-    let token = token.map(entity).transpose()?;
+    let token = token.map(super::soft_tokens::with_seed).transpose()?;
     Ok(Some((entity(person)?, entity(company)?, token)))
 }
 

@@ -4,9 +4,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::query_builder::QueryFragment;
 
 use super::models::{OtpStepUseRow, SoftTokenRow};
-use super::prepared::{Together, first};
+use super::prepared::{And, first, together};
 use super::schema::{otp_step_uses, soft_tokens};
 use super::{DbConn, Insert, entities, entity, inserted, is_unique_violation, prepared_update};
 use crate::domain::SoftToken;
@@ -14,7 +15,7 @@ use crate::domain::soft_token::{Purpose, TokenSource};
 
 /// A token's seed as stored: sealed, with the id of the key that sealed it and the
 /// parameters its codes are made with.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct StoredSeed {
     pub algorithm: String,
     pub digits: i32,
@@ -25,6 +26,16 @@ pub struct StoredSeed {
     pub kind: String,
     /// TOTP: how many steps the token's clock is ahead of the server's.
     pub time_drift: i64,
+}
+
+impl std::fmt::Debug for StoredSeed {
+    // Sealed, yet no seed belongs in a log in any form.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredSeed")
+            .field("key_id", &self.key_id)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
 }
 
 impl From<&SoftTokenRow> for StoredSeed {
@@ -323,28 +334,7 @@ macro_rules! spent_with {
     ($conn:expr, $update:expr, $use:expr) => {
         match $conn {
             DbConn::Postgres(pg) => {
-                use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
-                let u = $use;
-                let ledger = diesel::insert_into(otp_step_uses::table)
-                    .values(first::table.select((
-                        u.id.into_sql::<Text>(),
-                        first::id,
-                        u.step.into_sql::<BigInt>(),
-                        u.used_by.into_sql::<Text>(),
-                        u.purpose.as_str().into_sql::<Text>(),
-                        u.transfer_id.into_sql::<Nullable<Text>>(),
-                        u.at.naive_utc().into_sql::<Timestamp>(),
-                    )))
-                    .into_columns((
-                        otp_step_uses::id,
-                        otp_step_uses::soft_token_id,
-                        otp_step_uses::step,
-                        otp_step_uses::used_by,
-                        otp_step_uses::purpose,
-                        otp_step_uses::transfer_id,
-                        otp_step_uses::used_at,
-                    ));
-                Together($update.returning_all(), ledger).execute(pg)? == 1
+                together($update.returning_all(), ledger_of_first($use)).execute(pg)? == 1
             }
             DbConn::Sqlite(lite) => {
                 let spent = $update.execute(lite)? == 1;
@@ -357,6 +347,58 @@ macro_rules! spent_with {
             }
         }
     };
+}
+
+/// The ledger row of `u`, as a PostgreSQL write reading the token row the `first` link
+/// of its statement returned: none if that spent nothing.
+fn ledger_of_first(u: StepUse<'_>) -> impl QueryFragment<diesel::pg::Pg> + '_ {
+    use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+    diesel::insert_into(otp_step_uses::table)
+        .values(first::table.select((
+            u.id.into_sql::<Text>(),
+            first::id,
+            u.step.into_sql::<BigInt>(),
+            u.used_by.into_sql::<Text>(),
+            u.purpose.as_str().into_sql::<Text>(),
+            u.transfer_id.into_sql::<Nullable<Text>>(),
+            u.at.naive_utc().into_sql::<Timestamp>(),
+        )))
+        .into_columns((
+            otp_step_uses::id,
+            otp_step_uses::soft_token_id,
+            otp_step_uses::step,
+            otp_step_uses::used_by,
+            otp_step_uses::purpose,
+            otp_step_uses::transfer_id,
+            otp_step_uses::used_at,
+        ))
+}
+
+/// `spend_step` as two links of a chained PostgreSQL statement ahead of `rest`: `first`,
+/// the token row spent — only where `gate` holds too — and its ledger row.
+pub(super) fn spend_links<'a, G, R>(
+    holder_id: Option<&'a str>,
+    u: StepUse<'a>,
+    gate: G,
+    rest: R,
+) -> And<impl QueryFragment<diesel::pg::Pg> + 'a, And<impl QueryFragment<diesel::pg::Pg> + 'a, R>>
+where
+    G: Expression<SqlType = diesel::sql_types::Bool> + QueryFragment<diesel::pg::Pg> + 'a,
+{
+    use diesel::PgExpressionMethods;
+    let unspent = soft_tokens::id
+        .eq(u.token)
+        .and(soft_tokens::last_used_step.lt(u.step))
+        .and(soft_tokens::locked_at.is_null())
+        .and(soft_tokens::suspended_at.is_null())
+        .and(soft_tokens::holder_id.is_not_distinct_from(holder_id))
+        .and(gate);
+    let spend = (
+        soft_tokens::last_used_step.eq(u.step),
+        soft_tokens::failed_attempts.eq(0),
+    );
+    let spent = prepared_update(soft_tokens::table, spend, unspent).returning_all();
+    And("first", spent, And("ledger", ledger_of_first(u), rest))
 }
 
 /// Spends the step of `u` of a token held by `holder_id` (or, being registered, by

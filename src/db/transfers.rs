@@ -1,14 +1,17 @@
 //! One-off transfers. Every change of state is a conditional update on the state it
 //! leaves, so racing requests on any number of instances change a transfer once.
 
+use std::marker::PhantomData;
+
 use chrono::{DateTime, Utc};
 use diesel::dsl::{exists, not};
 use diesel::prelude::*;
 
 use super::audit::RowMac;
 use super::models::TransferRow;
-use super::prepared::Together;
-use super::schema::{audit_events, companies, transfer_approvals, transfers, users};
+use super::prepared::{AllOf, And, With, first, pending, together, token};
+use super::schema::{audit_events, companies, soft_tokens, transfer_approvals, transfers, users};
+use super::soft_tokens::StepUse;
 use super::{DbConn, Insert, entities, entity, inserted, one_of, prepared_update, write_tx};
 use crate::domain::approval::ApprovalPolicy;
 use crate::domain::audit::AuditEvent;
@@ -26,7 +29,7 @@ const OPEN: [&str; 2] = [PENDING, PENDING_APPROVAL];
 macro_rules! written_with {
     ($conn:expr, $update:expr, $event:expr) => {
         match $conn {
-            DbConn::Postgres(pg) => Together($event, $update.returning_all())
+            DbConn::Postgres(pg) => together($event, $update.returning_all())
                 .get_result::<TransferRow>(pg)
                 .optional()?,
             DbConn::Sqlite(lite) => {
@@ -58,6 +61,44 @@ macro_rules! may_transfer {
     };
 }
 
+/// The condition under which `t` is confirmed: pending, unexpired, its creator still
+/// holding the transfer permission, and the company's OTP status still calling for
+/// `method` and its approval policy still `policy`.
+macro_rules! confirmable {
+    ($t:expr, ($method:expr, $codes_asked:expr), $policy:expr, $now:expr) => {{
+        let (t, policy) = ($t, $policy);
+        // Where the bank asks no code for transactions, the company's status does not matter.
+        // Two values whichever the case (one twice when codes are asked): one statement text.
+        let statuses = if $codes_asked {
+            [$method.requires().as_str(); 2]
+        } else {
+            [OtpStatus::Inactive.as_str(), OtpStatus::Active.as_str()]
+        };
+        let creator_may_transfer = may_transfer!(&t.created_by);
+        // An approval policy of `None` is a NULL threshold.
+        let off = policy.is_none();
+        let rules_still_apply = exists(
+            companies::table
+                .filter(companies::id.eq(&t.company_id))
+                .filter(one_of(companies::otp_status, statuses))
+                .filter(companies::approvals_required.eq(policy.map_or(0, |p| p.approvals)))
+                .filter(
+                    companies::approval_min_amount
+                        .is_null()
+                        .and(off.into_sql::<diesel::sql_types::Bool>())
+                        .or(companies::approval_min_amount.eq(policy.map_or(-1, |p| p.min_amount))),
+                )
+                .select(companies::id),
+        );
+        transfers::id
+            .eq(&t.id)
+            .and(transfers::status.eq(PENDING))
+            .and(transfers::expires_at.gt($now.naive_utc()))
+            .and(creator_may_transfer)
+            .and(rules_still_apply)
+    }};
+}
+
 /// A new transfer and the audit event that records it, both or neither: on PostgreSQL in
 /// one statement (one round trip, no BEGIN and COMMIT), on SQLite in one write transaction.
 pub fn insert_recorded(
@@ -68,7 +109,7 @@ pub fn insert_recorded(
     let transfer = diesel::insert_into(transfers::table).values(row(t));
     let event = diesel::insert_into(audit_events::table).values(super::audit::row(event, mac));
     match conn {
-        DbConn::Postgres(pg) => inserted(Together(transfer, event).execute(pg)),
+        DbConn::Postgres(pg) => inserted(together(transfer, event).execute(pg)),
         DbConn::Sqlite(_) => write_tx(conn, |conn| {
             let done = inserted(transfer.execute(conn))?;
             if done == Insert::Done {
@@ -225,6 +266,97 @@ pub enum Then {
     AwaitApprovals { required: i32, until: DateTime<Utc> },
 }
 
+/// `confirm` with a code's step spent (`soft_tokens::spend_step`) in the same
+/// transaction: both or neither. `None`: either found nothing to change, and nothing was
+/// kept.
+pub fn confirm_spending(
+    conn: &mut DbConn,
+    t: &Transfer,
+    (method, codes_asked): (ConfirmationMethod, bool),
+    policy: Option<ApprovalPolicy>,
+    now: DateTime<Utc>,
+    recorded: (AuditEvent, RowMac),
+    (holder_id, spent): (Option<&str>, StepUse<'_>),
+) -> QueryResult<Option<Transfer>> {
+    if let DbConn::Postgres(pg) = conn {
+        return confirm_spending_at_once(
+            pg,
+            t,
+            (method, codes_asked),
+            policy,
+            now,
+            recorded,
+            (holder_id, spent),
+        );
+    }
+    let step = Some(spent.step);
+    let written = write_tx(conn, |conn| {
+        if !super::soft_tokens::spend_step(conn, holder_id, spent)? {
+            return Err(diesel::result::Error::RollbackTransaction);
+        }
+        let how = (method, codes_asked);
+        confirm(conn, t, how, (policy, Then::Confirmed), step, now, recorded)?
+            .ok_or(diesel::result::Error::RollbackTransaction)
+    });
+    match written {
+        Err(diesel::result::Error::RollbackTransaction) => Ok(None),
+        written => written.map(Some),
+    }
+}
+
+/// `confirm_spending` as one PostgreSQL statement, without BEGIN and COMMIT: the transfer
+/// locked where `confirm` would confirm it, the step spent only then, the transfer
+/// confirmed and its event written only if it was.
+fn confirm_spending_at_once(
+    pg: &mut diesel::PgConnection,
+    t: &Transfer,
+    (method, codes_asked): (ConfirmationMethod, bool),
+    policy: Option<ApprovalPolicy>,
+    now: DateTime<Utc>,
+    (event, mac): (AuditEvent, RowMac),
+    (holder_id, spent): (Option<&str>, StepUse<'_>),
+) -> QueryResult<Option<Transfer>> {
+    // The token row first, then the transfer: the order of a confirmation's transaction.
+    let token_row = soft_tokens::table
+        .filter(soft_tokens::id.eq(spent.token))
+        .select(soft_tokens::id)
+        .for_update();
+    let locked = transfers::table
+        .filter(confirmable!(t, (method, codes_asked), policy, now))
+        .filter(exists(token::table.select(token::id)))
+        .select(transfers::id)
+        .for_update();
+    let confirms = prepared_update(
+        transfers::table,
+        (
+            transfers::status.eq(TransferStatus::Confirmed.as_str()),
+            transfers::confirmed_at.eq(now.naive_utc()),
+            transfers::confirmation_method.eq(method.as_str()),
+            transfers::confirmed_step.eq(spent.step),
+        ),
+        transfers::id
+            .eq(&t.id)
+            .and(exists(first::table.select(first::id))),
+    )
+    .returning_all();
+    let written = And(
+        "confirmed",
+        confirms,
+        And(
+            "event",
+            super::audit::row_for_confirmed(event, mac),
+            AllOf::<transfers::table>("confirmed", PhantomData),
+        ),
+    );
+    let gate = exists(pending::table.select(pending::id));
+    let spends = super::soft_tokens::spend_links(holder_id, spent, gate, written);
+    With("token", token_row, And("pending", locked, spends))
+        .get_result::<TransferRow>(pg)
+        .optional()?
+        .map(entity)
+        .transpose()
+}
+
 /// Confirms a pending, unexpired transfer by its creator, and only while they still hold
 /// the transfer permission, the company's OTP status still calls for `method` and its
 /// approval policy is still `policy`: the rules are judged by the same statement that
@@ -241,35 +373,7 @@ pub fn confirm(
     (event, mac): (AuditEvent, RowMac),
 ) -> QueryResult<Option<Transfer>> {
     super::in_transaction(conn)?;
-    // Where the bank asks no code for transactions, the company's status does not matter.
-    // Two values whichever the case (one twice when codes are asked): one statement text.
-    let statuses = if codes_asked {
-        [method.requires().as_str(); 2]
-    } else {
-        [OtpStatus::Inactive.as_str(), OtpStatus::Active.as_str()]
-    };
-    let creator_may_transfer = may_transfer!(&t.created_by);
-    // An approval policy of `None` is a NULL threshold.
-    let off = policy.is_none();
-    let rules_still_apply = exists(
-        companies::table
-            .filter(companies::id.eq(&t.company_id))
-            .filter(one_of(companies::otp_status, statuses))
-            .filter(companies::approvals_required.eq(policy.map_or(0, |p| p.approvals)))
-            .filter(
-                companies::approval_min_amount
-                    .is_null()
-                    .and(off.into_sql::<diesel::sql_types::Bool>())
-                    .or(companies::approval_min_amount.eq(policy.map_or(-1, |p| p.min_amount))),
-            )
-            .select(companies::id),
-    );
-    let pending = transfers::id
-        .eq(&t.id)
-        .and(transfers::status.eq(PENDING))
-        .and(transfers::expires_at.gt(now.naive_utc()))
-        .and(creator_may_transfer)
-        .and(rules_still_apply);
+    let pending = confirmable!(t, (method, codes_asked), policy, now);
     let proven = (
         transfers::confirmation_method.eq(method.as_str()),
         transfers::confirmed_step.eq(step),

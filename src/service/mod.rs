@@ -31,6 +31,7 @@ use secrecy::ExposeSecret;
 use crate::clock::Clock;
 use crate::config::{Policy, Settings};
 use crate::db::lockout::LockPolicy;
+use crate::db::soft_tokens::WithSeed;
 use crate::db::{self, DbConn, Insert};
 use crate::domain::audit::{ActorKind, AuditAction, Event, Outcome};
 use crate::domain::confirmation::transfer_confirmation;
@@ -196,8 +197,9 @@ pub struct Person {
     /// transaction.
     pub user: User,
     pub company: Company,
-    /// The token they hold themself, when it was read with them (`None`: not read).
-    held: Option<Option<SoftToken>>,
+    /// The token they hold themself, with its sealed seed, when it was read with them
+    /// (`None`: not read).
+    held: Option<Option<WithSeed>>,
 }
 
 impl Person {
@@ -221,7 +223,7 @@ impl Person {
     }
 
     /// `acting`, with the token they hold read in the same statement.
-    fn holding(mut self, token: Option<SoftToken>) -> Person {
+    fn holding(mut self, token: Option<WithSeed>) -> Person {
         self.held = Some(token);
         self
     }
@@ -305,7 +307,7 @@ fn confirming_token(
 /// `confirming_token` of the person acting, as their company and they were read with their
 /// session: the token they hold was read with them.
 fn acting_token(conn: &mut DbConn, who: &Person) -> Result<Option<SoftToken>, AppError> {
-    let own = who.held.clone();
+    let own = who.held.clone().map(|own| own.map(|(token, _)| token));
     confirming(
         conn,
         (&who.company, &who.user),

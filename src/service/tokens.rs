@@ -233,13 +233,7 @@ pub fn check_code(
         )?;
         return Ok(Err(token_locked()));
     }
-    let OpenSeed {
-        seed,
-        params,
-        kind,
-        last_used_step,
-        time_drift: drift,
-    } = match open_seed(conn, svc, token, used.seed)? {
+    let open = match open_seed(conn, svc, token, used.seed)? {
         Ok(open) => open,
         Err(unreadable) => {
             // A seed that does not open under its own token ID was tampered with or
@@ -249,13 +243,31 @@ pub fn check_code(
             return Ok(Err(unreadable));
         }
     };
-    let matched = match kind {
+    let matched = matching_step(svc, &open, used.code);
+    match matched {
+        Some(step) if step > open.last_used_step => Ok(Ok(step)),
+        Some(_) => replayed(conn, svc, who, used),
+        None => wrong_code(conn, svc, who, used),
+    }
+}
+
+/// The step of the token's code that matches `code`, spent or not.
+fn matching_step(svc: &Services, open: &OpenSeed, code: &OtpCode) -> Option<i64> {
+    let OpenSeed {
+        seed,
+        params,
+        kind,
+        last_used_step,
+        time_drift: drift,
+    } = open;
+    let last_used_step = *last_used_step;
+    match kind {
         // The token's clock, as far as it is known to drift.
         OtpKind::Totp => totp::verify(
             seed.expose_secret(),
-            &params,
-            used.code.as_str(),
-            token_time(svc, drift, &params),
+            params,
+            code.as_str(),
+            token_time(svc, *drift, params),
             svc.policy.otp_window,
         ),
         // Counters after the last one spent; a code of the last few spent is a replay.
@@ -264,8 +276,8 @@ pub fn check_code(
             let check = |after: i64| {
                 totp::verify_counter(
                     seed.expose_secret(),
-                    &params,
-                    used.code.as_str(),
+                    params,
+                    code.as_str(),
                     after,
                     look_ahead,
                 )
@@ -275,12 +287,25 @@ pub fn check_code(
                     .filter(|c| *c <= last_used_step)
             })
         }
-    };
-    match matched {
-        Some(step) if step > last_used_step => Ok(Ok(step)),
-        Some(_) => replayed(conn, svc, who, used),
-        None => wrong_code(conn, svc, who, used),
     }
+}
+
+/// The step `code` would spend, judged on the token and seed as read and writing
+/// nothing: `None` for anything but a matching, unspent code of a usable token (its
+/// refusal is for the check that writes it, `check_code`).
+pub fn accepted_step(
+    svc: &Services,
+    token: &SoftToken,
+    read: &(StoredSeed, i64),
+    code: &OtpCode,
+) -> Result<Option<i64>, AppError> {
+    if token.suspended || token.locked {
+        return Ok(None);
+    }
+    let Ok(open) = open_seed_read(svc, token, read.clone())? else {
+        return Ok(None);
+    };
+    Ok(matching_step(svc, &open, code).filter(|step| *step > open.last_used_step))
 }
 
 fn stored_kind(stored: &StoredSeed) -> Result<OtpKind, AppError> {
@@ -403,10 +428,19 @@ pub(super) fn open_seed(
     token: &SoftToken,
     read: Option<&(StoredSeed, i64)>,
 ) -> Result<Result<OpenSeed, AppError>, AppError> {
-    let (stored, last_used_step) = match read {
+    let read = match read {
         Some(read) => read.clone(),
         None => db::soft_tokens::seed(conn, &token.id)?,
     };
+    open_seed_read(svc, token, read)
+}
+
+/// `open_seed` of a seed already read.
+fn open_seed_read(
+    svc: &Services,
+    token: &SoftToken,
+    (stored, last_used_step): (StoredSeed, i64),
+) -> Result<Result<OpenSeed, AppError>, AppError> {
     let (kind, time_drift) = (stored_kind(&stored)?, stored.time_drift);
     let params = TotpParams {
         algorithm: Algorithm::parse(&stored.algorithm)

@@ -433,10 +433,31 @@ async fn an_answer_without_a_valid_session_names_the_bearer_scheme(app: TestApp)
     );
 }
 
+/// A transfer as read, and the audit event of its confirmation, ready to be written.
+fn pending_and_its_event(
+    conn: &mut webfb::db::DbConn,
+    svc: &webfb::service::Services,
+    company_id: &str,
+    id: &str,
+) -> (
+    webfb::domain::transfer::Transfer,
+    (webfb::domain::audit::AuditEvent, webfb::db::audit::RowMac),
+) {
+    use webfb::domain::audit::{ActorKind, AuditAction, Event, Outcome};
+    let t = webfb::db::transfers::visible(conn, company_id, id, None)
+        .unwrap()
+        .unwrap();
+    let event = Event::new(
+        AuditAction::TransferConfirmed,
+        Outcome::Success,
+        ActorKind::Person,
+    );
+    (t, webfb::service::audit::untold(svc, event).unwrap())
+}
+
 #[engine_test]
 async fn the_statements_that_confirm_judge_permission_method_and_holder_themselves(app: TestApp) {
     use diesel::Connection;
-    use webfb::domain::audit::{ActorKind, AuditAction, Event, Outcome};
     use webfb::domain::transfer::ConfirmationMethod;
     let company = app.company("acme").await;
     app.activate(&company, "per_user").await;
@@ -482,15 +503,7 @@ async fn the_statements_that_confirm_judge_permission_method_and_holder_themselv
     let company_id = company.id.clone();
     let (confirmed, spent) = app
         .with_db(move |conn, svc| {
-            let t = webfb::db::transfers::visible(conn, &company_id, &id, None)
-                .unwrap()
-                .unwrap();
-            let event = Event::new(
-                AuditAction::TransferConfirmed,
-                Outcome::Success,
-                ActorKind::Person,
-            );
-            let recorded = webfb::service::audit::untold(svc, event).unwrap();
+            let (t, recorded) = pending_and_its_event(conn, svc, &company_id, &id);
             // As the service does: nothing confirmed, nothing kept.
             let confirmed = conn.transaction(|conn| {
                 let confirmed = webfb::db::transfers::confirm(
@@ -568,4 +581,79 @@ async fn seeds_resealed_under_a_new_key_need_the_old_one_no_more(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(res.status(), 200, "{}", body(res).await);
+}
+
+#[engine_test]
+async fn a_confirmation_written_at_once_keeps_neither_its_step_nor_the_transfer_when_either_changed(
+    app: TestApp,
+) {
+    use webfb::db::soft_tokens::StepUse;
+    use webfb::domain::soft_token::Purpose;
+    use webfb::domain::transfer::{ConfirmationMethod, TransferStatus};
+    let company = app.company("acme").await;
+    app.activate(&company, "per_user").await;
+    let user_id = app.user(&company, "sato.keiri").await;
+    app.give_token(&company, &user_id).await;
+    let user = Company {
+        admin_token: app.token("sato.keiri", PASSWORD).await,
+        ..company.clone()
+    };
+    let create = || create_transfer(&app, &user);
+    let (cancelled, first, second) = (create().await, create().await, create().await);
+    let res = app
+        .post(
+            &format!("/api/v1/transfers/{cancelled}/cancel"),
+            &json!({}),
+            Some(&user.admin_token),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let company_id = company.id.clone();
+    let (written, second_status) = app
+        .with_db(move |conn, svc| {
+            let token = webfb::db::soft_tokens::held_by(conn, &user_id)
+                .unwrap()
+                .unwrap();
+            let mut confirm = |transfer_id: &str, ledger_id: &str| {
+                let (t, recorded) = pending_and_its_event(conn, svc, &company_id, transfer_id);
+                let spent = StepUse {
+                    id: ledger_id,
+                    token: &token.id,
+                    step: i64::MAX,
+                    used_by: &user_id,
+                    purpose: Purpose::TransferConfirmation,
+                    transfer_id: Some(transfer_id),
+                    at: svc.now(),
+                };
+                webfb::db::transfers::confirm_spending(
+                    conn,
+                    &t,
+                    (ConfirmationMethod::Otp, true),
+                    None,
+                    svc.now(),
+                    recorded,
+                    (Some(&user_id), spent),
+                )
+                .unwrap()
+                .is_some()
+            };
+            // One step for three transfers, the first cancelled after it was read.
+            let written = [
+                confirm(&cancelled, "use-1"),
+                confirm(&first, "use-2"),
+                confirm(&second, "use-3"),
+            ];
+            let second = webfb::db::transfers::visible(conn, &company_id, &second, None)
+                .unwrap()
+                .unwrap();
+            (written, second.status)
+        })
+        .await;
+    assert_eq!(
+        written,
+        [false, true, false],
+        "a cancelled transfer keeps the step unspent, the next transfer spends it, and a \
+         spent step confirms nothing"
+    );
+    assert_eq!(second_status, TransferStatus::PendingConfirmation);
 }

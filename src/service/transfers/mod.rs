@@ -10,10 +10,12 @@
 use chrono::{Duration, NaiveDate};
 use sha2::{Digest, Sha256};
 
+use crate::db::soft_tokens::StepUse;
 use crate::db::transfers::Then;
 use crate::db::{self, Db, DbConn, Insert, write_tx};
 use crate::domain::approval::Approval;
-use crate::domain::audit::{AuditAction, Outcome};
+use crate::domain::audit::{AuditAction, Event, Outcome};
+use crate::domain::otp_code::OtpCode;
 use crate::domain::soft_token::Purpose;
 use crate::domain::transfer::{ConfirmationMethod, Draft, DraftInput, Transfer, TransferStatus};
 use crate::domain::{BlockedReason, Company, OtpStatus, Role, Secret, TransferConfirmation, User};
@@ -23,7 +25,7 @@ use super::tokens;
 
 mod proof;
 mod reading;
-use super::{Person, Refusable, Services, acting_token, audit, confirmation, new_id};
+use super::{Person, Refusable, Services, acting_token, audit, confirmation, confirming, new_id};
 pub use proof::Proof;
 pub(in crate::service) use proof::{prove_then, refused};
 use reading::Shown;
@@ -258,6 +260,11 @@ pub fn confirm(
         return Err(refuse(conn, e.code().as_str(), e)?);
     }
     ensure_intact(conn, svc, who, &transfer)?;
+    if let Proof::Otp(code) = &proof
+        && let Some(confirmed) = confirmed_at_once(conn, svc, who, &transfer, code)?
+    {
+        return Ok(confirmed);
+    }
     let method = proof.method();
     let rules = |company: &Company, user: &User, method| {
         judge(svc.transaction_status(company), user, method)
@@ -365,18 +372,8 @@ fn mark_confirmed(
         }
     };
     let codes_asked = svc.codes_for_transactions(company);
-    let mut detail = serde_json::json!({
-        "method": method.as_str(),
-        "step": step,
-        "amount": transfer.amount,
-    });
-    if required > 0 {
-        detail["approvals_required"] = required.into();
-    }
-    let event = who
-        .event(AuditAction::TransferConfirmed, Outcome::Success)
-        .target("transfer", &transfer.id);
-    let recorded = audit::untold(svc, event.clone().detail(detail))?;
+    let event = confirmed_event(who, transfer, method, step, required);
+    let recorded = audit::untold(svc, event.clone())?;
     let Some(confirmed) = db::transfers::confirm(
         conn,
         transfer,
@@ -395,6 +392,83 @@ fn mark_confirmed(
         audit::record(conn, svc, waiting)?;
     }
     Ok(confirmed)
+}
+
+/// The audit event of a creator's confirmation.
+fn confirmed_event(
+    who: &Person,
+    transfer: &Transfer,
+    method: ConfirmationMethod,
+    step: Option<i64>,
+    required: i32,
+) -> Event {
+    let mut detail = serde_json::json!({
+        "method": method.as_str(),
+        "step": step,
+        "amount": transfer.amount,
+    });
+    if required > 0 {
+        detail["approvals_required"] = required.into();
+    }
+    who.event(AuditAction::TransferConfirmed, Outcome::Success)
+        .target("transfer", &transfer.id)
+        .detail(detail)
+}
+
+/// A confirmation with a code in the common case, in one write: the creator, their company
+/// and token judged as read with their session, the code checked on that read, and its
+/// step spent with the confirmation. `None`, with nothing written, when anything is not
+/// plainly in order — a rule refuses, the code does not match, the transfer needs
+/// approvals, or the write found something changed since the read: the transaction that
+/// judges everything again then answers, and audits why.
+fn confirmed_at_once(
+    conn: &mut DbConn,
+    svc: &Services,
+    who: &Person,
+    transfer: &Transfer,
+    code: &OtpCode,
+) -> Result<Option<TransferWithConfirmation>, AppError> {
+    let method = ConfirmationMethod::Otp;
+    let (company, user) = (&who.company, &who.user);
+    let policy = company.approval_policy;
+    let needs_approvals = policy.is_some_and(|p| p.required_for(transfer.amount) > 0);
+    if needs_approvals || judge(svc.transaction_status(company), user, method).is_err() {
+        return Ok(None);
+    }
+    let own = who.held.clone();
+    let read = confirming(conn, (company, user), own, db::soft_tokens::held_with_seed)?;
+    let Some((token, seed)) = read else {
+        return Ok(None);
+    };
+    let Some(step) = tokens::accepted_step(svc, &token, &seed, code)? else {
+        return Ok(None);
+    };
+    let now = svc.now();
+    let spent = StepUse {
+        id: &new_id(),
+        token: &token.id,
+        step,
+        used_by: &who.user_id,
+        purpose: Purpose::TransferConfirmation,
+        transfer_id: Some(&transfer.id),
+        at: now,
+    };
+    let event = confirmed_event(who, transfer, method, Some(step), 0);
+    let Some(confirmed) = db::transfers::confirm_spending(
+        conn,
+        transfer,
+        (method, svc.codes_for_transactions(company)),
+        policy,
+        now,
+        audit::untold(svc, event)?,
+        (token.holder_id.as_deref(), spent),
+    )?
+    else {
+        return Ok(None);
+    };
+    let how = confirmation(svc, company, user, Some(&token));
+    let mut shown = Shown::new(svc, company).knowing(&who.user_id, how);
+    Ok(Some(shown.show(conn, confirmed)?))
 }
 
 /// Still open: waiting for its confirmation or its approvals.
