@@ -64,15 +64,15 @@ pub(super) fn row(e: AuditEvent, mac: RowMac) -> NewAuditEvent {
 }
 
 /// `row` as a link of a chained PostgreSQL statement: inserted once for each row its
-/// `confirmed` link returned, so not at all when that wrote nothing.
-pub(super) fn row_for_confirmed(
+/// `written` link returned, so not at all when that wrote nothing.
+pub(super) fn row_for_written(
     e: AuditEvent,
     mac: RowMac,
 ) -> impl diesel::query_builder::QueryFragment<diesel::pg::Pg> {
     use diesel::sql_types::{Bool, Nullable, Text, Timestamp};
     let r = row(e, mac);
     diesel::insert_into(audit_events::table)
-        .values(super::prepared::confirmed::table.select((
+        .values(super::prepared::written::table.select((
             r.uid.into_sql::<Nullable<Text>>(),
             r.mac.into_sql::<Nullable<Text>>(),
             r.mac_key_id.into_sql::<Nullable<Text>>(),

@@ -116,8 +116,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// The transfer a chained confirmation wrote, as its audit event reads it.
-    confirmed (id) {
+    /// The row a chained statement wrote, as the audit event that records it reads it.
+    written (id) {
         id -> Text,
     }
 }

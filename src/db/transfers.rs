@@ -10,13 +10,15 @@ use diesel::prelude::*;
 use super::audit::RowMac;
 use super::models::TransferRow;
 use super::prepared::{AllOf, And, With, first, pending, together, token};
-use super::schema::{audit_events, companies, soft_tokens, transfer_approvals, transfers, users};
+use super::schema::{
+    audit_events, companies, company_accounts, soft_tokens, transfer_approvals, transfers, users,
+};
 use super::soft_tokens::StepUse;
 use super::{DbConn, Insert, entities, entity, inserted, one_of, prepared_update, write_tx};
 use crate::domain::approval::ApprovalPolicy;
 use crate::domain::audit::AuditEvent;
 use crate::domain::transfer::{ConfirmationMethod, Transfer, TransferStatus};
-use crate::domain::{OtpStatus, Role};
+use crate::domain::{DebitAccount, OtpStatus, Role};
 
 const PENDING: &str = "pending_confirmation";
 const PENDING_APPROVAL: &str = "pending_approval";
@@ -99,25 +101,89 @@ macro_rules! confirmable {
     }};
 }
 
-/// A new transfer and the audit event that records it, both or neither: on PostgreSQL in
-/// one statement (one round trip, no BEGIN and COMMIT), on SQLite in one write transaction.
+/// A new transfer and the audit event that records it, both or neither, if `debit` is
+/// one of its company's accounts (`None` if not): on PostgreSQL one statement (one round
+/// trip, no BEGIN and COMMIT) that judges the account itself; on SQLite the account read,
+/// then one write transaction.
 pub fn insert_recorded(
     conn: &mut DbConn,
     t: &Transfer,
+    debit: &DebitAccount,
     (event, mac): (AuditEvent, RowMac),
-) -> QueryResult<Insert> {
-    let transfer = diesel::insert_into(transfers::table).values(row(t));
-    let event = diesel::insert_into(audit_events::table).values(super::audit::row(event, mac));
-    match conn {
-        DbConn::Postgres(pg) => inserted(together(transfer, event).execute(pg)),
-        DbConn::Sqlite(_) => write_tx(conn, |conn| {
+) -> QueryResult<Option<Insert>> {
+    let DbConn::Postgres(pg) = conn else {
+        if super::companies::account_holder(conn, debit)?.as_ref() != Some(&t.company_id) {
+            return Ok(None);
+        }
+        let transfer = diesel::insert_into(transfers::table).values(row(t));
+        let event = diesel::insert_into(audit_events::table).values(super::audit::row(event, mac));
+        return write_tx(conn, |conn| {
             let done = inserted(transfer.execute(conn))?;
             if done == Insert::Done {
                 event.execute(conn)?;
             }
-            Ok(done)
-        }),
-    }
+            Ok(Some(done))
+        });
+    };
+    use diesel::sql_types::{BigInt, Date, Integer, Nullable, Text, Timestamp};
+    let r = row(t);
+    let of_the_company = company_accounts::table
+        .filter(company_accounts::branch_code.eq(debit.branch_code()))
+        .filter(company_accounts::account_number.eq(debit.account_number()))
+        .filter(company_accounts::company_id.eq(&t.company_id));
+    let transfer = diesel::insert_into(transfers::table)
+        .values(of_the_company.select((
+            r.id.into_sql::<Text>(),
+            r.company_id.into_sql::<Text>(),
+            r.created_by.into_sql::<Text>(),
+            r.idempotency_key.into_sql::<Text>(),
+            r.request_hash.into_sql::<Text>(),
+            r.content_hash.into_sql::<Text>(),
+            r.debit_account.into_sql::<Text>(),
+            r.payee_bank_code.into_sql::<Text>(),
+            r.payee_branch_code.into_sql::<Text>(),
+            r.payee_account_type.into_sql::<Text>(),
+            r.payee_account_number.into_sql::<Text>(),
+            r.payee_name.into_sql::<Text>(),
+            r.amount.into_sql::<BigInt>(),
+            r.execution_date.into_sql::<Date>(),
+            r.memo.into_sql::<Nullable<Text>>(),
+            r.status.into_sql::<Text>(),
+            r.created_at.into_sql::<Timestamp>(),
+            r.expires_at.into_sql::<Timestamp>(),
+            r.content_key_id.into_sql::<Nullable<Text>>(),
+            r.approvals_required.into_sql::<Integer>(),
+            r.approvals_given.into_sql::<Integer>(),
+        )))
+        .into_columns((
+            transfers::id,
+            transfers::company_id,
+            transfers::created_by,
+            transfers::idempotency_key,
+            transfers::request_hash,
+            transfers::content_hash,
+            transfers::debit_account,
+            transfers::payee_bank_code,
+            transfers::payee_branch_code,
+            transfers::payee_account_type,
+            transfers::payee_account_number,
+            transfers::payee_name,
+            transfers::amount,
+            transfers::execution_date,
+            transfers::memo,
+            transfers::status,
+            transfers::created_at,
+            transfers::expires_at,
+            transfers::content_key_id,
+            transfers::approvals_required,
+            transfers::approvals_given,
+        ))
+        .returning(transfers::id);
+    let recorded = super::audit::row_for_written(event, mac);
+    Ok(match With("written", transfer, recorded).execute(pg) {
+        Ok(0) => None,
+        done => Some(inserted(done)?),
+    })
 }
 
 fn row(t: &Transfer) -> TransferRow {
@@ -340,12 +406,12 @@ fn confirm_spending_at_once(
     )
     .returning_all();
     let written = And(
-        "confirmed",
+        "written",
         confirms,
         And(
             "event",
-            super::audit::row_for_confirmed(event, mac),
-            AllOf::<transfers::table>("confirmed", PhantomData),
+            super::audit::row_for_written(event, mac),
+            AllOf::<transfers::table>("written", PhantomData),
         ),
     );
     let gate = exists(pending::table.select(pending::id));

@@ -858,3 +858,37 @@ async fn every_wrong_transfer_field_is_named_at_once(app: TestApp) {
         ["payee.bank_code", "amount", "execution_date", "memo"]
     );
 }
+
+#[engine_test]
+async fn another_companys_account_is_answered_as_a_mistyped_one_and_writes_nothing(app: TestApp) {
+    let acme = app.company("acme").await;
+    let beta = app.company("beta").await;
+    let refused = |account: &str| {
+        let mut b = transfer_body(&app, &acme, 1_000);
+        b["debit_account"] = json!(account);
+        let key = format!("k-{account}");
+        let app = &app;
+        let token = acme.admin_token.clone();
+        async move {
+            let p = problem(
+                create_with(app, &token, &key, &b).await,
+                422,
+                "debit_account_unknown",
+            )
+            .await;
+            (p["detail"].clone(), fields(&p))
+        }
+    };
+    assert_eq!(refused(&beta.account).await, refused("999-9999999").await);
+    // The key of the refused request is free: nothing was written under it.
+    let b = transfer_body(&app, &acme, 1_000);
+    let key = format!("k-{}", beta.account);
+    assert_eq!(
+        create_with(&app, &acme.admin_token, &key, &b)
+            .await
+            .status(),
+        201
+    );
+    let list = body(app.get("/api/v1/transfers", Some(&acme.admin_token)).await).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+}

@@ -172,7 +172,14 @@ pub fn create(
         .target("transfer", &transfer.id)
         .detail(serde_json::json!({ "amount": transfer.amount }));
     let recorded = audit::untold(svc, event)?;
-    if db::transfers::insert_recorded(conn, &transfer, recorded)? == Insert::Duplicate {
+    let debit = &draft.debit_account;
+    let Some(inserted) = db::transfers::insert_recorded(conn, &transfer, debit, recorded)? else {
+        return match retried(conn)? {
+            Some(existing) => replay(conn, svc, existing, request_hash),
+            None => Err(debit_account_unknown()),
+        };
+    };
+    if inserted == Insert::Duplicate {
         // A retry, or a concurrent one with the same key that got in first.
         let existing = retried(conn)?.ok_or_else(|| {
             AppError::Internal("idempotency key taken, transfer not found".into())
@@ -201,20 +208,21 @@ fn judge_new(
     if let TransferConfirmation::Blocked(reason) = confirmed_by {
         return Err(blocked(reason));
     }
-    // Another company's account gets the same answer as a mistyped one: nothing about
-    // other customers' accounts can be learnt here.
-    if db::companies::account_holder(conn, &draft.debit_account)?.as_deref() != Some(&company.id) {
-        return Err(AppError::new(
-            ErrorCode::DebitAccountUnknown,
-            "the debit account is not one of your company's accounts",
-        )
-        .with_field(
-            "debit_account",
-            "debit_account_unknown",
-            "not one of your company's accounts",
-        ));
-    }
     Ok((draft, confirmed_by))
+}
+
+/// Another company's account gets the same answer as a mistyped one: nothing about other
+/// customers' accounts can be learnt here.
+fn debit_account_unknown() -> AppError {
+    AppError::new(
+        ErrorCode::DebitAccountUnknown,
+        "the debit account is not one of your company's accounts",
+    )
+    .with_field(
+        "debit_account",
+        "debit_account_unknown",
+        "not one of your company's accounts",
+    )
 }
 
 fn replay(
