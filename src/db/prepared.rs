@@ -84,7 +84,8 @@ pub(crate) fn together<A, B>(a: A, b: B) -> With<A, B> {
 }
 
 diesel::table! {
-    /// The rows the first write of `together` returned, as the second reads them.
+    /// The rows the first write of `together` returned, as the second reads them (in a
+    /// chained confirmation, the token row its step was spent in).
     first (id) {
         id -> Text,
     }
@@ -102,7 +103,8 @@ pub(crate) struct And<A, B>(pub &'static str, pub A, pub B);
 pub(crate) struct AllOf<T>(pub &'static str, pub std::marker::PhantomData<T>);
 
 diesel::table! {
-    /// The token row a chained confirmation locked first, as every writer of it does.
+    /// The token row a chained confirmation locked first: a confirmation's transaction
+    /// writes its token row before its transfer too.
     token (id) {
         id -> Text,
     }

@@ -386,12 +386,12 @@ fn confirm_spending_at_once(
     let token_row = soft_tokens::table
         .filter(soft_tokens::id.eq(spent.token))
         .select(soft_tokens::id)
-        .for_update();
+        .for_no_key_update();
     let locked = transfers::table
         .filter(confirmable!(t, (method, codes_asked), policy, now))
         .filter(exists(token::table.select(token::id)))
         .select(transfers::id)
-        .for_update();
+        .for_no_key_update();
     let confirms = prepared_update(
         transfers::table,
         (

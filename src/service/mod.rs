@@ -307,7 +307,10 @@ fn confirming_token(
 /// `confirming_token` of the person acting, as their company and they were read with their
 /// session: the token they hold was read with them.
 fn acting_token(conn: &mut DbConn, who: &Person) -> Result<Option<SoftToken>, AppError> {
-    let own = who.held.clone().map(|own| own.map(|(token, _)| token));
+    let own = who
+        .held
+        .as_ref()
+        .map(|own| own.as_ref().map(|(token, _)| token.clone()));
     confirming(
         conn,
         (&who.company, &who.user),

@@ -2,7 +2,8 @@
 //! takes — registration, exchange, stop and transfer confirmation alike.
 //!
 //! A code is accepted once: its step is spent by a conditional update in the caller's
-//! transaction (`last_used_step < step`, one row), so across any number of instances one
+//! transaction, or in the statement that confirms a transfer at once
+//! (`last_used_step < step`, one row), so across any number of instances one
 //! request wins and every older step stays refused. Wrong codes count in the same row
 //! and lock the token at the threshold.
 

@@ -1,11 +1,13 @@
 //! One-off transfers (都度振込): creation with an idempotency key, confirmation by a code
 //! (OTP active) or the transfer password (OTP inactive), cancellation and expiry.
 //!
-//! A transfer is confirmed at most once: one conditional update, in the transaction that
-//! spends the code, changes it from pending to confirmed — and only while its creator may
-//! still transfer and the company's OTP status still calls for that method. So a code is
-//! spent only if the transfer really was confirmed, and nothing judged can change between
-//! the judgement and the confirmation.
+//! A transfer is confirmed at most once: one conditional update, in the transaction or
+//! the statement that spends the code, changes it from pending to confirmed — and only
+//! while its creator may still transfer and the company's OTP status still calls for that
+//! method. So a code is spent only if the transfer really was confirmed, and the rules are
+//! judged by the statement that confirms. (On PostgreSQL a statement sees the rules as they
+//! stood when it began: a change committed while it waited for the token's lock is
+//! ordered after the confirmation.)
 
 use chrono::{Duration, NaiveDate};
 use sha2::{Digest, Sha256};
