@@ -69,7 +69,8 @@ pub fn touch(
 }
 
 /// `touch` for a person's session, reading the person, their company and the token they
-/// hold, with its sealed seed, in the same statement: most requests then need one query before their own.
+/// hold, with its sealed seed, in the same statement: most requests then need one query
+/// before their own.
 pub fn touch_person(
     conn: &mut DbConn,
     id: &str,

@@ -327,6 +327,24 @@ pub fn suspend(conn: &mut DbConn, id: &str, now: DateTime<Utc>) -> QueryResult<b
     Ok(suspended == 1)
 }
 
+/// What spending the step of `u` asks of the token row (its holder aside): the token, not
+/// locked or suspended, with no later step spent; and what it changes.
+macro_rules! spending {
+    ($u:expr) => {{
+        let u = &$u;
+        let unspent = soft_tokens::id
+            .eq(u.token)
+            .and(soft_tokens::last_used_step.lt(u.step))
+            .and(soft_tokens::locked_at.is_null())
+            .and(soft_tokens::suspended_at.is_null());
+        let spend = (
+            soft_tokens::last_used_step.eq(u.step),
+            soft_tokens::failed_attempts.eq(0),
+        );
+        (unspent, spend)
+    }};
+}
+
 /// The update that spends a step and the ledger row that records it: on PostgreSQL one
 /// statement, the row inserted from what the update returned; on SQLite the row after the
 /// update changed one.
@@ -386,17 +404,10 @@ where
     G: Expression<SqlType = diesel::sql_types::Bool> + QueryFragment<diesel::pg::Pg> + 'a,
 {
     use diesel::PgExpressionMethods;
-    let unspent = soft_tokens::id
-        .eq(u.token)
-        .and(soft_tokens::last_used_step.lt(u.step))
-        .and(soft_tokens::locked_at.is_null())
-        .and(soft_tokens::suspended_at.is_null())
+    let (unspent, spend) = spending!(u);
+    let unspent = unspent
         .and(soft_tokens::holder_id.is_not_distinct_from(holder_id))
         .and(gate);
-    let spend = (
-        soft_tokens::last_used_step.eq(u.step),
-        soft_tokens::failed_attempts.eq(0),
-    );
     let spent = prepared_update(soft_tokens::table, spend, unspent).returning_all();
     And("first", spent, And("ledger", ledger_of_first(u), rest))
 }
@@ -406,15 +417,7 @@ where
 /// of any number of racing requests, and never for an older step. One statement on
 /// PostgreSQL, whose ledger row is written from the token row the update changed.
 pub fn spend_step(conn: &mut DbConn, holder_id: Option<&str>, u: StepUse<'_>) -> QueryResult<bool> {
-    let unspent = soft_tokens::id
-        .eq(u.token)
-        .and(soft_tokens::last_used_step.lt(u.step))
-        .and(soft_tokens::locked_at.is_null())
-        .and(soft_tokens::suspended_at.is_null());
-    let spend = (
-        soft_tokens::last_used_step.eq(u.step),
-        soft_tokens::failed_attempts.eq(0),
-    );
+    let (unspent, spend) = spending!(u);
     // It runs at every code accepted: prepared once.
     Ok(match holder_id {
         Some(holder) => {

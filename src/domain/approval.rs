@@ -51,11 +51,16 @@ impl ApprovalPolicy {
     }
 }
 
+/// The approvals the company's policy (if any) asks for a transfer of `amount`.
+pub fn approvals_asked(policy: Option<ApprovalPolicy>, amount: i64) -> i32 {
+    policy.map_or(0, |p| p.required_for(amount))
+}
+
 /// The approvals a transfer waiting for them needs now: what the company's policy asks
 /// today, and never fewer than one once it waits (turning the policy off does not
 /// confirm what nobody approved).
 pub fn approvals_needed(policy: Option<ApprovalPolicy>, amount: i64) -> i32 {
-    policy.map_or(0, |p| p.required_for(amount)).max(1)
+    approvals_asked(policy, amount).max(1)
 }
 
 text_enum!(

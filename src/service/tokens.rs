@@ -182,7 +182,26 @@ pub struct CodeUse<'a> {
     pub transfer_id: Option<&'a str>,
 }
 
-impl CodeUse<'_> {
+impl<'a> CodeUse<'a> {
+    /// The ledger's record of spending `step` for this use, by `who`.
+    pub fn step_use(
+        &self,
+        who: &'a Person,
+        id: &'a str,
+        step: i64,
+        at: DateTime<Utc>,
+    ) -> StepUse<'a> {
+        StepUse {
+            id,
+            token: &self.token.id,
+            step,
+            used_by: &who.user_id,
+            purpose: self.purpose,
+            transfer_id: self.transfer_id,
+            at,
+        }
+    }
+
     fn event(&self, who: &Person, action: AuditAction, outcome: Outcome) -> Event {
         who.event(action, outcome)
             .target("token", &self.token.id)
@@ -291,22 +310,20 @@ fn matching_step(svc: &Services, open: &OpenSeed, code: &OtpCode) -> Option<i64>
     }
 }
 
-/// The step `code` would spend, judged on the token and seed as read and writing
-/// nothing: `None` for anything but a matching, unspent code of a usable token (its
-/// refusal is for the check that writes it, `check_code`).
-pub fn accepted_step(
-    svc: &Services,
-    token: &SoftToken,
-    read: &(StoredSeed, i64),
-    code: &OtpCode,
-) -> Result<Option<i64>, AppError> {
+/// The step `used` would spend, judged on the token and seed as read and writing
+/// nothing: `None` for anything but a matching, unspent code of a usable token whose seed
+/// was read with it (its refusal is for the check that writes it, `check_code`).
+pub fn accepted_step(svc: &Services, used: &CodeUse<'_>) -> Result<Option<i64>, AppError> {
+    let (token, Some(read)) = (used.token, used.seed) else {
+        return Ok(None);
+    };
     if token.suspended || token.locked {
         return Ok(None);
     }
     let Ok(open) = open_seed_read(svc, token, read.clone())? else {
         return Ok(None);
     };
-    Ok(matching_step(svc, &open, code).filter(|step| *step > open.last_used_step))
+    Ok(matching_step(svc, &open, used.code).filter(|step| *step > open.last_used_step))
 }
 
 fn stored_kind(stored: &StoredSeed) -> Result<OtpKind, AppError> {
@@ -329,15 +346,8 @@ pub fn spend(
     step: i64,
 ) -> Refusable<i64> {
     let token = used.token;
-    let spent = StepUse {
-        id: &new_id(),
-        token: &token.id,
-        step,
-        used_by: &who.user_id,
-        purpose: used.purpose,
-        transfer_id: used.transfer_id,
-        at: svc.now(),
-    };
+    let id = new_id();
+    let spent = used.step_use(who, &id, step, svc.now());
     if !db::soft_tokens::spend_step(conn, token.holder_id.as_deref(), spent)? {
         let now = db::soft_tokens::get(conn, &token.id)?;
         if now.suspended || now.locked {

@@ -12,10 +12,9 @@
 use chrono::{Duration, NaiveDate};
 use sha2::{Digest, Sha256};
 
-use crate::db::soft_tokens::StepUse;
 use crate::db::transfers::Then;
 use crate::db::{self, Db, DbConn, Insert, write_tx};
-use crate::domain::approval::Approval;
+use crate::domain::approval::{Approval, approvals_asked};
 use crate::domain::audit::{AuditAction, Event, Outcome};
 use crate::domain::otp_code::OtpCode;
 use crate::domain::soft_token::Purpose;
@@ -371,7 +370,7 @@ fn mark_confirmed(
     step: Option<i64>,
 ) -> Result<Transfer, AppError> {
     let policy = company.approval_policy;
-    let required = policy.map_or(0, |p| p.required_for(transfer.amount));
+    let required = approvals_asked(policy, transfer.amount);
     let now = svc.now();
     let then = if required == 0 {
         Then::Confirmed
@@ -441,8 +440,9 @@ fn confirmed_at_once(
     let method = ConfirmationMethod::Otp;
     let (company, user) = (&who.company, &who.user);
     let policy = company.approval_policy;
-    let needs_approvals = policy.is_some_and(|p| p.required_for(transfer.amount) > 0);
-    if needs_approvals || judge(svc.transaction_status(company), user, method).is_err() {
+    if approvals_asked(policy, transfer.amount) > 0
+        || judge(svc.transaction_status(company), user, method).is_err()
+    {
         return Ok(None);
     }
     let own = who.held.clone();
@@ -450,19 +450,18 @@ fn confirmed_at_once(
     let Some((token, seed)) = read else {
         return Ok(None);
     };
-    let Some(step) = tokens::accepted_step(svc, &token, &seed, code)? else {
-        return Ok(None);
-    };
-    let now = svc.now();
-    let spent = StepUse {
-        id: &new_id(),
-        token: &token.id,
-        step,
-        used_by: &who.user_id,
+    let used = tokens::CodeUse {
+        token: &token,
+        seed: Some(&seed),
+        code,
         purpose: Purpose::TransferConfirmation,
         transfer_id: Some(&transfer.id),
-        at: now,
     };
+    let Some(step) = tokens::accepted_step(svc, &used)? else {
+        return Ok(None);
+    };
+    let (id, now) = (new_id(), svc.now());
+    let spent = used.step_use(who, &id, step, now);
     let event = confirmed_event(who, transfer, method, Some(step), 0);
     let Some(confirmed) = db::transfers::confirm_spending(
         conn,
