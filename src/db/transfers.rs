@@ -232,22 +232,16 @@ pub fn by_idempotency_key(
         .transpose()
 }
 
-/// A transfer of the company, and only the creator's own when `creator` is given.
-pub fn visible(
-    conn: &mut DbConn,
-    company_id: &str,
-    id: &str,
-    creator: Option<&str>,
-) -> QueryResult<Option<Transfer>> {
-    let mut query = transfers::table
+/// A transfer of the company (who of its people may see it is the use case's to judge).
+pub fn visible(conn: &mut DbConn, company_id: &str, id: &str) -> QueryResult<Option<Transfer>> {
+    transfers::table
         .filter(transfers::id.eq(id))
         .filter(transfers::company_id.eq(company_id))
         .select(TransferRow::as_select())
-        .into_boxed();
-    if let Some(creator) = creator {
-        query = query.filter(transfers::created_by.eq(creator));
-    }
-    query.first(conn).optional()?.map(entity).transpose()
+        .first(conn)
+        .optional()?
+        .map(entity)
+        .transpose()
 }
 
 /// What a page of transfers is cut from.

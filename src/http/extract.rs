@@ -12,6 +12,7 @@ use rustls_pki_types::CertificateDer;
 use std::future::{Ready, ready};
 
 use crate::db::Db;
+use crate::domain::transfer::Transfer;
 use crate::error::{AppError, ErrorCode};
 use crate::service::sessions::Bearer;
 use crate::service::{self, Operator, Person, Services};
@@ -39,6 +40,19 @@ impl SignedIn {
         F: FnOnce(&mut Db, &Services, &Person) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
+        self.run_on(None, move |db, svc, who, _| f(db, svc, who))
+            .await
+    }
+
+    /// `run` for a request about one transfer, read with the session: `f` gets it if it is
+    /// the person's company's.
+    pub async fn run_on<T, F>(self, transfer_id: Option<String>, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut Db, &Services, &Person, Option<Transfer>) -> Result<T, AppError>
+            + Send
+            + 'static,
+        T: Send + 'static,
+    {
         let SignedIn {
             req,
             state,
@@ -49,9 +63,11 @@ impl SignedIn {
         let checked = Arc::new(AtomicBool::new(false));
         let session_open = checked.clone();
         let answer = blocking(&state, move |db, svc| {
-            let who = service::sessions::authenticate_person(db, svc, bearer, addr)?;
+            let named = transfer_id.as_deref();
+            let (who, transfer) =
+                service::sessions::authenticate_person(db, svc, (bearer, addr), named)?;
             session_open.store(true, Ordering::Relaxed);
-            f(db, svc, &who)
+            f(db, svc, &who, transfer)
         })
         .await;
         // The access log names the person once their session was found open.

@@ -422,7 +422,9 @@ pub(super) async fn get_transfer(
 ) -> Result<web::Json<TransferView>, AppError> {
     let id = path.into_inner().to_string();
     let view = who
-        .run(move |db, svc, who| transfers::get(db, svc, who, &id))
+        .run_on(Some(id), move |db, svc, who, found| {
+            transfers::get(db, svc, who, found)
+        })
         .await?;
     Ok(web::Json(view.into()))
 }
@@ -446,9 +448,8 @@ pub(super) async fn confirm_transfer(
     let input = body.into_inner().and_then(|body| body.into_domain());
     let id = path.into_inner().to_string();
     let view = who
-        .run(move |db, svc, who| {
-            let proof = input?;
-            transfers::confirm(db, svc, who, &id, proof)
+        .run_on(Some(id), move |db, svc, who, found| {
+            transfers::confirm(db, svc, who, found, input?)
         })
         .await?;
     Ok(web::Json(view.into()))
@@ -470,7 +471,9 @@ pub(super) async fn cancel_transfer(
 ) -> Result<web::Json<TransferView>, AppError> {
     let id = path.into_inner().to_string();
     let view = who
-        .run(move |db, svc, who| transfers::cancel(db, svc, who, &id))
+        .run_on(Some(id), move |db, svc, who, found| {
+            transfers::cancel(db, svc, who, found)
+        })
         .await?;
     Ok(web::Json(view.into()))
 }

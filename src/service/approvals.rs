@@ -81,7 +81,7 @@ fn decidable(
     who: &Person,
     id: &str,
 ) -> Result<Transfer, AppError> {
-    let transfer = db::transfers::visible(conn, &who.company_id, id, None)?
+    let transfer = db::transfers::visible(conn, &who.company_id, id)?
         .ok_or_else(|| AppError::not_found("transfer"))?;
     let transfer = current(conn, svc, transfer)?;
     let event = failed(who, &transfer);
@@ -246,7 +246,7 @@ fn finish(
     match outcome {
         // The approver just approved it: theirs to see, whatever their session said.
         Ok(Ok(())) => {
-            let transfer = db::transfers::visible(conn, &who.company_id, &transfer.id, None)?
+            let transfer = db::transfers::visible(conn, &who.company_id, &transfer.id)?
                 .ok_or_else(|| AppError::not_found("transfer"))?;
             shown(conn, svc, who, transfer)
         }

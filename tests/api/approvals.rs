@@ -405,7 +405,7 @@ async fn a_revoked_approver_permission_is_refused_when_the_approval_is_given(app
     let id2 = id.to_owned();
     let counted = app
         .with_db(move |conn, svc| {
-            let t = webfb::db::transfers::visible(conn, &company_id, &id2, None)
+            let t = webfb::db::transfers::visible(conn, &company_id, &id2)
                 .unwrap()
                 .unwrap();
             webfb::db::transfers::approve(conn, &t, &checker, 1, svc.now()).unwrap()

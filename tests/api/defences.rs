@@ -444,7 +444,7 @@ fn pending_and_its_event(
     (webfb::domain::audit::AuditEvent, webfb::db::audit::RowMac),
 ) {
     use webfb::domain::audit::{ActorKind, AuditAction, Event, Outcome};
-    let t = webfb::db::transfers::visible(conn, company_id, id, None)
+    let t = webfb::db::transfers::visible(conn, company_id, id)
         .unwrap()
         .unwrap();
     let event = Event::new(
@@ -643,7 +643,7 @@ async fn a_confirmation_written_at_once_keeps_neither_its_step_nor_the_transfer_
                 confirm(&first, "use-2"),
                 confirm(&second, "use-3"),
             ];
-            let second = webfb::db::transfers::visible(conn, &company_id, &second, None)
+            let second = webfb::db::transfers::visible(conn, &company_id, &second)
                 .unwrap()
                 .unwrap();
             (written, second.status)

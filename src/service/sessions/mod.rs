@@ -14,6 +14,7 @@ use crate::db::{self, Db, DbConn, write_tx};
 use crate::domain::audit::{ActorKind, AuditAction, Event, Outcome};
 use crate::domain::otp_code::OtpCode;
 use crate::domain::soft_token::Purpose;
+use crate::domain::transfer::Transfer;
 use crate::domain::{BankOperator, Company, PasswordAttempt, Role, Secret, User};
 use crate::error::{AppError, ErrorCode};
 
@@ -486,12 +487,15 @@ pub fn verify(svc: &Services, bearer: &str) -> Result<Bearer, AppError> {
 }
 
 /// The company person behind a verified bearer token, while the session is open.
+///
+/// `transfer_id` names the transfer the request is about: read in the same statement, it
+/// comes back if it is the person's company's (who may see it is the use case's to judge).
 pub fn authenticate_person(
     db: &mut Db,
     svc: &Services,
-    Bearer(claims): Bearer,
-    client_addr: Option<String>,
-) -> Result<Person, AppError> {
+    (Bearer(claims), client_addr): (Bearer, Option<String>),
+    transfer_id: Option<&str>,
+) -> Result<(Person, Option<Transfer>), AppError> {
     let conn = db.conn()?;
     if claims.kind != SessionKind::Person {
         // An ended session is 401 whatever it was for.
@@ -501,9 +505,11 @@ pub fn authenticate_person(
         ));
     }
     let (now, window) = freshness(svc);
-    match db::sessions::touch_person(conn, &claims.sid, &claims.sub, now, window)? {
-        Some((u, company, token)) if !u.disabled => {
-            Ok(Person::acting(u, company, Some(claims.sid), client_addr).holding(token))
+    let session = (claims.sid.as_str(), claims.sub.as_str());
+    match db::sessions::touch_person(conn, session, transfer_id, now, window)? {
+        Some(read) if !read.user.disabled => {
+            let who = Person::acting(read.user, read.company, Some(claims.sid), client_addr);
+            Ok((who.holding(read.token), read.transfer))
         }
         _ => Err(session_ended()),
     }

@@ -31,7 +31,7 @@ pub use proof::Proof;
 pub(in crate::service) use proof::{prove_then, refused};
 use reading::Shown;
 pub use reading::{Listing, get, list};
-pub(super) use reading::{current, shown, visible};
+pub(super) use reading::{current, seen, shown, visible};
 
 /// A transfer with how its confirmation stands now.
 pub struct TransferWithConfirmation {
@@ -239,23 +239,23 @@ fn replay(
         ));
     }
     let company = db::companies::get(conn, &existing.company_id)?;
-    let transfer = db::transfers::visible(conn, &existing.company_id, &existing.id, None)?
+    let transfer = db::transfers::visible(conn, &existing.company_id, &existing.id)?
         .ok_or_else(|| AppError::not_found("transfer"))?;
     let transfer = current(conn, svc, transfer)?;
     Ok((Shown::new(svc, &company).show(conn, transfer)?, false))
 }
 
-/// Confirms a transfer by its creator, with a code while OTP is active or the transfer
-/// password while it is not.
+/// Confirms the transfer a request names (read with its session) by its creator, with a
+/// code while OTP is active or the transfer password while it is not.
 pub fn confirm(
     db: &mut Db,
     svc: &Services,
     who: &Person,
-    id: &str,
+    found: Option<Transfer>,
     proof: Proof,
 ) -> Result<TransferWithConfirmation, AppError> {
     let conn = db.conn()?;
-    let transfer = visible(conn, svc, who, id)?;
+    let transfer = seen(conn, svc, who, found)?;
     let failed = who
         .event(AuditAction::TransferConfirmationFailed, Outcome::Failure)
         .target("transfer", &transfer.id);
@@ -520,16 +520,16 @@ fn finish(
     }
 }
 
-/// Cancels a transfer waiting for confirmation or approvals: by its creator or the
-/// administrator.
+/// Cancels the transfer a request names (read with its session) while it waits for
+/// confirmation or approvals: by its creator or the administrator.
 pub fn cancel(
     db: &mut Db,
     svc: &Services,
     who: &Person,
-    id: &str,
+    found: Option<Transfer>,
 ) -> Result<TransferWithConfirmation, AppError> {
     let conn = db.conn()?;
-    let transfer = visible(conn, svc, who, id)?;
+    let transfer = seen(conn, svc, who, found)?;
     if transfer.created_by != who.user_id && who.role != Role::Admin {
         return Err(AppError::forbidden(
             "only its creator or the administrator cancels a transfer",

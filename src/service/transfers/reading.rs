@@ -44,7 +44,7 @@ pub(in crate::service) fn current(
         expire(conn, svc, &transfer.company_id, &transfer.id)
     })?;
     // Expired here or by a racer, or decided by one just before its time.
-    db::transfers::visible(conn, &transfer.company_id, &transfer.id, None)?
+    db::transfers::visible(conn, &transfer.company_id, &transfer.id)?
         .ok_or_else(|| AppError::not_found("transfer"))
 }
 
@@ -154,8 +154,21 @@ pub(in crate::service) fn visible(
     who: &Person,
     id: &str,
 ) -> Result<Transfer, AppError> {
-    let creator = only_own(who).then_some(who.user_id.as_str());
-    let transfer = db::transfers::visible(conn, &who.company_id, id, creator)?
+    let found = db::transfers::visible(conn, &who.company_id, id)?;
+    seen(conn, svc, who, found)
+}
+
+/// `visible` for a transfer of the caller's company already read (with their session).
+pub(in crate::service) fn seen(
+    conn: &mut DbConn,
+    svc: &Services,
+    who: &Person,
+    found: Option<Transfer>,
+) -> Result<Transfer, AppError> {
+    let transfer = found
+        .filter(|t| {
+            t.company_id == who.company_id && (!only_own(who) || t.created_by == who.user_id)
+        })
         .ok_or_else(|| AppError::not_found("transfer"))?;
     current(conn, svc, transfer)
 }
@@ -181,14 +194,15 @@ pub(in crate::service) fn shown(
     Shown::to(svc, who).show(conn, transfer)
 }
 
+/// The transfer a request names, read with its session (`SignedIn::run_on`).
 pub fn get(
     db: &mut Db,
     svc: &Services,
     who: &Person,
-    id: &str,
+    found: Option<Transfer>,
 ) -> Result<TransferWithConfirmation, AppError> {
     let conn = db.conn()?;
-    let transfer = visible(conn, svc, who, id)?;
+    let transfer = seen(conn, svc, who, found)?;
     shown(conn, svc, who, transfer)
 }
 
