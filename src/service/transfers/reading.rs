@@ -183,7 +183,7 @@ fn only_own(who: &Person) -> bool {
     }
 }
 
-/// A transfer of the caller's company, found by `visible`, with how its
+/// A transfer of the caller's company, found by `visible` or `seen`, with how its
 /// confirmation stands.
 pub(in crate::service) fn shown(
     conn: &mut DbConn,
