@@ -101,6 +101,27 @@ macro_rules! confirmable {
     }};
 }
 
+/// How a confirmation was proven: its method and the code's step, if any.
+macro_rules! proven {
+    ($method:expr, $step:expr) => {
+        (
+            transfers::confirmation_method.eq($method.as_str()),
+            transfers::confirmed_step.eq($step),
+        )
+    };
+}
+
+/// What a confirmation that needs no approvals writes on the transfer.
+macro_rules! confirmed {
+    ($method:expr, $step:expr, $now:expr) => {
+        (
+            transfers::status.eq(TransferStatus::Confirmed.as_str()),
+            transfers::confirmed_at.eq($now.naive_utc()),
+            proven!($method, $step),
+        )
+    };
+}
+
 /// A new transfer and the audit event that records it, both or neither, if `debit` is
 /// one of its company's accounts (`None` if not): on PostgreSQL one statement (one round
 /// trip, no BEGIN and COMMIT) that judges the account itself; on SQLite the account read,
@@ -388,12 +409,7 @@ fn confirm_spending_at_once(
         .for_no_key_update();
     let confirms = prepared_update(
         transfers::table,
-        (
-            transfers::status.eq(TransferStatus::Confirmed.as_str()),
-            transfers::confirmed_at.eq(now.naive_utc()),
-            transfers::confirmation_method.eq(method.as_str()),
-            transfers::confirmed_step.eq(spent.step),
-        ),
+        confirmed!(method, spent.step, now),
         transfers::id
             .eq(&t.id)
             .and(exists(first::table.select(first::id))),
@@ -434,24 +450,12 @@ pub fn confirm(
 ) -> QueryResult<Option<Transfer>> {
     super::in_transaction(conn)?;
     let pending = confirmable!(t, (method, codes_asked), policy, now);
-    let proven = (
-        transfers::confirmation_method.eq(method.as_str()),
-        transfers::confirmed_step.eq(step),
-    );
     // The row as written, in the same statement: the answer needs no read after it.
     let event = diesel::insert_into(audit_events::table).values(super::audit::row(event, mac));
     let written: Option<TransferRow> = match then {
         Then::Confirmed => written_with!(
             conn,
-            prepared_update(
-                transfers::table,
-                (
-                    transfers::status.eq(TransferStatus::Confirmed.as_str()),
-                    transfers::confirmed_at.eq(now.naive_utc()),
-                    proven,
-                ),
-                pending,
-            ),
+            prepared_update(transfers::table, confirmed!(method, step, now), pending),
             event
         ),
         Then::AwaitApprovals { required, until } => written_with!(
@@ -462,7 +466,7 @@ pub fn confirm(
                     transfers::status.eq(PENDING_APPROVAL),
                     transfers::approvals_required.eq(required),
                     transfers::expires_at.eq(until.naive_utc()),
-                    proven,
+                    proven!(method, step),
                 ),
                 pending,
             ),

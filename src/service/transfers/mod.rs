@@ -128,18 +128,19 @@ pub fn create(
     input: DraftInput,
 ) -> Result<(TransferWithConfirmation, bool), AppError> {
     let conn = db.conn()?;
-    let retried = |conn: &mut DbConn| {
-        db::transfers::by_idempotency_key(conn, &who.user_id, idempotency_key)
-            .map_err(AppError::from)
-    };
+    // A retry is answered as the first attempt was; anything else gets `refused`.
+    let replayed_or =
+        |conn: &mut DbConn, refused: AppError| match db::transfers::by_idempotency_key(
+            conn,
+            &who.user_id,
+            idempotency_key,
+        )? {
+            Some(existing) => replay(conn, svc, who, existing, request_hash),
+            None => Err(refused),
+        };
     let (draft, confirmed_by) = match judge_new(conn, svc, who, &input) {
         Ok(judged) => judged,
-        Err(refused) => {
-            return match retried(conn)? {
-                Some(existing) => replay(conn, svc, existing, request_hash),
-                None => Err(refused),
-            };
-        }
+        Err(refused) => return replayed_or(conn, refused),
     };
     let company = &who.company;
     let now = svc.now();
@@ -174,18 +175,14 @@ pub fn create(
         .detail(serde_json::json!({ "amount": transfer.amount }));
     let recorded = audit::untold(svc, event)?;
     let debit = &draft.debit_account;
-    let Some(inserted) = db::transfers::insert_recorded(conn, &transfer, debit, recorded)? else {
-        return match retried(conn)? {
-            Some(existing) => replay(conn, svc, existing, request_hash),
-            None => Err(debit_account_unknown()),
-        };
-    };
-    if inserted == Insert::Duplicate {
+    match db::transfers::insert_recorded(conn, &transfer, debit, recorded)? {
+        None => return replayed_or(conn, debit_account_unknown()),
         // A retry, or a concurrent one with the same key that got in first.
-        let existing = retried(conn)?.ok_or_else(|| {
-            AppError::Internal("idempotency key taken, transfer not found".into())
-        })?;
-        return replay(conn, svc, existing, request_hash);
+        Some(Insert::Duplicate) => {
+            let lost = AppError::Internal("idempotency key taken, transfer not found".into());
+            return replayed_or(conn, lost);
+        }
+        Some(Insert::Done) => {}
     }
     let shown = Shown::new(svc, company)
         .knowing(&who.user_id, confirmed_by)
@@ -226,9 +223,12 @@ fn debit_account_unknown() -> AppError {
     )
 }
 
+/// The first answer to the person's own transfer under their key, as it stands now: read
+/// by that key, with the company read with their session.
 fn replay(
     conn: &mut DbConn,
     svc: &Services,
+    who: &Person,
     existing: Transfer,
     request_hash: &str,
 ) -> Result<(TransferWithConfirmation, bool), AppError> {
@@ -238,11 +238,8 @@ fn replay(
             "this Idempotency-Key was used for a different transfer: use a new key for a new transfer",
         ));
     }
-    let company = db::companies::get(conn, &existing.company_id)?;
-    let transfer = db::transfers::visible(conn, &existing.company_id, &existing.id)?
-        .ok_or_else(|| AppError::not_found("transfer"))?;
-    let transfer = current(conn, svc, transfer)?;
-    Ok((Shown::new(svc, &company).show(conn, transfer)?, false))
+    let transfer = current(conn, svc, existing)?;
+    Ok((Shown::new(svc, &who.company).show(conn, transfer)?, false))
 }
 
 /// Confirms the transfer a request names (read with its session) by its creator, with a
