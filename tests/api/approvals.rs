@@ -317,12 +317,8 @@ async fn a_waiting_transfer_follows_the_policy_as_it_stands_and_its_creator_s_pe
     app.next_step();
     let t = confirmed_by_creator(&app, &d, 20_000).await;
     let id = t["id"].as_str().unwrap();
-    let path = format!("/api/v1/users/{}", d.creator.0);
-    let revoke = json!({"can_transfer": false});
-    ok(app
-        .patch(&path, &revoke, Some(&d.company.admin_token))
-        .await)
-    .await;
+    app.revoke_transfer_permission(&d.company, &d.creator.0)
+        .await;
     let code = d.checker.2.code(&app, 0);
     let res = act(&app, &d.checker.1, id, "approve", json!({"otp": code})).await;
     problem(res, 403, "forbidden").await;

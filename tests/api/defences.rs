@@ -474,14 +474,7 @@ async fn the_statements_that_confirm_judge_permission_method_and_holder_themselv
     .await;
     // What a confirmation read a moment ago no longer holds when it writes: the permission
     // is revoked and the user's token unregistered in between.
-    let res = app
-        .patch(
-            &format!("/api/v1/users/{user_id}"),
-            &json!({"can_transfer": false}),
-            Some(&company.admin_token),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
+    app.revoke_transfer_permission(&company, &user_id).await;
     let held = app
         .with_db({
             let user_id = user_id.clone();

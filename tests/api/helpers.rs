@@ -470,6 +470,18 @@ impl TestApp {
         body(res).await["id"].as_str().unwrap().to_owned()
     }
 
+    /// Takes the transfer permission away from a user, as their administrator does.
+    pub async fn revoke_transfer_permission(&self, company: &Company, user_id: &str) {
+        let res = self
+            .patch(
+                &format!("/api/v1/users/{user_id}"),
+                &json!({"can_transfer": false}),
+                Some(&company.admin_token),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK, "transfer permission revoked");
+    }
+
     /// How many audit events with this action (and outcome) are stored.
     pub async fn audit_count(&self, action: &'static str, outcome: &'static str) -> i64 {
         self.with_db(move |conn, _| {

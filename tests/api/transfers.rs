@@ -453,6 +453,28 @@ async fn a_retried_create_answers_the_first_result(app: TestApp) {
 }
 
 #[engine_test]
+async fn a_retry_after_the_transfer_permission_was_revoked_answers_the_first_result_and_a_new_key_is_refused(
+    app: TestApp,
+) {
+    let company = app.company("acme").await;
+    let user = app.user(&company, "user.one").await;
+    let session = app.token("user.one", PASSWORD).await;
+    let b = transfer_body(&app, &company, 150_000);
+    let first = body(create_with(&app, &session, "key-1", &b).await).await;
+    app.revoke_transfer_permission(&company, &user).await;
+    let again = create_with(&app, &session, "key-1", &b).await;
+    assert_eq!(again.status(), 201);
+    assert_eq!(body(again).await["id"], first["id"]);
+    problem(
+        create_with(&app, &session, "key-2", &b).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_eq!(app.audit_count("transfer_created", "success").await, 1);
+}
+
+#[engine_test]
 async fn concurrent_retries_with_one_key_create_one_transfer(app: TestApp) {
     let company = app.company("acme").await;
     let b = transfer_body(&app, &company, 150_000);
@@ -564,12 +586,8 @@ async fn every_transfer_field_is_checked(app: TestApp) {
 async fn transfers_belong_to_their_creator_and_company(app: TestApp) {
     let company = app.company("acme").await;
     let no_permission = app.user(&company, "user.none").await;
-    app.patch(
-        &format!("/api/v1/users/{no_permission}"),
-        &json!({"can_transfer": false}),
-        Some(&company.admin_token),
-    )
-    .await;
+    app.revoke_transfer_permission(&company, &no_permission)
+        .await;
     let none = app.token("user.none", PASSWORD).await;
     problem(
         create_with(&app, &none, "k", &transfer_body(&app, &company, 1000)).await,
@@ -761,12 +779,7 @@ async fn a_revoked_transfer_permission_stops_a_pending_transfer(app: TestApp) {
     let user = app.user(&company, "user.one").await;
     let session = app.token("user.one", PASSWORD).await;
     let id = create(&app, &company, &session).await;
-    app.patch(
-        &format!("/api/v1/users/{user}"),
-        &json!({"can_transfer": false}),
-        Some(&company.admin_token),
-    )
-    .await;
+    app.revoke_transfer_permission(&company, &user).await;
     let t = body(
         app.get(&format!("/api/v1/transfers/{id}"), Some(&session))
             .await,
